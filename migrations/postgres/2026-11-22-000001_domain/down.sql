@@ -1,0 +1,17 @@
+DROP TABLE report_narratives;
+DROP TABLE learning_entries;
+DROP TABLE outbox;
+DROP TABLE audit_log;
+DROP TABLE setup_tokens;
+DROP TABLE reporter_sessions;
+DROP TABLE handler_sessions;
+DROP TABLE case_reads;
+DROP TABLE conflicts_of_interest;
+DROP TABLE procedure_events;
+DROP TABLE sealed_records;
+DROP TABLE key_wraps;
+DROP TABLE cases;
+DROP TABLE intake_contacts;
+DROP TABLE users;
+DROP TABLE organisation_holidays;
+DROP TABLE organisations;

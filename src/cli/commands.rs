@@ -1,0 +1,110 @@
+use std::io::Write;
+
+use serde_json::json;
+
+use super::{CliError, Command, OrgCommand};
+use crate::clock::Clock;
+use crate::config::{self, DatabaseUrl, Overrides, Settings};
+use crate::service::Portal;
+use crate::service::organisations::ServiceSet;
+use crate::store::Store;
+use crate::web;
+
+pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
+    match command {
+        Command::Serve { .. } => serve(overrides),
+        Command::Migrate => {
+            let settings = Settings::load(overrides)?;
+            crate::telemetry::init(settings.log_level);
+            let store = open_store(&settings)?;
+            // Opening already migrated; say where, so operators can see which database it was.
+            println!("{}", json!({"migrated": store.describe()}));
+            Ok(())
+        }
+        Command::Org(OrgCommand::Add {
+            slug,
+            name,
+            services,
+        }) => {
+            let portal = open_portal(overrides)?;
+            let services = ServiceSet::parse(&services)?;
+            let organisation = portal.add_organisation(&slug, &name, services)?;
+            print_line(&json!({
+                "id": organisation.id,
+                "slug": organisation.slug,
+                "name": organisation.name,
+            }))
+        }
+        Command::Org(OrgCommand::List) => {
+            let portal = open_portal(overrides)?;
+            for organisation in portal.organisations()? {
+                let services = ServiceSet {
+                    nhs: organisation.serves_nhs,
+                    local_authority: organisation.serves_local_authority,
+                };
+                print_line(&json!({
+                    "id": organisation.id,
+                    "slug": organisation.slug,
+                    "name": organisation.name,
+                    "services": services.names(),
+                }))?;
+            }
+            Ok(())
+        }
+        Command::Backup { destination } => {
+            let portal = open_portal(overrides)?;
+            portal.store.backup_to(&destination)?;
+            print_line(&json!({"backup": destination.display().to_string()}))
+        }
+    }
+}
+
+fn print_line(value: &serde_json::Value) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{value}")?;
+    Ok(())
+}
+
+fn open_store(settings: &Settings) -> Result<Store, CliError> {
+    if let DatabaseUrl::Sqlite(path) = &settings.database {
+        let directory = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        config::ensure_writable_dir(&directory)?;
+    }
+    Store::open(&settings.database, settings.pool_size)
+        .map_err(|error| CliError::Startup(error.to_string()))
+}
+
+fn open_portal(overrides: &Overrides) -> Result<Portal, CliError> {
+    let settings = Settings::load(overrides)?;
+    crate::telemetry::init(settings.log_level);
+    let store = open_store(&settings)?;
+    Ok(Portal::new(store, Clock::System, settings))
+}
+
+fn serve(overrides: &Overrides) -> Result<(), CliError> {
+    web::views::check().map_err(CliError::Startup)?;
+    let portal = open_portal(overrides)?;
+    let settings = portal.settings.clone();
+    tracing::info!(
+        database = %portal.store.describe(),
+        bind = %settings.bind,
+        "speakup starting"
+    );
+    let state = web::AppState::new(portal);
+    actix_web::rt::System::new().block_on(async move {
+        let server = actix_web::HttpServer::new(move || web::app(state.clone()))
+            .bind(settings.bind)
+            .map_err(|error| {
+                CliError::Startup(format!("cannot listen on {}: {}", settings.bind, error))
+            })?
+            .shutdown_timeout(20)
+            .run();
+        eprintln!("speakup: listening on {}", settings.public_url);
+        server.await?;
+        tracing::info!("speakup stopped");
+        Ok(())
+    })
+}

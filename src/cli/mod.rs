@@ -1,0 +1,123 @@
+//! The `speakup` command line. Every command takes the same `--config`, `--data-dir` and
+//! `--database-url` as `serve` and goes through the same service layer as the web.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{ConfigError, Overrides};
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+#[derive(Debug, Parser)]
+#[command(name = "speakup", version, about = "Secure anonymous reporting portal")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// TOML settings file (default: ./speakup.toml if present, or $SPEAKUP_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite database lives (default ./data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… for PostgreSQL, or sqlite://FILE (default: SQLite in the data directory).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the portal.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Write a consistent copy of a live SQLite database to DEST.
+    Backup {
+        #[arg(value_name = "DEST")]
+        destination: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add an organisation.
+    Add {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// nhs, local_authority, or both comma separated (a partnership delivers both).
+        #[arg(long, default_value = "nhs")]
+        services: String,
+    },
+    /// List organisations, one JSON object a line.
+    List,
+}
+
+/// Why a command failed; decides the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Settings, arguments or start-up (exit code 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Startup(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) | CliError::Startup(_) | CliError::Usage(_) => 2,
+            CliError::Service(ServiceError::Invalid { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        config_file: cli.common.config.clone(),
+        bind: match &cli.command {
+            Command::Serve { bind } => bind.clone(),
+            _ => None,
+        },
+        data_dir: cli.common.data_dir.clone(),
+        database_url: cli.common.database_url.clone(),
+    };
+    match commands::run(cli.command, &overrides) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("speakup: {}", one_line(&error.to_string()));
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

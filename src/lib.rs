@@ -1,0 +1,12 @@
+//! speakup: a secure anonymous reporting portal for the Scottish National Whistleblowing
+//! Standards. See DESIGN.md for the layers: `web` → `service` → (`crypto`, `procedure`, `store`).
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod ids;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+pub mod web;

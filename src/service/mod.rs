@@ -1,0 +1,70 @@
+//! Use cases. Each public method is one transaction; the web layer and the CLI both call these,
+//! so the HTML pages, the JSON API and the command line behave the same.
+
+pub mod organisations;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::store::{Store, StoreError};
+
+/// What went wrong in a use case, in terms a caller can act on. Mapped to HTTP once, in `web`.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is malformed or breaks a rule; `code` is stable for API clients.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// Unknown, or not yours: the two are deliberately indistinguishable.
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("too many attempts; try again in {retry_after_seconds} seconds")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> ServiceError {
+        ServiceError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Duplicate(what) => ServiceError::Conflict {
+                code: "already_exists",
+                message: format!("{what} already exists"),
+            },
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+/// The application core shared by every request and command.
+#[derive(Clone)]
+pub struct Portal {
+    pub store: Store,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+}
+
+impl Portal {
+    pub fn new(store: Store, clock: Clock, settings: Settings) -> Portal {
+        Portal {
+            store,
+            clock,
+            settings: Arc::new(settings),
+        }
+    }
+}

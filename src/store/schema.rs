@@ -1,0 +1,232 @@
+// One portable schema for both backends; the migrations in migrations/sqlite and
+// migrations/postgres create the same tables with each backend's column types.
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        serves_nhs -> Bool,
+        serves_local_authority -> Bool,
+        day_one_rule -> Text,
+        stage1_extension_cap -> Integer,
+        publish_exact_figures -> Bool,
+        recovery_public_key -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organisation_holidays (organisation_id, day) {
+        organisation_id -> Text,
+        day -> Date,
+        change -> Text,
+        label -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        organisation_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        job_title -> Text,
+        role -> Text,
+        active -> Bool,
+        public_key -> Binary,
+        sealed_secret_key -> Binary,
+        kdf_salt -> Binary,
+        kdf_cost -> Text,
+        login_verifier -> Binary,
+        sealed_totp_secret -> Binary,
+        totp_last_step -> Nullable<BigInt>,
+        key_generation -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    intake_contacts (organisation_id, user_id) {
+        organisation_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        organisation_id -> Text,
+        reference -> Text,
+        lookup_id -> Binary,
+        reporter_public_key -> Binary,
+        service -> Text,
+        anonymity -> Text,
+        topic -> Text,
+        received_on -> Date,
+        became_aware_on -> Nullable<Date>,
+        next_record_seq -> Integer,
+    }
+}
+
+diesel::table! {
+    key_wraps (case_id, recipient, key_kind) {
+        case_id -> Text,
+        recipient -> Text,
+        key_kind -> Text,
+        wrapped -> Binary,
+        granted_by -> Nullable<Text>,
+        granted_on -> Date,
+    }
+}
+
+diesel::table! {
+    sealed_records (id) {
+        id -> Text,
+        case_id -> Text,
+        seq -> Integer,
+        kind -> Text,
+        author -> Text,
+        author_user_id -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        sealed -> Binary,
+        created_on -> Date,
+    }
+}
+
+diesel::table! {
+    procedure_events (id) {
+        id -> Text,
+        case_id -> Text,
+        seq -> Integer,
+        kind -> Text,
+        occurred_on -> Date,
+        until_on -> Nullable<Date>,
+        outcome -> Nullable<Text>,
+        escalation -> Nullable<Text>,
+        actor_user_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    conflicts_of_interest (case_id, user_id) {
+        case_id -> Text,
+        user_id -> Text,
+        declared_on -> Date,
+    }
+}
+
+diesel::table! {
+    case_reads (case_id, user_id) {
+        case_id -> Text,
+        user_id -> Text,
+        seen_seq -> Integer,
+    }
+}
+
+diesel::table! {
+    handler_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        sealed -> Binary,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reporter_sessions (id) {
+        id -> Text,
+        sealed -> Binary,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    setup_tokens (token_hash) {
+        token_hash -> Binary,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor_user_id -> Nullable<Text>,
+        action -> Text,
+        organisation_id -> Nullable<Text>,
+        case_id -> Nullable<Text>,
+        subject_user_id -> Nullable<Text>,
+        detail -> Text,
+        prev_hash -> Binary,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    learning_entries (id) {
+        id -> Text,
+        organisation_id -> Text,
+        service -> Text,
+        stage -> Text,
+        quarter -> Text,
+        body -> Text,
+        publishable -> Bool,
+    }
+}
+
+diesel::table! {
+    report_narratives (organisation_id, period, section) {
+        organisation_id -> Text,
+        period -> Text,
+        section -> Text,
+        body -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(cases -> organisations (organisation_id));
+diesel::joinable!(key_wraps -> cases (case_id));
+diesel::joinable!(sealed_records -> cases (case_id));
+diesel::joinable!(procedure_events -> cases (case_id));
+diesel::joinable!(handler_sessions -> users (user_id));
+diesel::joinable!(intake_contacts -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    organisation_holidays,
+    users,
+    intake_contacts,
+    cases,
+    key_wraps,
+    sealed_records,
+    procedure_events,
+    conflicts_of_interest,
+    case_reads,
+    handler_sessions,
+    reporter_sessions,
+    setup_tokens,
+    audit_log,
+    outbox,
+    learning_entries,
+    report_narratives,
+);

@@ -1,0 +1,129 @@
+//! HTTP shell: routes, extractors, middleware and views. Handlers stay thin: extract, call the
+//! service, map the error.
+
+pub mod error;
+pub mod headers;
+pub mod health;
+pub mod metrics;
+pub mod pages;
+pub mod request_log;
+pub mod views;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, web};
+
+use crate::service::{Portal, ServiceError};
+use error::{ApiError, PageError, Problem};
+use metrics::Metrics;
+
+/// Largest JSON or form body accepted; a concern is text, not a document store.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything a request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub portal: Portal,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(portal: Portal) -> AppState {
+        AppState {
+            portal,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+/// The application, used both by `speakup serve` and by the tests.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let https = state.portal.settings.public_url.starts_with("https://");
+    App::new()
+        .app_data(web::Data::new(state.portal.clone()))
+        .app_data(web::Data::from(state.metrics.clone()))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_BODY_BYTES)
+                .error_handler(|error, _| ApiError(error::payload_problem(&error.into())).into()),
+        )
+        .app_data(
+            web::FormConfig::default()
+                .limit(MAX_BODY_BYTES)
+                .error_handler(|error, _| PageError(error::payload_problem(&error.into())).into()),
+        )
+        .app_data(
+            web::PathConfig::default().error_handler(|_, request| not_found_for(request).into()),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|error, request| {
+            let problem = error::payload_problem(&error.into());
+            if is_api(request) {
+                ApiError(problem).into()
+            } else {
+                PageError(problem).into()
+            }
+        }))
+        .wrap(headers::security_headers(https))
+        .wrap(from_fn(request_log::log_request))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(metrics::metrics))
+        .route("/static/style.css", web::get().to(pages::stylesheet))
+        .route("/", web::get().to(pages::start))
+        .service(web::scope("/api/v1").default_service(web::to(api_not_found)))
+        .default_service(web::to(page_not_found))
+}
+
+fn is_api(request: &HttpRequest) -> bool {
+    request.path().starts_with("/api/")
+}
+
+fn not_found_for(request: &HttpRequest) -> actix_web::Error {
+    if is_api(request) {
+        ApiError(Problem::not_found()).into()
+    } else {
+        PageError(Problem::not_found()).into()
+    }
+}
+
+async fn api_not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError(Problem::not_found()))
+}
+
+async fn page_not_found(request: HttpRequest) -> Result<HttpResponse, PageError> {
+    if request.method() == actix_web::http::Method::GET
+        || request.method() == actix_web::http::Method::HEAD
+    {
+        Err(PageError(Problem::not_found()))
+    } else {
+        Err(PageError(Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "This page cannot be used that way. Go back and try again.",
+        )))
+    }
+}
+
+/// Runs blocking service work (database, key derivation) off the async executor.
+pub async fn blocking<T, F>(work: F) -> Result<T, ServiceError>
+where
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(work)
+        .await
+        .map_err(|_| ServiceError::Internal("worker pool unavailable".to_owned()))?
+}
