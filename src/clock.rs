@@ -19,6 +19,7 @@ impl Clock {
 
     pub fn now(&self) -> OffsetDateTime {
         match self {
+            #[allow(clippy::disallowed_methods)]
             Clock::System => OffsetDateTime::now_utc(),
             Clock::Fixed(at) => *at.lock().unwrap_or_else(PoisonError::into_inner),
         }

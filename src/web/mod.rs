@@ -66,9 +66,7 @@ pub fn app(
                 .limit(MAX_BODY_BYTES)
                 .error_handler(|error, _| PageError(error::payload_problem(&error.into())).into()),
         )
-        .app_data(
-            web::PathConfig::default().error_handler(|_, request| not_found_for(request).into()),
-        )
+        .app_data(web::PathConfig::default().error_handler(|_, request| not_found_for(request)))
         .app_data(web::QueryConfig::default().error_handler(|error, request| {
             let problem = error::payload_problem(&error.into());
             if is_api(request) {

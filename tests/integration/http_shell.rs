@@ -1,0 +1,146 @@
+//! The server shell: health, metrics, security headers, error pages.
+
+use actix_web::http::StatusCode;
+use actix_web::test;
+
+use crate::support::TestApp;
+
+#[actix_web::test]
+async fn healthz_answers_when_the_database_does() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let response = test::call_service(
+        &service,
+        test::TestRequest::get().uri("/healthz").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(test::read_body(response).await, "ok\n");
+}
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    for uri in ["/", "/healthz", "/no-such-page", "/api/v1/no-such-thing"] {
+        let response =
+            test::call_service(&service, test::TestRequest::get().uri(uri).to_request()).await;
+        let headers = response.headers();
+        let csp = headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("default-src 'none'"), "{uri}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{uri}");
+        assert!(!csp.contains("unsafe-inline"), "{uri}");
+        assert_eq!(
+            headers.get("referrer-policy").unwrap(),
+            "no-referrer",
+            "{uri}"
+        );
+        assert_eq!(
+            headers.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{uri}"
+        );
+        assert_eq!(headers.get("cache-control").unwrap(), "no-store", "{uri}");
+        assert!(headers.get("strict-transport-security").is_some(), "{uri}");
+    }
+}
+
+#[actix_web::test]
+async fn unknown_api_paths_get_json_and_pages_get_html() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let response = test::call_service(
+        &service,
+        test::TestRequest::get().uri("/api/v1/nothing").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = test::read_body_json(response).await;
+    assert_eq!(body["error"]["code"], "not_found");
+
+    let response = test::call_service(
+        &service,
+        test::TestRequest::get().uri("/nothing").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(body.contains("<h1>Not Found</h1>"), "{body}");
+}
+
+#[actix_web::test]
+async fn metrics_are_prometheus_text_without_identifiers() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    test::call_service(
+        &service,
+        test::TestRequest::get().uri("/healthz").to_request(),
+    )
+    .await;
+    let response = test::call_service(
+        &service,
+        test::TestRequest::get().uri("/metrics").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(
+        body.contains(
+            "speakup_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"2xx\"} 1"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("# TYPE speakup_concerns_received counter"),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn the_start_page_explains_anonymous_and_confidential() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let response =
+        test::call_service(&service, test::TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(body.contains("lang=\"en-GB\""));
+    assert!(body.contains("Anonymous"));
+    assert!(body.contains("Confidential"));
+    assert!(body.contains("INWO"));
+    assert!(!body.contains("<script"));
+    assert!(!body.contains("style=\""), "no inline styles under the CSP");
+}
+
+#[actix_web::test]
+async fn the_stylesheet_is_cacheable_and_self_hosted() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let response = test::call_service(
+        &service,
+        test::TestRequest::get()
+            .uri("/static/style.css")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get("cache-control").unwrap(),
+        "public, max-age=3600"
+    );
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(!body.contains("@import") && !body.contains("url(http"));
+}

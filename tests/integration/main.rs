@@ -1,0 +1,9 @@
+//! One integration-test binary. Each test gets a fresh database: SQLite in a temporary
+//! directory by default, or its own PostgreSQL database when SPEAKUP_TEST_POSTGRES_URL is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod cli;
+mod http_shell;

@@ -1,0 +1,185 @@
+//! `TestApp`: a portal on a fresh database, driven through the real HTTP app.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use speakup::clock::Clock;
+use speakup::config::{DatabaseUrl, RawSettings};
+use speakup::service::Portal;
+use speakup::store::Store;
+use speakup::web::{self, AppState};
+use tempfile::TempDir;
+use time::macros::datetime;
+
+pub const POSTGRES_URL_VARIABLE: &str = "SPEAKUP_TEST_POSTGRES_URL";
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    postgres_admin_url: Option<String>,
+    postgres_name: Option<String>,
+    pub dir: TempDir,
+}
+
+impl TestDatabase {
+    pub fn create() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        match std::env::var(POSTGRES_URL_VARIABLE) {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("speakup_test_{}", speakup::crypto::random_id());
+                let mut admin = PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("{POSTGRES_URL_VARIABLE}: cannot connect: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                TestDatabase {
+                    url: DatabaseUrl::Postgres(replace_database_name(&admin_url, &name)),
+                    postgres_admin_url: Some(admin_url),
+                    postgres_name: Some(name),
+                    dir,
+                }
+            }
+            _ => TestDatabase {
+                url: DatabaseUrl::Sqlite(dir.path().join("speakup.db")),
+                postgres_admin_url: None,
+                postgres_name: None,
+                dir,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.url, DatabaseUrl::Postgres(_))
+    }
+
+    /// The URL as the CLI takes it.
+    pub fn cli_url(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let (Some(admin_url), Some(name)) = (&self.postgres_admin_url, &self.postgres_name)
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn replace_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let without_db = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{without_db}/{name}?{query}"),
+        None => format!("{without_db}/{name}"),
+    }
+}
+
+/// A portal on its own database with a clock the test controls.
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Clock,
+    // Dropped last, after the pool inside `state` has gone.
+    pub database: TestDatabase,
+}
+
+/// Monday 2026-11-16, 10:00 UTC: a quiet week with St Andrew's Day (observed Mon 30 Nov) ahead.
+pub const START: time::OffsetDateTime = datetime!(2026-11-16 10:00 UTC);
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        Self::with_settings(|_| {})
+    }
+
+    pub fn with_settings(adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
+        let database = TestDatabase::create();
+        let mut raw = RawSettings {
+            data_dir: database.dir.path().to_path_buf(),
+            public_url: "https://speakup.test".to_owned(),
+            pool_size: 4,
+            ..RawSettings::default()
+        };
+        adjust(&mut raw);
+        let mut settings = raw.validate().expect("valid test settings");
+        settings.database = database.url.clone();
+        let store = Store::open(&settings.database, settings.pool_size).expect("open test store");
+        let clock = Clock::fixed(START);
+        let portal = Portal::new(store, clock.clone(), settings);
+        TestApp {
+            state: AppState::new(portal),
+            clock,
+            database,
+        }
+    }
+
+    pub fn portal(&self) -> &Portal {
+        &self.state.portal
+    }
+
+    pub async fn service(
+        &self,
+    ) -> impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    > {
+        actix_web::test::init_service(web::app(self.state.clone())).await
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.database.dir.path()
+    }
+}
+
+/// Every file under `dir`, for "this string is nowhere on disk" checks.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        if let Ok(entries) = std::fs::read_dir(&next) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn database_names_are_replaced() {
+    assert_eq!(
+        replace_database_name("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+        "postgres://postgres@127.0.0.1:5432/t1"
+    );
+    assert_eq!(
+        replace_database_name("postgres://u@h/db?sslmode=disable", "t2"),
+        "postgres://u@h/t2?sslmode=disable"
+    );
+    assert_eq!(
+        replace_database_name("postgres://h", "t3"),
+        "postgres://h/t3"
+    );
+}
