@@ -41,6 +41,9 @@ pub struct RawSettings {
     pub setup_token_hours: u32,
     /// Take the client address for rate limiting from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_forwarded_for: bool,
+    pub concern_submissions_per_hour: u32,
+    pub mailbox_sign_ins_per_minute: u32,
+    pub handler_sign_ins_per_minute: u32,
 }
 
 impl Default for RawSettings {
@@ -57,6 +60,9 @@ impl Default for RawSettings {
             handler_absolute_hours: 12,
             setup_token_hours: 24,
             trust_forwarded_for: false,
+            concern_submissions_per_hour: 20,
+            mailbox_sign_ins_per_minute: 10,
+            handler_sign_ins_per_minute: 10,
         }
     }
 }
@@ -108,6 +114,9 @@ pub struct Settings {
     pub handler_absolute_hours: u32,
     pub setup_token_hours: u32,
     pub trust_forwarded_for: bool,
+    pub concern_submissions_per_hour: u32,
+    pub mailbox_sign_ins_per_minute: u32,
+    pub handler_sign_ins_per_minute: u32,
 }
 
 impl Settings {
@@ -210,6 +219,25 @@ impl RawSettings {
             7 * 24,
         )?;
         require_range("setup_token_hours", self.setup_token_hours, 1, 7 * 24)?;
+        // The upper bounds are generous so a load test can lift the limits; see README.
+        require_range(
+            "concern_submissions_per_hour",
+            self.concern_submissions_per_hour,
+            1,
+            100_000_000,
+        )?;
+        require_range(
+            "mailbox_sign_ins_per_minute",
+            self.mailbox_sign_ins_per_minute,
+            1,
+            10_000_000,
+        )?;
+        require_range(
+            "handler_sign_ins_per_minute",
+            self.handler_sign_ins_per_minute,
+            1,
+            10_000,
+        )?;
         Ok(Settings {
             bind,
             data_dir: self.data_dir,
@@ -222,6 +250,9 @@ impl RawSettings {
             handler_absolute_hours: self.handler_absolute_hours,
             setup_token_hours: self.setup_token_hours,
             trust_forwarded_for: self.trust_forwarded_for,
+            concern_submissions_per_hour: self.concern_submissions_per_hour,
+            mailbox_sign_ins_per_minute: self.mailbox_sign_ins_per_minute,
+            handler_sign_ins_per_minute: self.handler_sign_ins_per_minute,
         })
     }
 }

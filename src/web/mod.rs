@@ -6,6 +6,7 @@ pub mod headers;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod rate_limit;
 pub mod request_log;
 pub mod views;
 
@@ -20,6 +21,7 @@ use actix_web::{App, HttpRequest, HttpResponse, web};
 use crate::service::{Portal, ServiceError};
 use error::{ApiError, PageError, Problem};
 use metrics::Metrics;
+use rate_limit::RateLimits;
 
 /// Largest JSON or form body accepted; a concern is text, not a document store.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -29,13 +31,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub portal: Portal,
     pub metrics: Arc<Metrics>,
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {
     pub fn new(portal: Portal) -> AppState {
+        let limits = Arc::new(RateLimits::from_settings(&portal.settings));
         AppState {
             portal,
             metrics: Arc::new(Metrics::new()),
+            limits,
         }
     }
 }
@@ -56,6 +61,7 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state.portal.clone()))
         .app_data(web::Data::from(state.metrics.clone()))
+        .app_data(web::Data::from(state.limits.clone()))
         .app_data(
             web::JsonConfig::default()
                 .limit(MAX_BODY_BYTES)
