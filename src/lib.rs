@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod ids;
+pub mod model;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -1,10 +1,14 @@
 //! The only module that speaks SQL. Every use case runs inside one transaction opened here;
 //! one submodule per aggregate.
 
+pub mod cases;
 pub mod connection;
 pub mod migrate;
 pub mod organisations;
 pub mod schema;
+pub mod sessions;
+pub mod users;
+pub mod wraps;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,98 @@
+//! Small domain vocabularies shared by the store, the services and the web layer, each with the
+//! stable string stored in the database and used in the API.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! stable_strings {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stable_strings!(
+    /// What a handler account may do.
+    Role {
+        Contact => "contact",
+        Investigator => "investigator",
+        Lead => "lead",
+        Admin => "admin",
+    }
+);
+
+impl Role {
+    /// Only these roles may ever hold a key to a case.
+    pub fn may_hold_cases(self) -> bool {
+        matches!(self, Role::Contact | Role::Investigator)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Contact => "Confidential contact",
+            Role::Investigator => "Investigator",
+            Role::Lead => "Executive lead / whistleblowing champion",
+            Role::Admin => "Administrator",
+        }
+    }
+}
+
+stable_strings!(
+    /// Which key a wrap carries.
+    KeyKind {
+        Case => "case",
+        Identity => "identity",
+    }
+);
+
+stable_strings!(
+    /// Who wrote a sealed record.
+    Author {
+        Reporter => "reporter",
+        Handler => "handler",
+        System => "system",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_strings_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(*role));
+        }
+        assert_eq!(Role::parse("root"), None);
+        assert_eq!(
+            serde_json::to_string(&KeyKind::Identity).unwrap(),
+            "\"identity\""
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! Cases and their sealed records. Only what the procedure and reports need is in the clear.
+
+use diesel::prelude::*;
+use time::Date;
+
+use super::schema::{cases, sealed_records};
+use super::{StoreError, Tx};
+use crate::ids::{CaseId, OrganisationId, RecordId, UserId};
+use crate::model::Author;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub id: CaseId,
+    pub organisation_id: OrganisationId,
+    pub reference: String,
+    pub lookup_id: Vec<u8>,
+    pub reporter_public_key: Vec<u8>,
+    pub service: String,
+    pub anonymity: String,
+    pub topic: String,
+    pub received_on: Date,
+    pub became_aware_on: Option<Date>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = cases)]
+struct CaseRow {
+    id: String,
+    organisation_id: String,
+    reference: String,
+    lookup_id: Vec<u8>,
+    reporter_public_key: Vec<u8>,
+    service: String,
+    anonymity: String,
+    topic: String,
+    received_on: Date,
+    became_aware_on: Option<Date>,
+    next_record_seq: i32,
+}
+
+impl From<CaseRow> for Case {
+    fn from(row: CaseRow) -> Self {
+        Case {
+            id: CaseId::from_stored(row.id),
+            organisation_id: OrganisationId::from_stored(row.organisation_id),
+            reference: row.reference,
+            lookup_id: row.lookup_id,
+            reporter_public_key: row.reporter_public_key,
+            service: row.service,
+            anonymity: row.anonymity,
+            topic: row.topic,
+            received_on: row.received_on,
+            became_aware_on: row.became_aware_on,
+        }
+    }
+}
+
+pub fn insert(tx: &mut Tx, case: &Case) -> Result<(), StoreError> {
+    diesel::insert_into(cases::table)
+        .values(CaseRow {
+            id: case.id.as_str().to_owned(),
+            organisation_id: case.organisation_id.as_str().to_owned(),
+            reference: case.reference.clone(),
+            lookup_id: case.lookup_id.clone(),
+            reporter_public_key: case.reporter_public_key.clone(),
+            service: case.service.clone(),
+            anonymity: case.anonymity.clone(),
+            topic: case.topic.clone(),
+            received_on: case.received_on,
+            became_aware_on: case.became_aware_on,
+            next_record_seq: 1,
+        })
+        .execute(tx)
+        .map_err(|error| {
+            StoreError::from(error).duplicate_as("a case with that key or reference")
+        })?;
+    Ok(())
+}
+
+pub fn find(tx: &mut Tx, id: &CaseId) -> Result<Option<Case>, StoreError> {
+    Ok(cases::table
+        .find(id.as_str())
+        .select(CaseRow::as_select())
+        .first(tx)
+        .optional()?
+        .map(Case::from))
+}
+
+pub fn find_by_lookup_id(tx: &mut Tx, lookup_id: &[u8]) -> Result<Option<Case>, StoreError> {
+    Ok(cases::table
+        .filter(cases::lookup_id.eq(lookup_id))
+        .select(CaseRow::as_select())
+        .first(tx)
+        .optional()?
+        .map(Case::from))
+}
+
+pub fn find_by_reference(tx: &mut Tx, reference: &str) -> Result<Option<Case>, StoreError> {
+    Ok(cases::table
+        .filter(cases::reference.eq(reference))
+        .select(CaseRow::as_select())
+        .first(tx)
+        .optional()?
+        .map(Case::from))
+}
+
+pub fn find_many(tx: &mut Tx, ids: &[CaseId]) -> Result<Vec<Case>, StoreError> {
+    let ids: Vec<&str> = ids.iter().map(CaseId::as_str).collect();
+    Ok(cases::table
+        .filter(cases::id.eq_any(ids))
+        .order(cases::received_on.desc())
+        .select(CaseRow::as_select())
+        .load(tx)?
+        .into_iter()
+        .map(Case::from)
+        .collect())
+}
+
+pub fn in_organisation(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+) -> Result<Vec<Case>, StoreError> {
+    Ok(cases::table
+        .filter(cases::organisation_id.eq(organisation.as_str()))
+        .order(cases::received_on.asc())
+        .select(CaseRow::as_select())
+        .load(tx)?
+        .into_iter()
+        .map(Case::from)
+        .collect())
+}
+
+/// Takes the next position in the case's record sequence. The UPDATE locks the case row, so
+/// concurrent writers to one case are ordered (PostgreSQL) or already serialised (SQLite).
+fn take_record_seq(tx: &mut Tx, case: &CaseId) -> Result<i32, StoreError> {
+    diesel::update(cases::table.find(case.as_str()))
+        .set(cases::next_record_seq.eq(cases::next_record_seq + 1))
+        .execute(tx)?;
+    let next: i32 = cases::table
+        .find(case.as_str())
+        .select(cases::next_record_seq)
+        .first(tx)?;
+    Ok(next - 1)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRecord {
+    pub id: RecordId,
+    pub case_id: CaseId,
+    pub seq: i32,
+    pub kind: String,
+    pub author: Author,
+    pub author_user_id: Option<UserId>,
+    pub event_id: Option<String>,
+    pub sealed: Vec<u8>,
+    pub created_on: Date,
+}
+
+/// A record to append; the store assigns its position.
+pub struct NewRecord<'a> {
+    pub id: &'a RecordId,
+    pub case_id: &'a CaseId,
+    pub kind: &'a str,
+    pub author: Author,
+    pub author_user_id: Option<&'a UserId>,
+    pub event_id: Option<&'a str>,
+    pub sealed: &'a [u8],
+    pub created_on: Date,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sealed_records)]
+struct RecordRow {
+    id: String,
+    case_id: String,
+    seq: i32,
+    kind: String,
+    author: String,
+    author_user_id: Option<String>,
+    event_id: Option<String>,
+    sealed: Vec<u8>,
+    created_on: Date,
+}
+
+impl TryFrom<RecordRow> for SealedRecord {
+    type Error = StoreError;
+
+    fn try_from(row: RecordRow) -> Result<Self, StoreError> {
+        let author = Author::parse(&row.author)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown author {:?}", row.author)))?;
+        Ok(SealedRecord {
+            id: RecordId::from_stored(row.id),
+            case_id: CaseId::from_stored(row.case_id),
+            seq: row.seq,
+            kind: row.kind,
+            author,
+            author_user_id: row.author_user_id.map(UserId::from_stored),
+            event_id: row.event_id,
+            sealed: row.sealed,
+            created_on: row.created_on,
+        })
+    }
+}
+
+/// Appends a sealed record; returns its position in the case.
+pub fn append_record(tx: &mut Tx, record: &NewRecord<'_>) -> Result<i32, StoreError> {
+    let seq = take_record_seq(tx, record.case_id)?;
+    diesel::insert_into(sealed_records::table)
+        .values(RecordRow {
+            id: record.id.as_str().to_owned(),
+            case_id: record.case_id.as_str().to_owned(),
+            seq,
+            kind: record.kind.to_owned(),
+            author: record.author.as_str().to_owned(),
+            author_user_id: record.author_user_id.map(|id| id.as_str().to_owned()),
+            event_id: record.event_id.map(str::to_owned),
+            sealed: record.sealed.to_vec(),
+            created_on: record.created_on,
+        })
+        .execute(tx)?;
+    Ok(seq)
+}
+
+/// The case's records of the given kinds, oldest first.
+pub fn records(
+    tx: &mut Tx,
+    case: &CaseId,
+    kinds: &[&str],
+) -> Result<Vec<SealedRecord>, StoreError> {
+    sealed_records::table
+        .filter(sealed_records::case_id.eq(case.as_str()))
+        .filter(sealed_records::kind.eq_any(kinds))
+        .order(sealed_records::seq.asc())
+        .select(RecordRow::as_select())
+        .load(tx)?
+        .into_iter()
+        .map(SealedRecord::try_from)
+        .collect()
+}
+
+/// The highest record position written by the reporter (for "unread" flags).
+pub fn latest_reporter_seq(tx: &mut Tx, case: &CaseId) -> Result<Option<i32>, StoreError> {
+    Ok(sealed_records::table
+        .filter(sealed_records::case_id.eq(case.as_str()))
+        .filter(sealed_records::author.eq(Author::Reporter.as_str()))
+        .select(diesel::dsl::max(sealed_records::seq))
+        .first(tx)?)
+}
