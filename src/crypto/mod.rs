@@ -7,3 +7,4 @@ pub fn random_id() -> String {
         out
     })
 }
+pub mod audit_chain;
