@@ -64,14 +64,6 @@ impl Role {
 }
 
 stable_strings!(
-    /// Which key a wrap carries.
-    KeyKind {
-        Case => "case",
-        Identity => "identity",
-    }
-);
-
-stable_strings!(
     /// Who wrote a sealed record.
     Author {
         Reporter => "reporter",
@@ -91,8 +83,8 @@ mod tests {
         }
         assert_eq!(Role::parse("root"), None);
         assert_eq!(
-            serde_json::to_string(&KeyKind::Identity).unwrap(),
-            "\"identity\""
+            serde_json::to_string(&Role::Investigator).unwrap(),
+            "\"investigator\""
         );
     }
 }

@@ -5,8 +5,8 @@ use time::Date;
 
 use super::schema::key_wraps;
 use super::{StoreError, Tx};
+use crate::crypto::KeyKind;
 use crate::ids::{CaseId, UserId};
-use crate::model::KeyKind;
 
 /// Who a wrap is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +65,11 @@ impl TryFrom<WrapRow> for Wrap {
         Ok(Wrap {
             case_id: CaseId::from_stored(row.case_id),
             recipient: Recipient::from_stored(&row.recipient)?,
-            key_kind: KeyKind::parse(&row.key_kind).ok_or_else(|| {
-                StoreError::Corrupt(format!("unknown key kind {:?}", row.key_kind))
-            })?,
+            key_kind: match row.key_kind.as_str() {
+                "case" => KeyKind::Case,
+                "identity" => KeyKind::Identity,
+                other => return Err(StoreError::Corrupt(format!("unknown key kind {other:?}"))),
+            },
             wrapped: row.wrapped,
             granted_by: row.granted_by.map(UserId::from_stored),
             granted_on: row.granted_on,

@@ -1,0 +1,83 @@
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use speakup::crypto::{
+    Aad, CaseKey, CryptoError, DataKey, KeyKind, KeyPair, PasswordCost, RecordKind, Secret,
+    WrapContext, derive_password_keys, new_password_salt, open, seal, unwrap_key, wrap_key,
+};
+
+/// A benchmark cannot recover from a failed setup; fail loudly with the
+/// error rather than measure nonsense.
+fn must<T>(result: Result<T, CryptoError>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(error) => panic!("benchmark setup failed: {error}"),
+    }
+}
+
+fn seal_open(c: &mut Criterion) {
+    let key = DataKey::generate();
+    let aad = Aad::new("case-1", RecordKind::Message, "message-1");
+    let plaintext = vec![0x5Au8; 2048];
+    let sealed = must(seal(&key, &aad, &plaintext));
+    c.bench_function("seal 2 KiB", |b| {
+        b.iter(|| must(seal(&key, &aad, black_box(&plaintext))))
+    });
+    c.bench_function("open 2 KiB", |b| {
+        b.iter(|| must(open(&key, &aad, black_box(&sealed))))
+    });
+}
+
+fn wrap_unwrap(c: &mut Criterion) {
+    let recipient = KeyPair::generate();
+    let data_key = DataKey::generate();
+    let context = WrapContext::new("case-1", KeyKind::Case);
+    let wrapped = must(wrap_key(&data_key, &recipient.public, &context));
+    c.bench_function("wrap_key", |b| {
+        b.iter(|| must(wrap_key(&data_key, black_box(&recipient.public), &context)))
+    });
+    c.bench_function("unwrap_key", |b| {
+        b.iter(|| must(unwrap_key(&recipient.secret, black_box(&wrapped), &context)))
+    });
+}
+
+fn case_key(c: &mut Criterion) {
+    c.bench_function("case key generate+lookup_id+reporter_key_pair", |b| {
+        b.iter(|| {
+            let key = CaseKey::generate();
+            let lookup = key.lookup_id();
+            let pair = must(key.reporter_key_pair());
+            (lookup, pair.public)
+        })
+    });
+    let key = CaseKey::generate();
+    let typed = key.to_display_string();
+    c.bench_function("case key parse", |b| {
+        b.iter(|| CaseKey::parse(black_box(typed.expose_secret())).is_ok())
+    });
+}
+
+fn password(c: &mut Criterion) {
+    let password = Secret::new(String::from("correct horse battery staple"));
+    let salt = new_password_salt();
+    let mut group = c.benchmark_group("password");
+    group.sample_size(10);
+    group.bench_function("derive PRODUCTION (64 MiB, t=3, p=1)", |b| {
+        b.iter(|| {
+            must(derive_password_keys(
+                &password,
+                &salt,
+                PasswordCost::PRODUCTION,
+            ))
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1));
+    targets = seal_open, wrap_unwrap, case_key, password
+}
+criterion_main!(benches);

@@ -1,0 +1,249 @@
+use core::fmt;
+
+use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
+
+use super::{Aad, CryptoError, DataKey, RecordKind, Secret, open, random, seal};
+
+const ID_LEN: usize = 16;
+const KEY_LEN: usize = 32;
+const TOKEN_BYTES: usize = ID_LEN + KEY_LEN;
+const ENCODED_LEN: usize = 64;
+const PAYLOAD_RECORD_ID: &str = "payload";
+
+/// A split-key session token: the id finds the row, the key decrypts it.
+///
+/// The database holds only the id and the sealed payload, so a copy of the
+/// database (or a read-only SQL injection) yields no usable sessions and no
+/// session contents.
+pub struct SessionToken {
+    id: [u8; ID_LEN],
+    key: DataKey,
+}
+
+impl SessionToken {
+    #[must_use]
+    pub fn generate() -> Self {
+        let mut id = [0u8; ID_LEN];
+        random::fill_random(&mut id);
+        Self {
+            id,
+            key: DataKey::generate(),
+        }
+    }
+
+    /// The cookie value: base64url without padding of `id ‖ key`, 64
+    /// characters and safe in cookies and URLs without escaping.
+    #[must_use]
+    pub fn encode(&self) -> Secret<String> {
+        let mut raw = Secret::new([0u8; TOKEN_BYTES]);
+        let buf = raw.expose_secret_mut();
+        buf[..ID_LEN].copy_from_slice(&self.id);
+        buf[ID_LEN..].copy_from_slice(self.key.expose_bytes());
+        Secret::new(BASE64URL_NOPAD.encode(raw.expose_secret()))
+    }
+
+    /// Parses [`SessionToken::encode`]'s output. Surrounding whitespace is
+    /// tolerated (copy-paste, header folding); anything else that is not
+    /// exactly 64 base64url characters is refused.
+    pub fn parse(encoded: &str) -> Result<Self, CryptoError> {
+        let trimmed = encoded.trim();
+        if trimmed.len() != ENCODED_LEN {
+            return Err(CryptoError::InvalidSessionToken);
+        }
+        let decoded = Secret::new(
+            BASE64URL_NOPAD
+                .decode(trimmed.as_bytes())
+                .map_err(|_| CryptoError::InvalidSessionToken)?,
+        );
+        let bytes = decoded.expose_secret();
+        if bytes.len() != TOKEN_BYTES {
+            return Err(CryptoError::InvalidSessionToken);
+        }
+        let mut id = [0u8; ID_LEN];
+        id.copy_from_slice(&bytes[..ID_LEN]);
+        let mut key = Secret::new([0u8; KEY_LEN]);
+        key.expose_secret_mut().copy_from_slice(&bytes[ID_LEN..]);
+        Ok(Self {
+            id,
+            key: DataKey::from_secret(key),
+        })
+    }
+
+    /// The lookup id. Not secret: without the key it opens nothing.
+    pub fn id(&self) -> [u8; ID_LEN] {
+        self.id
+    }
+
+    /// [`SessionToken::id`] as 32 lowercase hex characters, for the
+    /// database column.
+    #[must_use]
+    pub fn id_hex(&self) -> String {
+        HEXLOWER.encode(&self.id)
+    }
+
+    /// Seals the session row's payload; bound to this session id so rows
+    /// cannot be swapped between sessions.
+    pub fn seal_payload(&self, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let scope = self.id_hex();
+        seal(&self.key, &payload_aad(&scope), plaintext)
+    }
+
+    pub fn open_payload(&self, sealed: &[u8]) -> Result<Secret<Vec<u8>>, CryptoError> {
+        let scope = self.id_hex();
+        open(&self.key, &payload_aad(&scope), sealed)
+    }
+}
+
+fn payload_aad(scope: &str) -> Aad<'_> {
+    Aad::new(scope, RecordKind::Session, PAYLOAD_RECORD_ID)
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The id alone is harmless and useful when tracing a session.
+        f.debug_struct("SessionToken")
+            .field("id", &format_args!("{}", self.id_hex()))
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::crypto::seal::tests::key_from;
+
+    fn vector_token() -> SessionToken {
+        let mut id = [0u8; ID_LEN];
+        let mut key = [0u8; KEY_LEN];
+        for (i, b) in id.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = 0x10 + i as u8;
+        }
+        SessionToken {
+            id,
+            key: key_from(key),
+        }
+    }
+
+    fn encoded(token: &SessionToken) -> String {
+        token.encode().expose_secret().clone()
+    }
+
+    #[test]
+    fn round_trip() {
+        let token = SessionToken::generate();
+        let text = encoded(&token);
+        assert_eq!(text.len(), 64);
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        let parsed = SessionToken::parse(&text).unwrap();
+        assert_eq!(parsed.id(), token.id());
+        assert_eq!(parsed.id_hex(), token.id_hex());
+        assert_eq!(parsed.key.expose_bytes(), token.key.expose_bytes());
+        assert_eq!(token.id_hex().len(), 32);
+    }
+
+    #[test]
+    fn tokens_differ() {
+        let a = SessionToken::generate();
+        let b = SessionToken::generate();
+        assert_ne!(a.id(), b.id());
+        assert_ne!(a.key.expose_bytes(), b.key.expose_bytes());
+    }
+
+    #[test]
+    fn encoding_test_vector() {
+        let token = vector_token();
+        assert_eq!(
+            encoded(&token),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v"
+        );
+        assert_eq!(token.id_hex(), "000102030405060708090a0b0c0d0e0f");
+    }
+
+    #[test]
+    fn parse_tolerates_only_surrounding_whitespace() {
+        let text = encoded(&vector_token());
+        let parsed = SessionToken::parse(&format!(" \t{text}\r\n")).unwrap();
+        assert_eq!(parsed.id(), vector_token().id());
+
+        let mut inner_space = text.clone();
+        inner_space.insert(10, ' ');
+        for bad in [
+            String::new(),
+            "   ".to_owned(),
+            inner_space,
+            text[..63].to_owned(),
+            format!("{text}A"),
+            format!("{text}=="),
+            format!("+{}", &text[1..]),
+            format!("{}/", &text[..63]),
+            format!("{}=", &text[..63]),
+        ] {
+            assert!(SessionToken::parse(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_input_does_not_panic() {
+        let text: String = "é".repeat(32);
+        assert_eq!(text.len(), 64);
+        assert_eq!(
+            SessionToken::parse(&text).unwrap_err(),
+            CryptoError::InvalidSessionToken
+        );
+    }
+
+    #[test]
+    fn payload_round_trip() {
+        let token = SessionToken::generate();
+        let sealed = token.seal_payload(b"{\"user\":\"u1\"}").unwrap();
+        let reparsed = SessionToken::parse(&encoded(&token)).unwrap();
+        assert_eq!(
+            reparsed.open_payload(&sealed).unwrap().expose_secret(),
+            b"{\"user\":\"u1\"}"
+        );
+    }
+
+    #[test]
+    fn payload_is_bound_to_token() {
+        let token = SessionToken::generate();
+        let sealed = token.seal_payload(b"payload").unwrap();
+        assert!(SessionToken::generate().open_payload(&sealed).is_err());
+
+        // Same key, different id: the row cannot be moved to another session.
+        let moved = SessionToken {
+            id: [0xEE; ID_LEN],
+            key: key_from(*token.key.expose_bytes()),
+        };
+        assert!(moved.open_payload(&sealed).is_err());
+
+        // Same id, different key: knowing the id is not enough.
+        let guessed = SessionToken {
+            id: token.id(),
+            key: DataKey::generate(),
+        };
+        assert!(guessed.open_payload(&sealed).is_err());
+
+        let mut tampered = sealed.clone();
+        tampered[30] ^= 1;
+        assert!(token.open_payload(&tampered).is_err());
+    }
+
+    #[test]
+    fn debug_shows_id_but_not_key() {
+        let token = vector_token();
+        let debug = format!("{token:?} {token:#?}");
+        assert!(debug.contains("000102030405060708090a0b0c0d0e0f"));
+        assert!(debug.contains("[redacted]"));
+        assert!(!debug.contains(&HEXLOWER.encode(token.key.expose_bytes())));
+        assert!(!debug.contains(&encoded(&token)));
+        assert_eq!(format!("{:?}", token.encode()), "[redacted]");
+    }
+}

@@ -1,0 +1,105 @@
+//! ISO dates in and out.
+//!
+//! `time`'s own serde support writes a `Date` as a `[year, ordinal]` pair unless extra
+//! formatting features are switched on; every client of this service expects `YYYY-MM-DD`, so the
+//! few lines needed live here instead.
+
+use time::{Date, Month};
+
+use super::error::ProcedureError;
+
+/// Parses `YYYY-MM-DD` strictly (four-digit year, two-digit month and day).
+pub fn parse_iso_date(input: &str) -> Result<Date, ProcedureError> {
+    let invalid = || ProcedureError::InvalidDate {
+        input: input.to_owned(),
+    };
+    let bytes = input.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return Err(invalid());
+    }
+    let number = |range: std::ops::Range<usize>| -> Result<u32, ProcedureError> {
+        let part = input.get(range).ok_or_else(invalid)?;
+        if !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        part.parse::<u32>().map_err(|_| invalid())
+    };
+    let year = i32::try_from(number(0..4)?).map_err(|_| invalid())?;
+    let month = u8::try_from(number(5..7)?)
+        .ok()
+        .and_then(|m| Month::try_from(m).ok())
+        .ok_or_else(invalid)?;
+    let day = u8::try_from(number(8..10)?).map_err(|_| invalid())?;
+    Date::from_calendar_date(year, month, day).map_err(|_| invalid())
+}
+
+/// `#[serde(with = "iso_date")]` for a `Date` field.
+pub mod iso_date {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+    use time::Date;
+
+    pub fn serialize<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(date)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_iso_date(&text).map_err(D::Error::custom)
+    }
+
+    /// `#[serde(with = "iso_date::option", default)]` for an `Option<Date>` field.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+        use time::Date;
+
+        pub fn serialize<S: Serializer>(
+            date: &Option<Date>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match date {
+                Some(d) => serializer.collect_str(d),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Date>, D::Error> {
+            Option::<String>::deserialize(deserializer)?
+                .map(|text| super::super::parse_iso_date(&text).map_err(D::Error::custom))
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn parses_strict_iso_dates() {
+        assert_eq!(parse_iso_date("2024-02-29"), Ok(date!(2024 - 02 - 29)));
+        for bad in [
+            "2023-02-29",
+            "2024-2-29",
+            "24-02-29",
+            "2024/02/29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-01-00",
+            "+202-01-01",
+            "2024-01-0a",
+            "",
+            "2024-01-01T00",
+        ] {
+            assert_eq!(
+                parse_iso_date(bad),
+                Err(ProcedureError::InvalidDate {
+                    input: bad.to_owned()
+                }),
+                "{bad}"
+            );
+        }
+    }
+}

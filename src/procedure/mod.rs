@@ -1,0 +1,37 @@
+//! The procedure of the National Whistleblowing Standards, as pure functions: the working-day
+//! calendar, the stages and their deadlines, signposting, and the KPI figures with disclosure
+//! control. Nothing here reads the clock, the database or the network: "today" is always an
+//! argument, so every answer can be reproduced and tested.
+
+pub mod calendar;
+pub mod dates;
+pub mod deadlines;
+pub mod disclosure;
+pub mod easter;
+pub mod error;
+pub mod holidays;
+pub mod kpi;
+pub mod signposting;
+pub mod stages;
+
+pub use calendar::{Calendar, DayOneRule, LocalHoliday};
+pub use dates::parse_iso_date;
+pub use deadlines::{DeadlineKind, Due, ProcedureStage, Urgency, UrgencyLevel};
+pub use disclosure::{DisclosedKpis, Disclosure, Figure, Percent, Share, disclose};
+pub use error::ProcedureError;
+pub use holidays::Holiday;
+pub use kpi::{CaseRecord, Kpis, Period, compute_kpis};
+pub use signposting::{
+    Anonymity, IntakeExplainer, NotWhistleblowingKind, Route, Service, Signpost, SignpostRequest,
+    Topic, intake_explainer, signposts,
+};
+pub use stages::{
+    CaseProcedure, Closure, EscalationReason, Event, EventKind, EventType, Outcome, Settings,
+    Stage, State, Status, Timeliness,
+};
+
+#[cfg(test)]
+mod stages_tests;
+
+#[cfg(test)]
+mod kpi_tests;
