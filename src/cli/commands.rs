@@ -2,10 +2,13 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{CliError, Command, OrgCommand};
+use super::{CliError, Command, OrgCommand, UserCommand};
 use crate::clock::Clock;
 use crate::config::{self, DatabaseUrl, Overrides, Settings};
+use crate::crypto::Secret;
+use crate::model::Role;
 use crate::service::Portal;
+use crate::service::accounts::{Actor, NewAccount};
 use crate::service::organisations::ServiceSet;
 use crate::store::Store;
 use crate::web;
@@ -51,6 +54,39 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::User(UserCommand::Add {
+            organisation,
+            email,
+            name,
+            role,
+            job_title,
+            intake,
+            password_stdin: _,
+        }) => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "unknown role {role:?}; use contact, investigator, lead or admin"
+                ))
+            })?;
+            let password = read_password_line()?;
+            let portal = open_portal(overrides)?;
+            let created = portal.add_account(
+                &Actor::CommandLine,
+                NewAccount {
+                    organisation,
+                    email,
+                    name,
+                    job_title,
+                    role,
+                    intake,
+                    password,
+                },
+            )?;
+            print_line(&json!({
+                "id": created.user.id,
+                "totp_uri": created.totp_uri.expose_secret(),
+            }))
+        }
         Command::Backup { destination } => {
             let portal = open_portal(overrides)?;
             portal.store.backup_to(&destination)?;
@@ -63,6 +99,20 @@ fn print_line(value: &serde_json::Value) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{value}")?;
     Ok(())
+}
+
+fn read_password_line() -> Result<Secret<String>, CliError> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    zeroize::Zeroize::zeroize(&mut line);
+    if password.is_empty() {
+        return Err(CliError::Usage(
+            "no password on standard input (pipe it in: printf '%s\\n' \"$PASSWORD\" | speakup user add …)"
+                .to_owned(),
+        ));
+    }
+    Ok(Secret::new(password))
 }
 
 fn open_store(settings: &Settings) -> Result<Store, CliError> {
@@ -93,6 +143,15 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
         bind = %settings.bind,
         "speakup starting"
     );
+    if let Some(token) = portal.issue_setup_token()? {
+        // Printed, never logged: whoever can read the server's console may create the first admin.
+        eprintln!(
+            "speakup: no admin account yet. Create one within {} hours at:\n  {}/setup/{}",
+            settings.setup_token_hours,
+            settings.public_url,
+            token.expose_secret()
+        );
+    }
     let state = web::AppState::new(portal);
     actix_web::rt::System::new().block_on(async move {
         let server = actix_web::HttpServer::new(move || web::app(state.clone()))

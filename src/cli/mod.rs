@@ -47,6 +47,9 @@ pub enum Command {
     /// Manage organisations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Manage handler accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Write a consistent copy of a live SQLite database to DEST.
     Backup {
         #[arg(value_name = "DEST")]
@@ -68,6 +71,32 @@ pub enum OrgCommand {
     },
     /// List organisations, one JSON object a line.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account; prints {"id":…,"totp_uri":…} once.
+    Add {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// contact, investigator, lead or admin.
+        #[arg(long)]
+        role: String,
+        /// Shown to reporters next to the name, e.g. "Confidential contact, acute services".
+        #[arg(long, default_value = "")]
+        job_title: String,
+        /// Put this confidential contact on the organisation's intake list.
+        #[arg(long)]
+        intake: bool,
+        /// Read the password from the first line of standard input (required: passwords never
+        /// go on the command line, where other users can see them).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 /// Why a command failed; decides the exit code.

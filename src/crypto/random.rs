@@ -1,7 +1,9 @@
-use data_encoding::HEXLOWER;
+use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use rand::Rng;
+use sha2::{Digest, Sha256};
 
 use super::crockford;
+use super::secret::Secret;
 
 /// Every random byte in the module comes from here. `rand::rng()` is a
 /// ChaCha-based CSPRNG reseeded from the OS, so there is no seed to manage
@@ -39,6 +41,25 @@ pub fn random_reference() -> String {
         out.push(char::from(symbol));
     }
     out
+}
+
+/// 256 random bits as 43 base64url characters: one-time setup links, CSRF tokens.
+#[must_use]
+pub fn random_token() -> Secret<String> {
+    let mut bytes = [0u8; 32];
+    fill_random(&mut bytes);
+    let token = Secret::new(BASE64URL_NOPAD.encode(&bytes));
+    zeroize::Zeroize::zeroize(&mut bytes);
+    token
+}
+
+/// What is stored in place of a bearer token, so a copy of the database cannot replay it.
+#[must_use]
+pub fn token_digest(token: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"speakup/token-digest/v1");
+    hasher.update(token.as_bytes());
+    hasher.finalize().into()
 }
 
 #[cfg(test)]
@@ -91,4 +112,21 @@ mod tests {
         assert_ne!(a, [0u8; 32]);
         assert_ne!(a, b);
     }
+
+    #[test]
+    fn tokens_are_long_distinct_and_digested() {
+        let a = random_token();
+        let b = random_token();
+        assert_eq!(a.expose_secret().len(), 43);
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert_ne!(
+            token_digest(a.expose_secret()),
+            token_digest(b.expose_secret())
+        );
+        // Pinned: SHA-256("speakup/token-digest/v1" || "abc"), computed with Python's hashlib.
+        assert_eq!(HEXLOWER.encode(&token_digest("abc")), TOKEN_DIGEST_ABC);
+    }
+
+    const TOKEN_DIGEST_ABC: &str =
+        "2af4fa60f8e89221fbdbb200b58b544297575b522e381af461c3c7d23c5442c8";
 }

@@ -1,12 +1,15 @@
 //! Use cases. Each public method is one transaction; the web layer and the CLI both call these,
 //! so the HTML pages, the JSON API and the command line behave the same.
 
+pub mod accounts;
 pub mod organisations;
+pub mod totp;
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::crypto::PasswordCost;
 use crate::store::{Store, StoreError};
 
 /// What went wrong in a use case, in terms a caller can act on. Mapped to HTTP once, in `web`.
@@ -57,6 +60,9 @@ pub struct Portal {
     pub store: Store,
     pub clock: Clock,
     pub settings: Arc<Settings>,
+    /// Argon2id cost for new passwords. Always production strength, except in the test suite
+    /// (see [`Portal::with_password_cost`]); not reachable from configuration.
+    pub password_cost: PasswordCost,
 }
 
 impl Portal {
@@ -65,6 +71,13 @@ impl Portal {
             store,
             clock,
             settings: Arc::new(settings),
+            password_cost: PasswordCost::PRODUCTION,
         }
+    }
+
+    /// Tests create many accounts; a 64 MiB derivation each would dominate the suite.
+    pub fn with_password_cost(mut self, cost: PasswordCost) -> Portal {
+        self.password_cost = cost;
+        self
     }
 }

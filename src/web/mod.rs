@@ -1,13 +1,16 @@
 //! HTTP shell: routes, extractors, middleware and views. Handlers stay thin: extract, call the
 //! service, map the error.
 
+pub mod csrf;
 pub mod error;
 pub mod headers;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod qr;
 pub mod rate_limit;
 pub mod request_log;
+pub mod setup;
 pub mod views;
 
 use std::sync::Arc;
@@ -81,12 +84,15 @@ pub fn app(
                 PageError(problem).into()
             }
         }))
+        .wrap(from_fn(csrf::ensure_token))
         .wrap(headers::security_headers(https))
         .wrap(from_fn(request_log::log_request))
         .route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/style.css", web::get().to(pages::stylesheet))
         .route("/", web::get().to(pages::start))
+        .route("/setup/{token}", web::get().to(setup::show))
+        .route("/setup/{token}", web::post().to(setup::submit))
         .service(web::scope("/api/v1").default_service(web::to(api_not_found)))
         .default_service(web::to(page_not_found))
 }

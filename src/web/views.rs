@@ -14,6 +14,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("index.html", include_str!("../../templates/index.html")),
+    (
+        "_form_error.html",
+        include_str!("../../templates/_form_error.html"),
+    ),
+    ("setup.html", include_str!("../../templates/setup.html")),
+    (
+        "setup_done.html",
+        include_str!("../../templates/setup_done.html"),
+    ),
 ];
 
 static VIEWS: LazyLock<Result<Tera, String>> = LazyLock::new(|| {

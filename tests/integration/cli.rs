@@ -74,6 +74,115 @@ fn organisations_persist_across_runs() {
     assert_eq!(lines[1]["id"], added["id"]);
 }
 
+fn speakup_with_stdin(database: &TestDatabase, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_speakup"))
+        .args(args)
+        .arg("--database-url")
+        .arg(database.cli_url())
+        .current_dir(database.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn user_add_prints_the_id_and_totp_uri_once() {
+    let database = TestDatabase::create();
+    assert!(
+        speakup(
+            &database,
+            &["org", "add", "--slug", "nhs-fife", "--name", "NHS Fife"]
+        )
+        .status
+        .success()
+    );
+    let args = [
+        "user",
+        "add",
+        "--org",
+        "nhs-fife",
+        "--email",
+        "Cat.Contact@fife.scot",
+        "--name",
+        "Cat Contact",
+        "--role",
+        "contact",
+        "--intake",
+        "--password-stdin",
+    ];
+    let output = speakup_with_stdin(&database, &args, "a long enough password\n");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(printed.as_object().unwrap().len(), 2, "{printed}");
+    assert_eq!(printed["id"].as_str().unwrap().len(), 32);
+    let uri = printed["totp_uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/Speak%20Up:cat.contact%40fife.scot?secret="),
+        "{uri}"
+    );
+    assert!(!stderr(&output).contains("a long enough password"));
+
+    // The same address again is refused; a bad role or a short password is a usage error.
+    let again = speakup_with_stdin(&database, &args, "a long enough password\n");
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let mut bad_role = args;
+    bad_role[9] = "boss";
+    let output = speakup_with_stdin(&database, &bad_role, "a long enough password\n");
+    assert_eq!(output.status.code(), Some(2));
+    let output = speakup_with_stdin(
+        &database,
+        &[
+            "user",
+            "add",
+            "--org",
+            "nhs-fife",
+            "--email",
+            "d@fife.scot",
+            "--name",
+            "D",
+            "--role",
+            "investigator",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("at least 12 characters"));
+    // Only contacts can take new concerns.
+    let output = speakup_with_stdin(
+        &database,
+        &[
+            "user",
+            "add",
+            "--org",
+            "nhs-fife",
+            "--email",
+            "e@fife.scot",
+            "--name",
+            "E",
+            "--role",
+            "investigator",
+            "--intake",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
 #[test]
 fn a_duplicate_slug_is_refused_with_a_reason() {
     let database = TestDatabase::create();

@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod support;
 
 mod cli;
 mod http_shell;
+mod setup;

@@ -11,6 +11,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use speakup::clock::Clock;
 use speakup::config::{DatabaseUrl, RawSettings};
+use speakup::crypto::PasswordCost;
 use speakup::service::Portal;
 use speakup::store::Store;
 use speakup::web::{self, AppState};
@@ -122,7 +123,8 @@ impl TestApp {
         settings.database = database.url.clone();
         let store = Store::open(&settings.database, settings.pool_size).expect("open test store");
         let clock = Clock::fixed(START);
-        let portal = Portal::new(store, clock.clone(), settings);
+        let portal = Portal::new(store, clock.clone(), settings)
+            .with_password_cost(PasswordCost::INSECURE_FOR_TESTS);
         TestApp {
             state: AppState::new(portal),
             clock,
