@@ -2,7 +2,7 @@ use core::fmt;
 
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 
-use super::{Aad, CryptoError, DataKey, RecordKind, Secret, open, random, seal};
+use super::{Aad, CryptoError, DataKey, RecordKind, Secret, SecretKey, open, random, seal};
 
 const ID_LEN: usize = 16;
 const KEY_LEN: usize = 32;
@@ -91,6 +91,77 @@ impl SessionToken {
     pub fn open_payload(&self, sealed: &[u8]) -> Result<Secret<Vec<u8>>, CryptoError> {
         let scope = self.id_hex();
         open(&self.key, &payload_aad(&scope), sealed)
+    }
+}
+
+/// Session payloads that carry a key. The key bytes never leave this module: the payload is
+/// `key (32 bytes) ‖ owner id (UTF-8)`, sealed under the session key.
+impl SessionToken {
+    /// A handler session: their X25519 secret, bound to their user id.
+    pub fn seal_handler_secret(
+        &self,
+        user_id: &str,
+        secret: &SecretKey,
+    ) -> Result<Vec<u8>, CryptoError> {
+        self.seal_keyed_payload(secret.expose_bytes(), user_id)
+    }
+
+    /// Opens a handler session's secret; fails unless it was sealed for `user_id`.
+    pub fn open_handler_secret(
+        &self,
+        user_id: &str,
+        sealed: &[u8],
+    ) -> Result<SecretKey, CryptoError> {
+        let (key, owner) = self.open_keyed_payload(sealed)?;
+        if owner != user_id {
+            return Err(CryptoError::Decrypt);
+        }
+        Ok(SecretKey::from_secret_bytes(&key))
+    }
+
+    /// A reporter session: the case data key and which case it opens. The case id lives only
+    /// inside the ciphertext, so the session row does not link to a case.
+    pub fn seal_case_access(
+        &self,
+        case_id: &str,
+        case_key: &DataKey,
+    ) -> Result<Vec<u8>, CryptoError> {
+        self.seal_keyed_payload(case_key.expose_bytes(), case_id)
+    }
+
+    /// Opens a reporter session: the case id and its data key.
+    pub fn open_case_access(&self, sealed: &[u8]) -> Result<(String, DataKey), CryptoError> {
+        let (key, case_id) = self.open_keyed_payload(sealed)?;
+        Ok((case_id, DataKey::from_secret(key)))
+    }
+
+    fn seal_keyed_payload(&self, key: &[u8; KEY_LEN], owner: &str) -> Result<Vec<u8>, CryptoError> {
+        if owner.is_empty() {
+            return Err(CryptoError::InvalidInput("session owner id is empty"));
+        }
+        let mut plaintext = Secret::new(Vec::with_capacity(KEY_LEN + owner.len()));
+        plaintext.expose_secret_mut().extend_from_slice(key);
+        plaintext
+            .expose_secret_mut()
+            .extend_from_slice(owner.as_bytes());
+        self.seal_payload(plaintext.expose_secret())
+    }
+
+    fn open_keyed_payload(
+        &self,
+        sealed: &[u8],
+    ) -> Result<(Secret<[u8; KEY_LEN]>, String), CryptoError> {
+        let plaintext = self.open_payload(sealed)?;
+        let bytes = plaintext.expose_secret();
+        if bytes.len() <= KEY_LEN {
+            return Err(CryptoError::Decrypt);
+        }
+        let mut key = Secret::new([0u8; KEY_LEN]);
+        key.expose_secret_mut().copy_from_slice(&bytes[..KEY_LEN]);
+        let owner = std::str::from_utf8(&bytes[KEY_LEN..])
+            .map_err(|_| CryptoError::Decrypt)?
+            .to_owned();
+        Ok((key, owner))
     }
 }
 
@@ -245,5 +316,36 @@ mod tests {
         assert!(!debug.contains(&HEXLOWER.encode(token.key.expose_bytes())));
         assert!(!debug.contains(&encoded(&token)));
         assert_eq!(format!("{:?}", token.encode()), "[redacted]");
+    }
+
+    #[test]
+    fn handler_secrets_round_trip_and_are_bound_to_their_owner() {
+        let token = SessionToken::generate();
+        let pair = crate::crypto::KeyPair::generate();
+        let sealed = token.seal_handler_secret("user-1", &pair.secret).unwrap();
+        let opened = token.open_handler_secret("user-1", &sealed).unwrap();
+        assert_eq!(opened.public_key(), pair.public);
+        assert!(token.open_handler_secret("user-2", &sealed).is_err());
+        assert!(
+            SessionToken::generate()
+                .open_handler_secret("user-1", &sealed)
+                .is_err()
+        );
+        assert!(token.seal_handler_secret("", &pair.secret).is_err());
+    }
+
+    #[test]
+    fn case_access_round_trips_and_hides_the_case_id() {
+        let token = SessionToken::generate();
+        let key = DataKey::generate();
+        let sealed = token.seal_case_access("case-0123456789", &key).unwrap();
+        assert!(!sealed.windows(15).any(|w| w == b"case-0123456789"));
+        let (case_id, opened) = token.open_case_access(&sealed).unwrap();
+        assert_eq!(case_id, "case-0123456789");
+        assert_eq!(opened.expose_bytes(), key.expose_bytes());
+        let mut tampered = sealed.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(token.open_case_access(&tampered).is_err());
     }
 }

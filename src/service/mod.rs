@@ -2,6 +2,10 @@
 //! so the HTML pages, the JSON API and the command line behave the same.
 
 pub mod accounts;
+pub mod casefile;
+pub mod content;
+pub mod intake;
+pub mod mailbox;
 pub mod organisations;
 pub mod totp;
 

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod cases;
 pub mod connection;
+pub mod events;
 pub mod migrate;
 pub mod organisations;
 pub mod schema;

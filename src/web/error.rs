@@ -174,7 +174,51 @@ impl ResponseError for PageError {
     }
 }
 
-/// Turns extractor failures (bad JSON, wrong types, oversized bodies) into readable 4xx answers.
+/// JSON body failures, by kind: too large, not JSON at all, or JSON of the wrong shape.
+pub fn json_problem(error: &actix_web::error::JsonPayloadError) -> Problem {
+    use actix_web::error::JsonPayloadError;
+    match error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "What you sent is too large. Shorten it and try again.",
+            )
+        }
+        JsonPayloadError::ContentType => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the request body as application/json.",
+        ),
+        JsonPayloadError::Deserialize(inner) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!(
+                "The request body is not what this endpoint expects: {}",
+                one_line(&inner.to_string())
+            ),
+        ),
+        other => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!(
+                "The request could not be read: {}",
+                one_line(&other.to_string())
+            ),
+        ),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// Turns extractor failures (bad forms, query strings, oversized bodies) into readable 4xx answers.
 pub fn payload_problem(error: &actix_web::Error) -> Problem {
     let status = error.as_response_error().status_code();
     let status = if status.is_client_error() {

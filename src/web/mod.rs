@@ -1,6 +1,8 @@
 //! HTTP shell: routes, extractors, middleware and views. Handlers stay thin: extract, call the
 //! service, map the error.
 
+pub mod api;
+pub mod bearer;
 pub mod csrf;
 pub mod error;
 pub mod headers;
@@ -68,7 +70,7 @@ pub fn app(
         .app_data(
             web::JsonConfig::default()
                 .limit(MAX_BODY_BYTES)
-                .error_handler(|error, _| ApiError(error::payload_problem(&error.into())).into()),
+                .error_handler(|error, _| ApiError(error::json_problem(&error)).into()),
         )
         .app_data(
             web::FormConfig::default()
@@ -93,7 +95,11 @@ pub fn app(
         .route("/", web::get().to(pages::start))
         .route("/setup/{token}", web::get().to(setup::show))
         .route("/setup/{token}", web::post().to(setup::submit))
-        .service(web::scope("/api/v1").default_service(web::to(api_not_found)))
+        .service(
+            web::scope("/api/v1")
+                .configure(api::routes)
+                .default_service(web::to(api_not_found)),
+        )
         .default_service(web::to(page_not_found))
 }
 

@@ -8,4 +8,5 @@ mod support;
 
 mod cli;
 mod http_shell;
+mod reporter_api;
 mod setup;

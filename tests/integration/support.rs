@@ -185,3 +185,141 @@ fn database_names_are_replaced() {
         "postgres://h/t3"
     );
 }
+
+/// A test organisation with its people.
+pub struct Staff {
+    pub organisation: String,
+    pub contacts: Vec<Person>,
+    pub investigator: Person,
+    pub lead: Person,
+    pub admin: Person,
+}
+
+pub struct Person {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password: String,
+    pub totp_uri: String,
+}
+
+pub const PASSWORD: &str = "a long enough test password";
+
+impl TestApp {
+    pub fn add_person(
+        &self,
+        organisation: &str,
+        email: &str,
+        name: &str,
+        role: speakup::model::Role,
+        intake: bool,
+    ) -> Person {
+        let created = self
+            .portal()
+            .add_account(
+                &speakup::service::accounts::Actor::CommandLine,
+                speakup::service::accounts::NewAccount {
+                    organisation: organisation.to_owned(),
+                    email: email.to_owned(),
+                    name: name.to_owned(),
+                    job_title: format!("{name}'s job"),
+                    role,
+                    intake,
+                    password: speakup::crypto::Secret::new(PASSWORD.to_owned()),
+                },
+            )
+            .expect("add account");
+        Person {
+            id: created.user.id.as_str().to_owned(),
+            email: created.user.email,
+            name: name.to_owned(),
+            password: PASSWORD.to_owned(),
+            totp_uri: created.totp_uri.expose_secret().clone(),
+        }
+    }
+
+    /// "NHS Testshire", delivering both kinds of service, with two intake contacts, an
+    /// investigator, a lead and an admin.
+    pub fn staff(&self) -> Staff {
+        use speakup::model::Role;
+        use speakup::service::organisations::ServiceSet;
+        self.portal()
+            .add_organisation(
+                "nhs-testshire",
+                "NHS Testshire",
+                ServiceSet {
+                    nhs: true,
+                    local_authority: true,
+                },
+            )
+            .expect("add organisation");
+        let org = "nhs-testshire";
+        Staff {
+            organisation: org.to_owned(),
+            contacts: vec![
+                self.add_person(
+                    org,
+                    "cora@testshire.scot",
+                    "Cora Contact",
+                    Role::Contact,
+                    true,
+                ),
+                self.add_person(
+                    org,
+                    "colm@testshire.scot",
+                    "Colm Contact",
+                    Role::Contact,
+                    true,
+                ),
+            ],
+            investigator: self.add_person(
+                org,
+                "ivy@testshire.scot",
+                "Ivy Investigator",
+                Role::Investigator,
+                false,
+            ),
+            lead: self.add_person(org, "lee@testshire.scot", "Lee Lead", Role::Lead, false),
+            admin: self.add_person(org, "ada@testshire.scot", "Ada Admin", Role::Admin, false),
+        }
+    }
+
+    /// Whether `needle` appears anywhere in the stored data: every file of an SQLite database
+    /// (main file, WAL, shared memory), or every row of every table in PostgreSQL.
+    pub fn database_contains(&self, needle: &str) -> bool {
+        match &self.database.url {
+            DatabaseUrl::Sqlite(_) => files_under(self.data_dir()).iter().any(|path| {
+                let bytes = std::fs::read(path).unwrap_or_default();
+                bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+            }),
+            DatabaseUrl::Postgres(url) => {
+                use diesel::RunQueryDsl;
+                #[derive(diesel::QueryableByName)]
+                struct Row {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    text: String,
+                }
+                let mut connection = PgConnection::establish(url).expect("connect");
+                let tables: Vec<Row> = diesel::sql_query(
+                    "SELECT tablename AS text FROM pg_tables WHERE schemaname = 'public'",
+                )
+                .load(&mut connection)
+                .expect("list tables");
+                // bytea columns print as hex, so look for the needle's hex form as well.
+                let hex_needle: String = needle.bytes().map(|b| format!("{b:02x}")).collect();
+                tables.iter().any(|table| {
+                    let rows: Vec<Row> = diesel::sql_query(format!(
+                        "SELECT t::text AS text FROM \"{}\" t",
+                        table.text
+                    ))
+                    .load(&mut connection)
+                    .expect("read table");
+                    rows.iter()
+                        .any(|row| row.text.contains(needle) || row.text.contains(&hex_needle))
+                })
+            }
+        }
+    }
+}

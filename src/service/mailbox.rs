@@ -1,0 +1,278 @@
+//! The reporter's mailbox: sign in with the case key, read the case's messages and stage, reply.
+//! A mailbox session row holds only ciphertext; which case it opens is inside it.
+
+use serde::Serialize;
+use time::{Date, Duration};
+
+use super::accounts::crypto_failure;
+use super::casefile::{self, open_json, seal_json};
+use super::content::{EventContent, MessageContent};
+use super::{Portal, ServiceError};
+use crate::crypto::{
+    self, CaseKey, CaseKeyError, DataKey, KeyKind, RecordKind, Secret, SessionToken, WrapContext,
+};
+use crate::ids::{CaseId, RecordId};
+use crate::model::Author;
+use crate::procedure::{
+    self, Anonymity, Due, Route, Service, Signpost, SignpostRequest, State, Topic,
+};
+use crate::store::cases::{self, Case, NewRecord};
+use crate::store::wraps::{self, Recipient};
+use crate::store::{Tx, events, organisations, sessions};
+
+pub const MAX_MESSAGE_CHARS: usize = 10_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MailboxMessage {
+    pub from: Author,
+    pub body: String,
+    pub sent_on: Date,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MailboxView {
+    pub reference: String,
+    pub organisation: String,
+    pub received_on: Date,
+    pub service: Service,
+    pub anonymity: Anonymity,
+    pub stage: &'static str,
+    pub status: &'static str,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub due: Due,
+    pub messages: Vec<MailboxMessage>,
+    pub signposting: Option<Vec<Signpost>>,
+    pub open: bool,
+}
+
+fn typo(error: CaseKeyError) -> ServiceError {
+    let message = match error {
+        CaseKeyError::Empty => "enter your case key".to_owned(),
+        CaseKeyError::WrongLength { found } => {
+            format!("a case key has 28 letters and digits in 7 groups of 4; you entered {found}")
+        }
+        CaseKeyError::InvalidCharacter => {
+            "a case key uses only the letters and digits shown when you sent your concern"
+                .to_owned()
+        }
+        CaseKeyError::ChecksumMismatch => {
+            "that case key has a typo: check each group of four characters".to_owned()
+        }
+    };
+    ServiceError::invalid("case_key_typo", message)
+}
+
+fn unknown_key() -> ServiceError {
+    ServiceError::Unauthorized {
+        code: "unknown_case_key",
+        message: "we could not find a concern with that case key".to_owned(),
+    }
+}
+
+fn session_ended() -> ServiceError {
+    ServiceError::Unauthorized {
+        code: "mailbox_session_expired",
+        message: "your mailbox session has ended; sign in again with your case key".to_owned(),
+    }
+}
+
+/// An open mailbox: the case and its data key, recovered from the session.
+struct OpenMailbox {
+    case: Case,
+    key: DataKey,
+}
+
+impl Portal {
+    /// Checks the case key and starts a mailbox session; returns the session token.
+    pub fn open_mailbox(&self, case_key: &str) -> Result<Secret<String>, ServiceError> {
+        let case_key = CaseKey::parse(case_key).map_err(typo)?;
+        let reporter = case_key.reporter_key_pair().map_err(crypto_failure)?;
+        let lookup_id = case_key.lookup_id();
+        let token = SessionToken::generate();
+        let now = self.clock.now_utc_naive();
+        let expires_at = now + Duration::minutes(i64::from(self.settings.reporter_session_minutes));
+        let idle_cutoff = now - Duration::minutes(i64::from(self.settings.handler_idle_minutes));
+        self.store.write(|tx| {
+            let case = cases::find_by_lookup_id(tx, &lookup_id)?.ok_or_else(unknown_key)?;
+            let wrap = wraps::find(tx, &case.id, &Recipient::Reporter, KeyKind::Case)?
+                .ok_or_else(unknown_key)?;
+            let key = crypto::unwrap_key(
+                &reporter.secret,
+                &wrap.wrapped,
+                &WrapContext::new(case.id.as_str(), KeyKind::Case),
+            )
+            .map_err(|_| unknown_key())?;
+            let sealed = token
+                .seal_case_access(case.id.as_str(), &key)
+                .map_err(crypto_failure)?;
+            sessions::purge_expired(tx, now, idle_cutoff)?;
+            sessions::insert_reporter(tx, &token.id_hex(), &sealed, expires_at)?;
+            Ok::<_, ServiceError>(())
+        })?;
+        Ok(token.encode())
+    }
+
+    fn mailbox_access(&self, tx: &mut Tx, token: &str) -> Result<OpenMailbox, ServiceError> {
+        let token = SessionToken::parse(token).map_err(|_| session_ended())?;
+        let (sealed, expires_at) =
+            sessions::find_reporter(tx, &token.id_hex())?.ok_or_else(session_ended)?;
+        if expires_at <= self.clock.now_utc_naive() {
+            return Err(session_ended());
+        }
+        let (case_id, key) = token
+            .open_case_access(&sealed)
+            .map_err(|_| session_ended())?;
+        let case = cases::find(tx, &CaseId::from_stored(case_id))?.ok_or_else(session_ended)?;
+        Ok(OpenMailbox { case, key })
+    }
+
+    pub fn mailbox(&self, token: &str) -> Result<MailboxView, ServiceError> {
+        self.store.read(|tx| {
+            let mailbox = self.mailbox_access(tx, token)?;
+            build_view(tx, &mailbox)
+        })
+    }
+
+    pub fn reporter_message(&self, token: &str, body: &Secret<String>) -> Result<(), ServiceError> {
+        let body = checked_message(body)?;
+        let today = self.clock.today();
+        let record = RecordId::generate();
+        self.store.write(|tx| {
+            let mailbox = self.mailbox_access(tx, token)?;
+            let sealed = seal_json(
+                &mailbox.key,
+                mailbox.case.id.as_str(),
+                RecordKind::Message,
+                record.as_str(),
+                &MessageContent { body },
+            )?;
+            cases::append_record(
+                tx,
+                &NewRecord {
+                    id: &record,
+                    case_id: &mailbox.case.id,
+                    kind: RecordKind::Message.as_str(),
+                    author: Author::Reporter,
+                    author_user_id: None,
+                    event_id: None,
+                    sealed: &sealed,
+                    created_on: today,
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Ends a mailbox session now rather than at its expiry.
+    pub fn close_mailbox(&self, token: &str) -> Result<(), ServiceError> {
+        let Ok(token) = SessionToken::parse(token) else {
+            return Ok(());
+        };
+        self.store.write(|tx| {
+            sessions::delete_reporter(tx, &token.id_hex())?;
+            Ok(())
+        })
+    }
+}
+
+/// A message body: trimmed, not empty, not huge.
+pub fn checked_message(body: &Secret<String>) -> Result<String, ServiceError> {
+    let body = body.expose_secret().trim();
+    if body.is_empty() {
+        return Err(ServiceError::invalid(
+            "message_missing",
+            "write a message before sending it",
+        ));
+    }
+    if body.chars().count() > MAX_MESSAGE_CHARS || body.contains('\0') {
+        return Err(ServiceError::invalid(
+            "message_too_long",
+            format!("a message can be at most {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    Ok(body.to_owned())
+}
+
+pub fn parse_service(text: &str) -> Option<Service> {
+    match text {
+        "nhs" => Some(Service::Nhs),
+        "local_authority" => Some(Service::LocalAuthority),
+        _ => None,
+    }
+}
+
+fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, ServiceError> {
+    let case = &mailbox.case;
+    let organisation = organisations::find(tx, &case.organisation_id)?
+        .ok_or_else(|| ServiceError::Internal("case without organisation".into()))?;
+    let calendar = casefile::calendar_for(tx, &organisation)?;
+    let settings = casefile::procedure_settings(&organisation);
+    let history = events::for_case(tx, &case.id)?;
+    let procedure = casefile::replay(&history, &calendar, &settings)?;
+    let records = cases::records(
+        tx,
+        &case.id,
+        &[RecordKind::Message.as_str(), RecordKind::EventText.as_str()],
+    )?;
+    let mut messages = Vec::with_capacity(records.len());
+    for record in &records {
+        let body = if record.kind == RecordKind::EventText.as_str() {
+            open_json::<EventContent>(&mailbox.key, record, RecordKind::EventText)?.letter
+        } else {
+            open_json::<MessageContent>(&mailbox.key, record, RecordKind::Message)?.body
+        };
+        messages.push(MailboxMessage {
+            from: match record.author {
+                Author::Reporter => Author::Reporter,
+                Author::Handler | Author::System => Author::Handler,
+            },
+            body,
+            sent_on: record.created_on,
+        });
+    }
+    let service = parse_service(&case.service)
+        .ok_or_else(|| ServiceError::Internal(format!("case service {:?}", case.service)))?;
+    let anonymity = if case.anonymity == "anonymous" {
+        Anonymity::Anonymous
+    } else {
+        Anonymity::Confidential
+    };
+    let topic = if case.topic == "public_money" {
+        Topic::PublicMoney
+    } else {
+        Topic::General
+    };
+    let state = procedure.state();
+    let route = match state {
+        State::Stage2Closed => Some(Route::Stage2Closed),
+        State::Stage1Closed => Some(Route::Stage1Closed),
+        State::NotWhistleblowing => casefile::not_whistleblowing_kind(&records, &mailbox.key)?
+            .map(|kind| Route::NotWhistleblowing { kind }),
+        _ => None,
+    };
+    let signposting = route.map(|route| {
+        procedure::signposts(&SignpostRequest {
+            service,
+            anonymity,
+            topic,
+            route,
+            became_aware_on: case.became_aware_on,
+        })
+    });
+    Ok(MailboxView {
+        reference: case.reference.clone(),
+        organisation: organisation.name,
+        received_on: case.received_on,
+        service,
+        anonymity,
+        stage: procedure.stage().as_str(),
+        status: procedure.status().as_str(),
+        state: state.as_str(),
+        state_label: state.label(),
+        due: procedure.due(),
+        messages,
+        signposting,
+        open: procedure.status() == procedure::Status::Open,
+    })
+}

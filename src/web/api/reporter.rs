@@ -1,0 +1,165 @@
+//! Reporter endpoints: no account; a mailbox session token is a bearer token that expires.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::crypto::Secret;
+use crate::ids::UserId;
+use crate::procedure::dates::iso_date;
+use crate::procedure::{Anonymity, Service, Topic};
+use crate::service::intake::{NewConcern, ReporterIdentity};
+use crate::service::{Portal, ServiceError};
+use crate::web::bearer::BearerToken;
+use crate::web::blocking;
+use crate::web::error::ApiError;
+use crate::web::metrics::Metrics;
+use crate::web::rate_limit::{ClientKey, RateLimits};
+
+pub async fn organisations(portal: web::Data<Portal>) -> Result<HttpResponse, ApiError> {
+    let portal = portal.into_inner();
+    let organisations = blocking(move || portal.intake_organisations()).await?;
+    Ok(HttpResponse::Ok().json(organisations))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRequest {
+    name: String,
+    contact: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcernRequest {
+    organisation: String,
+    service: Service,
+    anonymity: Anonymity,
+    concern: String,
+    #[serde(default, with = "iso_date::option")]
+    became_aware_on: Option<Date>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    identity: Option<IdentityRequest>,
+    #[serde(default)]
+    topic: Option<Topic>,
+}
+
+impl From<ConcernRequest> for NewConcern {
+    fn from(request: ConcernRequest) -> NewConcern {
+        NewConcern {
+            organisation: request.organisation,
+            service: request.service,
+            anonymity: request.anonymity,
+            topic: request.topic.unwrap_or(Topic::General),
+            concern: Secret::new(request.concern),
+            became_aware_on: request.became_aware_on,
+            exclude: request
+                .exclude
+                .into_iter()
+                .map(UserId::from_stored)
+                .collect(),
+            identity: request.identity.map(|identity| ReporterIdentity {
+                name: Secret::new(identity.name),
+                contact: Secret::new(identity.contact),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ReceiptAnswer<'a> {
+    case_key: &'a str,
+    reference: &'a str,
+}
+
+pub async fn submit_concern(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    metrics: web::Data<Metrics>,
+    client: ClientKey,
+    request: web::Json<ConcernRequest>,
+) -> Result<HttpResponse, ApiError> {
+    limits.concern_submissions.check(client)?;
+    let concern = NewConcern::from(request.into_inner());
+    let portal = portal.into_inner();
+    let receipt = blocking(move || portal.submit_concern(concern)).await?;
+    metrics.concerns_received.inc();
+    Ok(HttpResponse::Created().json(ReceiptAnswer {
+        case_key: receipt.case_key.expose_secret(),
+        reference: &receipt.reference,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxSignIn {
+    case_key: String,
+}
+
+#[derive(Serialize)]
+struct TokenAnswer<'a> {
+    token: &'a str,
+}
+
+pub async fn open_mailbox(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    metrics: web::Data<Metrics>,
+    client: ClientKey,
+    request: web::Json<MailboxSignIn>,
+) -> Result<HttpResponse, ApiError> {
+    limits.mailbox_sign_ins.check(client)?;
+    let case_key = Secret::new(request.into_inner().case_key);
+    let portal = portal.into_inner();
+    let outcome = blocking(move || portal.open_mailbox(case_key.expose_secret())).await;
+    Metrics::count_outcome(
+        &metrics.mailbox_sign_ins,
+        match &outcome {
+            Ok(_) => "success",
+            Err(ServiceError::Invalid { .. }) => "typo",
+            Err(ServiceError::Unauthorized { .. }) => "unknown",
+            Err(_) => "error",
+        },
+    );
+    let token = outcome?;
+    Ok(HttpResponse::Ok().json(TokenAnswer {
+        token: token.expose_secret(),
+    }))
+}
+
+pub async fn mailbox(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    let portal = portal.into_inner();
+    let view = blocking(move || portal.mailbox(token.0.expose_secret())).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRequest {
+    body: String,
+}
+
+pub async fn send_message(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    request: web::Json<MessageRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = Secret::new(request.into_inner().body);
+    let portal = portal.into_inner();
+    blocking(move || portal.reporter_message(token.0.expose_secret(), &body)).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"sent": true})))
+}
+
+pub async fn close_mailbox(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    let portal = portal.into_inner();
+    blocking(move || portal.close_mailbox(token.0.expose_secret())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
