@@ -3,10 +3,13 @@
 
 pub mod accounts;
 pub mod casefile;
+pub mod casework;
 pub mod content;
 pub mod intake;
 pub mod mailbox;
 pub mod organisations;
+pub mod sessions;
+pub mod throttle;
 pub mod totp;
 
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::PasswordCost;
 use crate::store::{Store, StoreError};
+use throttle::SignInThrottle;
 
 /// What went wrong in a use case, in terms a caller can act on. Mapped to HTTP once, in `web`.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,7 @@ pub struct Portal {
     /// Argon2id cost for new passwords. Always production strength, except in the test suite
     /// (see [`Portal::with_password_cost`]); not reachable from configuration.
     pub password_cost: PasswordCost,
+    pub throttle: Arc<SignInThrottle>,
 }
 
 impl Portal {
@@ -76,6 +81,7 @@ impl Portal {
             clock,
             settings: Arc::new(settings),
             password_cost: PasswordCost::PRODUCTION,
+            throttle: Arc::new(SignInThrottle::default()),
         }
     }
 

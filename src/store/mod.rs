@@ -3,10 +3,12 @@
 
 pub mod audit;
 pub mod cases;
+pub mod conflicts;
 pub mod connection;
 pub mod events;
 pub mod migrate;
 pub mod organisations;
+pub mod reads;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -1,0 +1,763 @@
+//! What handlers do with cases they hold: read (audited), talk to the reporter, keep notes,
+//! hand cases on. Holding a wrap of the case key is the only way in; a handler without one
+//! gets "not found", exactly as for a case that does not exist.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use time::{Date, PrimitiveDateTime};
+
+use super::accounts::crypto_failure;
+use super::casefile::{self, open_json, seal_json};
+use super::content::{ConcernContent, EventContent, IdentityContent, MessageContent};
+use super::mailbox::{checked_message, parse_service};
+use super::sessions::Handler;
+use super::{Portal, ServiceError};
+use crate::crypto::{self, DataKey, KeyKind, PublicKey, RecordKind, Secret, WrapContext};
+use crate::ids::{CaseId, RecordId, UserId};
+use crate::model::Author;
+use crate::procedure::{Due, EventType, Service, UrgencyLevel};
+use crate::store::audit::{self, NewEntry};
+use crate::store::cases::{self, Case, NewRecord};
+use crate::store::organisations::{self, Organisation};
+use crate::store::users::{self, User};
+use crate::store::wraps::{self, Recipient, Wrap};
+use crate::store::{Tx, conflicts, events, reads};
+
+/// A case the handler holds, opened.
+pub(super) struct OpenCase {
+    pub case: Case,
+    pub key: DataKey,
+    pub organisation: Organisation,
+}
+
+/// Finds a case by reference and unwraps its key with the handler's secret.
+pub(super) fn open_case(
+    tx: &mut Tx,
+    handler: &Handler,
+    reference: &str,
+) -> Result<OpenCase, ServiceError> {
+    let case = cases::find_by_reference(tx, reference.trim())?.ok_or(ServiceError::NotFound)?;
+    let wrap = wraps::find(
+        tx,
+        &case.id,
+        &Recipient::User(handler.user.id.clone()),
+        KeyKind::Case,
+    )?
+    .ok_or(ServiceError::NotFound)?;
+    let key = crypto::unwrap_key(
+        &handler.secret,
+        &wrap.wrapped,
+        &WrapContext::new(case.id.as_str(), KeyKind::Case),
+    )
+    .map_err(|_| ServiceError::NotFound)?;
+    let organisation = organisations::find(tx, &case.organisation_id)?
+        .ok_or_else(|| ServiceError::Internal("case without organisation".into()))?;
+    Ok(OpenCase {
+        case,
+        key,
+        organisation,
+    })
+}
+
+fn identity_key(
+    tx: &mut Tx,
+    handler: &Handler,
+    case: &CaseId,
+) -> Result<Option<DataKey>, ServiceError> {
+    let Some(wrap) = wraps::find(
+        tx,
+        case,
+        &Recipient::User(handler.user.id.clone()),
+        KeyKind::Identity,
+    )?
+    else {
+        return Ok(None);
+    };
+    crypto::unwrap_key(
+        &handler.secret,
+        &wrap.wrapped,
+        &WrapContext::new(case.as_str(), KeyKind::Identity),
+    )
+    .map(Some)
+    .map_err(|_| ServiceError::Internal(format!("identity wrap on {case} does not open")))
+}
+
+pub(super) fn audit_case(
+    tx: &mut Tx,
+    handler: &Handler,
+    case: &Case,
+    action: &'static str,
+    subject: Option<&UserId>,
+    detail: String,
+    at: PrimitiveDateTime,
+) -> Result<(), ServiceError> {
+    audit::append(
+        tx,
+        NewEntry {
+            actor_user_id: Some(handler.user.id.as_str().to_owned()),
+            action,
+            organisation_id: Some(case.organisation_id.as_str().to_owned()),
+            case_id: Some(case.id.as_str().to_owned()),
+            subject_user_id: subject.map(|id| id.as_str().to_owned()),
+            detail,
+        },
+        at,
+    )?;
+    Ok(())
+}
+
+fn user_public_key(user: &User) -> Result<PublicKey, ServiceError> {
+    let bytes: [u8; 32] =
+        user.public_key.as_slice().try_into().map_err(|_| {
+            ServiceError::Internal(format!("account {} has a bad public key", user.id))
+        })?;
+    Ok(PublicKey::from_bytes(bytes))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxEntry {
+    pub reference: String,
+    pub service: Service,
+    pub received_on: Date,
+    pub stage: &'static str,
+    pub status: &'static str,
+    pub state_label: &'static str,
+    pub due_on: Option<Date>,
+    pub urgency: Option<&'static str>,
+    pub urgency_share: Option<f64>,
+    pub unread: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseMessage {
+    pub from: Author,
+    pub author: Option<String>,
+    pub body: String,
+    pub sent_on: Date,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseNote {
+    pub author: String,
+    pub body: String,
+    pub written_on: Date,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseEvent {
+    pub on: Date,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub until: Option<Date>,
+    pub outcome: Option<&'static str>,
+    pub reason: Option<&'static str>,
+    pub by: Option<String>,
+    pub letter: Option<String>,
+    pub detail: Option<String>,
+    pub authorised_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Holder {
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub identity: bool,
+    pub granted_on: Date,
+    pub granted_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLine {
+    pub at: PrimitiveDateTime,
+    pub actor: Option<String>,
+    pub action: String,
+    pub subject: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseDetail {
+    pub reference: String,
+    pub organisation: String,
+    pub service: Service,
+    pub anonymity: String,
+    pub topic: String,
+    pub received_on: Date,
+    pub became_aware_on: Option<Date>,
+    pub stage: &'static str,
+    pub status: &'static str,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub due: Due,
+    pub urgency: Option<&'static str>,
+    pub concern: String,
+    pub identity: Option<IdentityView>,
+    /// A confidential case whose identity this handler has not been given.
+    pub identity_withheld: bool,
+    pub messages: Vec<CaseMessage>,
+    pub notes: Vec<CaseNote>,
+    pub events: Vec<CaseEvent>,
+    pub allowed_events: Vec<EventType>,
+    pub holders: Vec<Holder>,
+    pub conflicts: Vec<String>,
+    pub audit: Vec<AuditLine>,
+    /// Whether this handler may pass the identity on.
+    pub can_grant_identity: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdentityView {
+    pub name: String,
+    pub contact: String,
+}
+
+fn urgency_name(level: UrgencyLevel) -> &'static str {
+    level.as_str()
+}
+
+/// Display names for user ids, for lists that mention people.
+fn names(tx: &mut Tx, organisation: &Organisation) -> Result<HashMap<UserId, User>, ServiceError> {
+    Ok(users::list_in_organisation(tx, &organisation.id)?
+        .into_iter()
+        .map(|user| (user.id.clone(), user))
+        .collect())
+}
+
+impl Portal {
+    /// The cases this handler holds, most urgent first.
+    pub fn inbox(&self, handler: &Handler) -> Result<Vec<InboxEntry>, ServiceError> {
+        let today = self.clock.today();
+        self.store.read(|tx| {
+            let held = wraps::cases_held_by(tx, &handler.user.id)?;
+            let found = cases::find_many(tx, &held)?;
+            let mut histories = events::for_cases(tx, &held)?;
+            let mut calendars: HashMap<
+                String,
+                (crate::procedure::Calendar, crate::procedure::Settings),
+            > = HashMap::new();
+            let mut entries = Vec::with_capacity(found.len());
+            for case in found {
+                if !calendars.contains_key(case.organisation_id.as_str()) {
+                    let organisation =
+                        organisations::find(tx, &case.organisation_id)?.ok_or_else(|| {
+                            ServiceError::Internal("case without organisation".into())
+                        })?;
+                    let calendar = casefile::calendar_for(tx, &organisation)?;
+                    calendars.insert(
+                        case.organisation_id.as_str().to_owned(),
+                        (calendar, casefile::procedure_settings(&organisation)),
+                    );
+                }
+                let Some((calendar, settings)) = calendars.get(case.organisation_id.as_str())
+                else {
+                    continue;
+                };
+                let history = histories.remove(&case.id).unwrap_or_default();
+                let procedure = casefile::replay(&history, calendar, settings)?;
+                let urgency = procedure.urgency(today, calendar);
+                let due = procedure.due();
+                let seen = reads::seen(tx, &case.id, &handler.user.id)?;
+                let latest = cases::latest_reporter_seq(tx, &case.id)?.unwrap_or(0);
+                entries.push(InboxEntry {
+                    reference: case.reference,
+                    service: parse_service(&case.service).unwrap_or(Service::Nhs),
+                    received_on: case.received_on,
+                    stage: procedure.stage().as_str(),
+                    status: procedure.status().as_str(),
+                    state_label: procedure.state().label(),
+                    due_on: due
+                        .acknowledge_by
+                        .into_iter()
+                        .chain(due.respond_by)
+                        .chain(due.update_by)
+                        .min(),
+                    urgency: urgency.map(|u| urgency_name(u.level)),
+                    urgency_share: urgency.map(|u| u.share),
+                    unread: latest > seen,
+                });
+            }
+            entries.sort_by(|a, b| {
+                let rank = |e: &InboxEntry| (e.status != "open", e.due_on.is_none(), e.due_on);
+                rank(a).cmp(&rank(b))
+            });
+            Ok(entries)
+        })
+    }
+
+    /// Opens a case for reading. Every view is audited, in the same transaction.
+    pub fn case_detail(
+        &self,
+        handler: &Handler,
+        reference: &str,
+    ) -> Result<CaseDetail, ServiceError> {
+        let today = self.clock.today();
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let open = open_case(tx, handler, reference)?;
+            let detail = self.read_case(tx, handler, &open, today)?;
+            let latest: i32 = cases::records(
+                tx,
+                &open.case.id,
+                &[
+                    RecordKind::Message.as_str(),
+                    RecordKind::EventText.as_str(),
+                    RecordKind::Note.as_str(),
+                    RecordKind::Concern.as_str(),
+                ],
+            )?
+            .iter()
+            .map(|r| r.seq)
+            .max()
+            .unwrap_or(0);
+            reads::mark_seen(tx, &open.case.id, &handler.user.id, latest)?;
+            audit_case(
+                tx,
+                handler,
+                &open.case,
+                "case_viewed",
+                None,
+                String::new(),
+                now,
+            )?;
+            Ok(detail)
+        })
+    }
+
+    fn read_case(
+        &self,
+        tx: &mut Tx,
+        handler: &Handler,
+        open: &OpenCase,
+        today: Date,
+    ) -> Result<CaseDetail, ServiceError> {
+        let case = &open.case;
+        let people = names(tx, &open.organisation)?;
+        let name_of = |id: &UserId| people.get(id).map(|u| u.display_name.clone());
+        let calendar = casefile::calendar_for(tx, &open.organisation)?;
+        let settings = casefile::procedure_settings(&open.organisation);
+        let history = events::for_case(tx, &case.id)?;
+        let procedure = casefile::replay(&history, &calendar, &settings)?;
+        let records = cases::records(
+            tx,
+            &case.id,
+            &[
+                RecordKind::Concern.as_str(),
+                RecordKind::Identity.as_str(),
+                RecordKind::Message.as_str(),
+                RecordKind::Note.as_str(),
+                RecordKind::EventText.as_str(),
+            ],
+        )?;
+        let identity_key = identity_key(tx, handler, &case.id)?;
+        let mut concern = String::new();
+        let mut identity = None;
+        let mut messages = Vec::new();
+        let mut notes = Vec::new();
+        let mut event_texts: HashMap<String, EventContent> = HashMap::new();
+        for record in &records {
+            match record.kind.as_str() {
+                kind if kind == RecordKind::Concern.as_str() => {
+                    concern =
+                        open_json::<ConcernContent>(&open.key, record, RecordKind::Concern)?.text;
+                }
+                kind if kind == RecordKind::Identity.as_str() => {
+                    if let Some(key) = &identity_key {
+                        let content: IdentityContent =
+                            open_json(key, record, RecordKind::Identity)?;
+                        identity = Some(IdentityView {
+                            name: content.name,
+                            contact: content.contact,
+                        });
+                    }
+                }
+                kind if kind == RecordKind::Message.as_str() => {
+                    let content: MessageContent =
+                        open_json(&open.key, record, RecordKind::Message)?;
+                    messages.push(CaseMessage {
+                        from: record.author,
+                        author: record.author_user_id.as_ref().and_then(&name_of),
+                        body: content.body,
+                        sent_on: record.created_on,
+                    });
+                }
+                kind if kind == RecordKind::Note.as_str() => {
+                    let content: MessageContent = open_json(&open.key, record, RecordKind::Note)?;
+                    notes.push(CaseNote {
+                        author: record
+                            .author_user_id
+                            .as_ref()
+                            .and_then(&name_of)
+                            .unwrap_or_default(),
+                        body: content.body,
+                        written_on: record.created_on,
+                    });
+                }
+                kind if kind == RecordKind::EventText.as_str() => {
+                    let content: EventContent =
+                        open_json(&open.key, record, RecordKind::EventText)?;
+                    if let Some(event_id) = &record.event_id {
+                        event_texts.insert(event_id.clone(), content);
+                    }
+                    messages.push(CaseMessage {
+                        from: Author::System,
+                        author: record.author_user_id.as_ref().and_then(&name_of),
+                        body: event_texts
+                            .get(record.event_id.as_deref().unwrap_or(""))
+                            .map(|c| c.letter.clone())
+                            .unwrap_or_default(),
+                        sent_on: record.created_on,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let events = history
+            .iter()
+            .map(|stored| {
+                let text = event_texts.get(stored.id.as_str());
+                let kind = stored.event.kind;
+                CaseEvent {
+                    on: stored.event.on,
+                    event_type: kind.event_type(),
+                    until: match kind {
+                        crate::procedure::EventKind::Extend { until } => Some(until),
+                        _ => None,
+                    },
+                    outcome: match kind {
+                        crate::procedure::EventKind::Close { outcome } => Some(outcome.as_str()),
+                        _ => None,
+                    },
+                    reason: match kind {
+                        crate::procedure::EventKind::Stage2 { reason } => Some(reason.as_str()),
+                        _ => None,
+                    },
+                    by: stored.actor.as_ref().and_then(&name_of),
+                    letter: text.map(|t| t.letter.clone()),
+                    detail: text.map(|t| t.detail.clone()).filter(|d| !d.is_empty()),
+                    authorised_by: text
+                        .map(|t| t.authorised_by.clone())
+                        .filter(|a| !a.is_empty()),
+                }
+            })
+            .collect();
+        let all_wraps = wraps::for_case(tx, &case.id)?;
+        let mut holders: Vec<Holder> = Vec::new();
+        for wrap in all_wraps.iter().filter(|w| w.key_kind == KeyKind::Case) {
+            let Recipient::User(user_id) = &wrap.recipient else {
+                continue;
+            };
+            let Some(user) = people.get(user_id) else {
+                continue;
+            };
+            let has_identity = all_wraps
+                .iter()
+                .any(|w| w.key_kind == KeyKind::Identity && w.recipient == wrap.recipient);
+            holders.push(Holder {
+                name: user.display_name.clone(),
+                email: user.email.clone(),
+                role: user.role.label(),
+                identity: has_identity,
+                granted_on: wrap.granted_on,
+                granted_by: wrap.granted_by.as_ref().and_then(&name_of),
+            });
+        }
+        let conflicts = conflicts::for_case(tx, &case.id)?
+            .iter()
+            .filter_map(|(user, _)| name_of(user))
+            .collect();
+        let audit = audit::for_case(tx, case.id.as_str())?
+            .into_iter()
+            .map(|entry| AuditLine {
+                at: entry.at,
+                actor: entry.actor_user_id.map(|id| {
+                    name_of(&UserId::from_stored(id)).unwrap_or_else(|| "a former account".into())
+                }),
+                action: entry.action,
+                subject: entry
+                    .subject_user_id
+                    .and_then(|id| name_of(&UserId::from_stored(id))),
+                detail: entry.detail,
+            })
+            .collect();
+        let state = procedure.state();
+        Ok(CaseDetail {
+            reference: case.reference.clone(),
+            organisation: open.organisation.name.clone(),
+            service: parse_service(&case.service).unwrap_or(Service::Nhs),
+            anonymity: case.anonymity.clone(),
+            topic: case.topic.clone(),
+            received_on: case.received_on,
+            became_aware_on: case.became_aware_on,
+            stage: procedure.stage().as_str(),
+            status: procedure.status().as_str(),
+            state: state.as_str(),
+            state_label: state.label(),
+            due: procedure.due(),
+            urgency: procedure
+                .urgency(today, &calendar)
+                .map(|u| urgency_name(u.level)),
+            concern,
+            identity_withheld: case.anonymity == "confidential" && identity.is_none(),
+            can_grant_identity: identity.is_some(),
+            identity,
+            messages,
+            notes,
+            events,
+            allowed_events: procedure.allowed_events(today),
+            holders,
+            conflicts,
+            audit,
+        })
+    }
+
+    fn append_handler_record(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        body: &Secret<String>,
+        kind: RecordKind,
+        action: &'static str,
+    ) -> Result<(), ServiceError> {
+        let body = checked_message(body)?;
+        let today = self.clock.today();
+        let now = self.clock.now_utc_naive();
+        let record = RecordId::generate();
+        self.store.write(|tx| {
+            let open = open_case(tx, handler, reference)?;
+            let sealed = seal_json(
+                &open.key,
+                open.case.id.as_str(),
+                kind,
+                record.as_str(),
+                &MessageContent { body },
+            )?;
+            cases::append_record(
+                tx,
+                &NewRecord {
+                    id: &record,
+                    case_id: &open.case.id,
+                    kind: kind.as_str(),
+                    author: Author::Handler,
+                    author_user_id: Some(&handler.user.id),
+                    event_id: None,
+                    sealed: &sealed,
+                    created_on: today,
+                },
+            )?;
+            audit_case(tx, handler, &open.case, action, None, String::new(), now)
+        })
+    }
+
+    /// A message to the reporter, shown in their mailbox.
+    pub fn handler_message(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        body: &Secret<String>,
+    ) -> Result<(), ServiceError> {
+        self.append_handler_record(
+            handler,
+            reference,
+            body,
+            RecordKind::Message,
+            "message_sent",
+        )
+    }
+
+    /// An internal note: sealed like everything else, never shown to the reporter.
+    pub fn add_note(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        body: &Secret<String>,
+    ) -> Result<(), ServiceError> {
+        self.append_handler_record(handler, reference, body, RecordKind::Note, "note_added")
+    }
+
+    /// Gives another handler the case key (and, if asked and held, the reporter's identity).
+    pub fn grant(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        email: &str,
+        with_identity: bool,
+    ) -> Result<(), ServiceError> {
+        let email = super::accounts::normalise_email(email)?;
+        let today = self.clock.today();
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let open = open_case(tx, handler, reference)?;
+            let case = &open.case;
+            let target = users::find_by_email(tx, &email)?
+                .map(|(user, _)| user)
+                .filter(|user| user.active && user.organisation_id == case.organisation_id)
+                .ok_or_else(|| {
+                    ServiceError::invalid(
+                        "unknown_user",
+                        "no active account in this organisation has that e-mail address",
+                    )
+                })?;
+            if !target.role.may_hold_cases() {
+                return Err(ServiceError::invalid(
+                    "role_cannot_hold_cases",
+                    format!(
+                        "{} is {}; only confidential contacts and investigators can be given cases",
+                        target.display_name,
+                        target.role.label()
+                    ),
+                ));
+            }
+            if conflicts::exists(tx, &case.id, &target.id)? {
+                return Err(ServiceError::Conflict {
+                    code: "conflict_of_interest",
+                    message: format!(
+                        "{} has declared a conflict of interest on this case",
+                        target.display_name
+                    ),
+                });
+            }
+            let recipient = Recipient::User(target.id.clone());
+            let target_key = user_public_key(&target)?;
+            let mut granted = Vec::new();
+            if wraps::find(tx, &case.id, &recipient, KeyKind::Case)?.is_none() {
+                let wrapped = crypto::wrap_key(
+                    &open.key,
+                    &target_key,
+                    &WrapContext::new(case.id.as_str(), KeyKind::Case),
+                )
+                .map_err(crypto_failure)?;
+                wraps::insert(
+                    tx,
+                    &Wrap {
+                        case_id: case.id.clone(),
+                        recipient: recipient.clone(),
+                        key_kind: KeyKind::Case,
+                        wrapped,
+                        granted_by: Some(handler.user.id.clone()),
+                        granted_on: today,
+                    },
+                )?;
+                granted.push("case");
+            }
+            if with_identity {
+                let identity = identity_key(tx, handler, &case.id)?.ok_or_else(|| {
+                    ServiceError::invalid(
+                        "identity_not_held",
+                        "only someone who holds the reporter's identity can share it",
+                    )
+                })?;
+                if wraps::find(tx, &case.id, &recipient, KeyKind::Identity)?.is_none() {
+                    let wrapped = crypto::wrap_key(
+                        &identity,
+                        &target_key,
+                        &WrapContext::new(case.id.as_str(), KeyKind::Identity),
+                    )
+                    .map_err(crypto_failure)?;
+                    wraps::insert(
+                        tx,
+                        &Wrap {
+                            case_id: case.id.clone(),
+                            recipient,
+                            key_kind: KeyKind::Identity,
+                            wrapped,
+                            granted_by: Some(handler.user.id.clone()),
+                            granted_on: today,
+                        },
+                    )?;
+                    granted.push("identity");
+                }
+            }
+            if granted.is_empty() {
+                return Err(ServiceError::Conflict {
+                    code: "already_granted",
+                    message: format!("{} already holds this case", target.display_name),
+                });
+            }
+            audit_case(
+                tx,
+                handler,
+                case,
+                "grant",
+                Some(&target.id),
+                format!("keys={}", granted.join("+")),
+                now,
+            )
+        })
+    }
+
+    /// Takes a case (and identity) away from a handler. Someone must always keep it.
+    pub fn revoke(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        email: &str,
+    ) -> Result<(), ServiceError> {
+        let email = super::accounts::normalise_email(email)?;
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let open = open_case(tx, handler, reference)?;
+            let target = users::find_by_email(tx, &email)?
+                .map(|(user, _)| user)
+                .filter(|user| user.organisation_id == open.case.organisation_id)
+                .ok_or(ServiceError::NotFound)?;
+            remove_holder(tx, &open.case, &target.id)?;
+            audit_case(
+                tx,
+                handler,
+                &open.case,
+                "revoke",
+                Some(&target.id),
+                String::new(),
+                now,
+            )
+        })
+    }
+
+    /// The handler steps away from a case for good: their keys are deleted and no one can
+    /// grant it to them again.
+    pub fn declare_conflict(&self, handler: &Handler, reference: &str) -> Result<(), ServiceError> {
+        let today = self.clock.today();
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let open = open_case(tx, handler, reference)?;
+            remove_holder(tx, &open.case, &handler.user.id)?;
+            conflicts::declare(tx, &open.case.id, &handler.user.id, today)?;
+            audit_case(
+                tx,
+                handler,
+                &open.case,
+                "conflict_declared",
+                Some(&handler.user.id),
+                String::new(),
+                now,
+            )
+        })
+    }
+}
+
+/// Deletes a handler's wraps on a case, refusing to leave the case with no handler at all.
+fn remove_holder(tx: &mut Tx, case: &Case, user: &UserId) -> Result<(), ServiceError> {
+    let holders: Vec<Wrap> = wraps::for_case(tx, &case.id)?
+        .into_iter()
+        .filter(|w| w.key_kind == KeyKind::Case && matches!(w.recipient, Recipient::User(_)))
+        .collect();
+    let recipient = Recipient::User(user.clone());
+    if !holders.iter().any(|w| w.recipient == recipient) {
+        return Err(ServiceError::NotFound);
+    }
+    if holders.len() == 1 {
+        return Err(ServiceError::Conflict {
+            code: "last_holder",
+            message: "nobody else holds this case; give it to someone else first".to_owned(),
+        });
+    }
+    wraps::delete(
+        tx,
+        &case.id,
+        &recipient,
+        &[KeyKind::Case, KeyKind::Identity],
+    )?;
+    Ok(())
+}
