@@ -44,6 +44,8 @@ pub struct RawSettings {
     pub concern_submissions_per_hour: u32,
     pub mailbox_sign_ins_per_minute: u32,
     pub handler_sign_ins_per_minute: u32,
+    /// Password checks (64 MiB of Argon2id each) allowed to run at once; more wait their turn.
+    pub max_concurrent_password_checks: u32,
 }
 
 impl Default for RawSettings {
@@ -63,6 +65,7 @@ impl Default for RawSettings {
             concern_submissions_per_hour: 20,
             mailbox_sign_ins_per_minute: 10,
             handler_sign_ins_per_minute: 10,
+            max_concurrent_password_checks: 4,
         }
     }
 }
@@ -117,6 +120,7 @@ pub struct Settings {
     pub concern_submissions_per_hour: u32,
     pub mailbox_sign_ins_per_minute: u32,
     pub handler_sign_ins_per_minute: u32,
+    pub max_concurrent_password_checks: u32,
 }
 
 impl Settings {
@@ -238,6 +242,12 @@ impl RawSettings {
             1,
             10_000,
         )?;
+        require_range(
+            "max_concurrent_password_checks",
+            self.max_concurrent_password_checks,
+            1,
+            64,
+        )?;
         Ok(Settings {
             bind,
             data_dir: self.data_dir,
@@ -253,6 +263,7 @@ impl RawSettings {
             concern_submissions_per_hour: self.concern_submissions_per_hour,
             mailbox_sign_ins_per_minute: self.mailbox_sign_ins_per_minute,
             handler_sign_ins_per_minute: self.handler_sign_ins_per_minute,
+            max_concurrent_password_checks: self.max_concurrent_password_checks,
         })
     }
 }

@@ -2,7 +2,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{CliError, Command, OrgCommand, UserCommand};
+use super::{AuditCommand, CliError, Command, OrgCommand, UserCommand};
 use crate::clock::Clock;
 use crate::config::{self, DatabaseUrl, Overrides, Settings};
 use crate::crypto::Secret;
@@ -11,6 +11,7 @@ use crate::service::Portal;
 use crate::service::accounts::{Actor, NewAccount};
 use crate::service::organisations::ServiceSet;
 use crate::store::Store;
+use crate::store::audit::ChainCheck;
 use crate::web;
 
 pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
@@ -86,6 +87,20 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
                 "id": created.user.id,
                 "totp_uri": created.totp_uri.expose_secret(),
             }))
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let portal = open_portal(overrides)?;
+            match portal.verify_audit_log()? {
+                ChainCheck::Intact { entries } => {
+                    print_line(&json!({"intact": true, "entries": entries}))
+                }
+                ChainCheck::Broken { seq, reason } => {
+                    print_line(&json!({"intact": false, "first_broken": seq, "reason": reason}))?;
+                    Err(CliError::CheckFailed(format!(
+                        "audit log entry {seq} does not verify: {reason}"
+                    )))
+                }
+            }
         }
         Command::Backup { destination } => {
             let portal = open_portal(overrides)?;

@@ -50,6 +50,9 @@ pub enum Command {
     /// Manage handler accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a consistent copy of a live SQLite database to DEST.
     Backup {
         #[arg(value_name = "DEST")]
@@ -99,6 +102,12 @@ pub enum UserCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; exit code 1 and the first broken entry if it fails.
+    Verify,
+}
+
 /// Why a command failed; decides the exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -115,6 +124,9 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A check ran and found a problem (already printed).
+    #[error("{0}")]
+    CheckFailed(String),
 }
 
 impl CliError {

@@ -297,20 +297,7 @@ impl Portal {
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
             let detail = self.read_case(tx, handler, &open, today)?;
-            let latest: i32 = cases::records(
-                tx,
-                &open.case.id,
-                &[
-                    RecordKind::Message.as_str(),
-                    RecordKind::EventText.as_str(),
-                    RecordKind::Note.as_str(),
-                    RecordKind::Concern.as_str(),
-                ],
-            )?
-            .iter()
-            .map(|r| r.seq)
-            .max()
-            .unwrap_or(0);
+            let latest = cases::latest_seq(tx, &open.case.id)?;
             reads::mark_seen(tx, &open.case.id, &handler.user.id, latest)?;
             audit_case(
                 tx,

@@ -2,6 +2,7 @@
 //! so the HTML pages, the JSON API and the command line behave the same.
 
 pub mod accounts;
+pub mod audit_log;
 pub mod casefile;
 pub mod casework;
 pub mod content;

@@ -238,6 +238,15 @@ pub fn records(
         .collect()
 }
 
+/// The highest record position in the case.
+pub fn latest_seq(tx: &mut Tx, case: &CaseId) -> Result<i32, StoreError> {
+    Ok(sealed_records::table
+        .filter(sealed_records::case_id.eq(case.as_str()))
+        .select(diesel::dsl::max(sealed_records::seq))
+        .first::<Option<i32>>(tx)?
+        .unwrap_or(0))
+}
+
 /// The highest record position written by the reporter (for "unread" flags).
 pub fn latest_reporter_seq(tx: &mut Tx, case: &CaseId) -> Result<Option<i32>, StoreError> {
     Ok(sealed_records::table

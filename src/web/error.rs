@@ -17,6 +17,8 @@ pub struct Problem {
     pub code: &'static str,
     pub message: String,
     pub retry_after_seconds: Option<u64>,
+    /// Console pages answer "not signed in" by sending the browser to the sign-in page.
+    pub redirect_to_sign_in: bool,
 }
 
 impl Problem {
@@ -26,6 +28,7 @@ impl Problem {
             code,
             message: message.into(),
             retry_after_seconds: None,
+            redirect_to_sign_in: false,
         }
     }
 
@@ -167,6 +170,11 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if self.0.redirect_to_sign_in {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/console/sign-in"))
+                .finish();
+        }
         let body = views::error_page(&self.0);
         with_retry_after(HttpResponse::build(self.0.status), &self.0)
             .content_type(ContentType::html())

@@ -2,6 +2,7 @@
 //! service, map the error.
 
 pub mod api;
+pub mod auth;
 pub mod bearer;
 pub mod csrf;
 pub mod error;
@@ -37,15 +38,19 @@ pub struct AppState {
     pub portal: Portal,
     pub metrics: Arc<Metrics>,
     pub limits: Arc<RateLimits>,
+    pub kdf_permits: Arc<auth::KdfPermits>,
 }
 
 impl AppState {
     pub fn new(portal: Portal) -> AppState {
         let limits = Arc::new(RateLimits::from_settings(&portal.settings));
+        let kdf_permits =
+            auth::KdfPermits::new(portal.settings.max_concurrent_password_checks as usize);
         AppState {
             portal,
             metrics: Arc::new(Metrics::new()),
             limits,
+            kdf_permits,
         }
     }
 }
@@ -67,6 +72,7 @@ pub fn app(
         .app_data(web::Data::new(state.portal.clone()))
         .app_data(web::Data::from(state.metrics.clone()))
         .app_data(web::Data::from(state.limits.clone()))
+        .app_data(web::Data::from(state.kdf_permits.clone()))
         .app_data(
             web::JsonConfig::default()
                 .limit(MAX_BODY_BYTES)

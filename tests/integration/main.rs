@@ -3,10 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_client;
 mod browser;
 mod support;
 
 mod cli;
+mod handlers;
 mod http_shell;
 mod reporter_api;
 mod setup;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1` (see DESIGN §5 for the contract).
 
+pub mod handler;
 pub mod reporter;
 
 use actix_web::web;
@@ -14,5 +15,23 @@ pub fn routes(scope: &mut web::ServiceConfig) {
             web::delete().to(reporter::close_mailbox),
         )
         .route("/mailbox", web::get().to(reporter::mailbox))
-        .route("/mailbox/messages", web::post().to(reporter::send_message));
+        .route("/mailbox/messages", web::post().to(reporter::send_message))
+        .route("/session", web::post().to(handler::sign_in))
+        .route("/session", web::delete().to(handler::sign_out))
+        .route("/cases", web::get().to(handler::cases))
+        .route("/cases/{reference}", web::get().to(handler::case))
+        .route(
+            "/cases/{reference}/messages",
+            web::post().to(handler::message),
+        )
+        .route("/cases/{reference}/notes", web::post().to(handler::note))
+        .route("/cases/{reference}/grants", web::post().to(handler::grant))
+        .route(
+            "/cases/{reference}/grants/{email}",
+            web::delete().to(handler::revoke),
+        )
+        .route(
+            "/cases/{reference}/conflict",
+            web::post().to(handler::conflict),
+        );
 }
