@@ -2,16 +2,20 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{AuditCommand, CliError, Command, OrgCommand, UserCommand};
+use super::{
+    AuditCommand, CalendarCommand, CliError, Command, HolidayCommand, OrgCommand, UserCommand,
+};
 use crate::clock::Clock;
 use crate::config::{self, DatabaseUrl, Overrides, Settings};
 use crate::crypto::Secret;
 use crate::model::Role;
+use crate::procedure::parse_iso_date;
 use crate::service::Portal;
 use crate::service::accounts::{Actor, NewAccount};
 use crate::service::organisations::ServiceSet;
 use crate::store::Store;
 use crate::store::audit::ChainCheck;
+use crate::store::organisations::HolidayChange;
 use crate::web;
 
 pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
@@ -102,12 +106,93 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
                 }
             }
         }
+        Command::Org(OrgCommand::Holidays(command)) => holidays(command, overrides),
+        Command::Org(OrgCommand::RecoveryKey { organisation }) => {
+            let portal = open_portal(overrides)?;
+            let secret = portal.create_recovery_key(&organisation)?;
+            eprintln!(
+                "speakup: this is the only time the recovery key is shown. Print it, store it \
+                 offline with the executive lead, and never keep it on this server."
+            );
+            print_line(&json!({
+                "organisation": organisation,
+                "recovery_key": secret.expose_secret(),
+            }))
+        }
+        Command::Calendar(CalendarCommand::Holidays { organisation, year }) => {
+            let portal = open_portal(overrides)?;
+            let mut stdout = std::io::stdout().lock();
+            for holiday in portal.holidays_in_year(&organisation, year)? {
+                writeln!(stdout, "{}", holiday.date)?;
+            }
+            Ok(())
+        }
+        Command::Calendar(CalendarCommand::Due {
+            organisation,
+            received,
+            working_days,
+        }) => {
+            let received = date_argument("--received", &received)?;
+            let portal = open_portal(overrides)?;
+            let due = portal.due_date(&organisation, received, working_days)?;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{due}")?;
+            Ok(())
+        }
+        Command::Recover {
+            organisation,
+            reference,
+            to,
+            key_stdin: _,
+        } => {
+            let key = read_password_line()?;
+            let portal = open_portal(overrides)?;
+            portal.recover_case(&organisation, &reference, &key, &to)?;
+            print_line(&json!({"recovered": reference, "to": to}))
+        }
         Command::Backup { destination } => {
             let portal = open_portal(overrides)?;
             portal.store.backup_to(&destination)?;
             print_line(&json!({"backup": destination.display().to_string()}))
         }
     }
+}
+
+fn date_argument(flag: &str, text: &str) -> Result<time::Date, CliError> {
+    parse_iso_date(text)
+        .map_err(|_| CliError::Usage(format!("{flag} {text:?} is not a date like 2026-11-30")))
+}
+
+fn holidays(command: HolidayCommand, overrides: &Overrides) -> Result<(), CliError> {
+    let portal = open_portal(overrides)?;
+    let (slug, date, change, label) = match command {
+        HolidayCommand::List { organisation } => {
+            let (_, changes) = portal.holiday_overrides(&organisation)?;
+            for change in changes {
+                print_line(&json!({
+                    "date": change.day.to_string(),
+                    "change": match change.change { HolidayChange::Add => "add", HolidayChange::Remove => "work" },
+                    "label": change.label,
+                }))?;
+            }
+            return Ok(());
+        }
+        HolidayCommand::Add {
+            organisation,
+            date,
+            label,
+        } => (organisation, date, Some(HolidayChange::Add), label),
+        HolidayCommand::Work { organisation, date } => (
+            organisation,
+            date,
+            Some(HolidayChange::Remove),
+            "Worked bank holiday".to_owned(),
+        ),
+        HolidayCommand::Clear { organisation, date } => (organisation, date, None, String::new()),
+    };
+    let day = date_argument("--date", &date)?;
+    portal.change_holiday(None, &slug, day, change, &label)?;
+    print_line(&json!({"organisation": slug, "date": day.to_string(), "changed": true}))
 }
 
 fn print_line(value: &serde_json::Value) -> Result<(), CliError> {

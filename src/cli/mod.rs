@@ -50,6 +50,21 @@ pub enum Command {
     /// Manage handler accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Working days and deadlines.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+    /// Re-grant a case to a handler with the organisation's offline recovery key (read from
+    /// standard input).
+    Recover {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long = "case", value_name = "REFERENCE")]
+        reference: String,
+        #[arg(long = "to", value_name = "EMAIL")]
+        to: String,
+        #[arg(long, required = true)]
+        key_stdin: bool,
+    },
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -74,6 +89,66 @@ pub enum OrgCommand {
     },
     /// List organisations, one JSON object a line.
     List,
+    /// Local holidays and worked bank holidays.
+    #[command(subcommand)]
+    Holidays(HolidayCommand),
+    /// Create the organisation's recovery key and print its secret once.
+    RecoveryKey {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HolidayCommand {
+    /// The organisation's calendar changes, one JSON object a line.
+    List {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+    },
+    /// Add a local non-working day.
+    Add {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long, default_value = "Local holiday")]
+        label: String,
+    },
+    /// Mark a bank holiday as a working day for this organisation.
+    Work {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+    },
+    /// Remove the organisation's change for a day.
+    Clear {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// The organisation's non-working days in a year (besides weekends), one ISO date a line.
+    Holidays {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long)]
+        year: i32,
+    },
+    /// The due date N working days after receipt, counting day 1 as the procedure does.
+    Due {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        received: String,
+        #[arg(long)]
+        working_days: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@ mod crockford;
 mod framing;
 mod password;
 mod random;
+mod recovery;
 mod seal;
 mod secret;
 mod session;

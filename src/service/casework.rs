@@ -296,6 +296,7 @@ impl Portal {
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
+            add_missing_recovery_wrap(tx, handler, &open, today, now)?;
             let detail = self.read_case(tx, handler, &open, today)?;
             let latest = cases::latest_seq(tx, &open.case.id)?;
             reads::mark_seen(tx, &open.case.id, &handler.user.id, latest)?;
@@ -722,6 +723,55 @@ impl Portal {
             )
         })
     }
+}
+
+/// Cases raised before the organisation created its recovery key gain a recovery wrap the
+/// first time a holder opens them, since only a holder has the case key to wrap.
+fn add_missing_recovery_wrap(
+    tx: &mut Tx,
+    handler: &Handler,
+    open: &OpenCase,
+    today: Date,
+    now: PrimitiveDateTime,
+) -> Result<(), ServiceError> {
+    let Some(recovery) = &open.organisation.recovery_public_key else {
+        return Ok(());
+    };
+    if wraps::find(tx, &open.case.id, &Recipient::Recovery, KeyKind::Case)?.is_some() {
+        return Ok(());
+    }
+    let public = PublicKey::from_bytes(
+        recovery
+            .as_slice()
+            .try_into()
+            .map_err(|_| ServiceError::Internal("bad recovery key".into()))?,
+    );
+    let wrapped = crypto::wrap_key(
+        &open.key,
+        &public,
+        &WrapContext::new(open.case.id.as_str(), KeyKind::Case),
+    )
+    .map_err(crypto_failure)?;
+    wraps::insert(
+        tx,
+        &Wrap {
+            case_id: open.case.id.clone(),
+            recipient: Recipient::Recovery,
+            key_kind: KeyKind::Case,
+            wrapped,
+            granted_by: Some(handler.user.id.clone()),
+            granted_on: today,
+        },
+    )?;
+    audit_case(
+        tx,
+        handler,
+        &open.case,
+        "recovery_wrap_added",
+        None,
+        String::new(),
+        now,
+    )
 }
 
 /// Deletes a handler's wraps on a case, refusing to leave the case with no handler at all.

@@ -2,13 +2,16 @@
 //! so the HTML pages, the JSON API and the command line behave the same.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit_log;
+pub mod calendar;
 pub mod casefile;
 pub mod casework;
 pub mod content;
 pub mod intake;
 pub mod mailbox;
 pub mod organisations;
+pub mod recovery;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;

@@ -198,3 +198,14 @@ pub fn holidays(
         })
         .collect()
 }
+
+pub fn set_recovery_key(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+    public_key: &[u8],
+) -> Result<(), StoreError> {
+    diesel::update(organisations::table.find(organisation.as_str()))
+        .set(organisations::recovery_public_key.eq(Some(public_key)))
+        .execute(tx)?;
+    Ok(())
+}

@@ -176,3 +176,17 @@ pub fn setup_token_valid(
 pub fn clear_setup_tokens(tx: &mut Tx) -> Result<usize, StoreError> {
     Ok(diesel::delete(setup_tokens::table).execute(tx)?)
 }
+
+/// Ends a user's other sessions, keeping `keep`.
+pub fn delete_other_handler_sessions(
+    tx: &mut Tx,
+    user: &UserId,
+    keep: &str,
+) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        handler_sessions::table
+            .filter(handler_sessions::user_id.eq(user.as_str()))
+            .filter(handler_sessions::id.ne(keep)),
+    )
+    .execute(tx)?)
+}

@@ -149,3 +149,11 @@ pub fn cases_held_by(tx: &mut Tx, user: &UserId) -> Result<Vec<CaseId>, StoreErr
         .map(CaseId::from_stored)
         .collect())
 }
+
+/// Deletes every wrap a handler holds (their key pair was replaced, so none can be opened).
+pub fn delete_all_for(tx: &mut Tx, user: &UserId) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        key_wraps::table.filter(key_wraps::recipient.eq(Recipient::User(user.clone()).stored())),
+    )
+    .execute(tx)?)
+}

@@ -7,8 +7,10 @@ mod api_client;
 mod browser;
 mod support;
 
+mod calendar_cli;
 mod cli;
 mod handlers;
 mod http_shell;
+mod recovery;
 mod reporter_api;
 mod setup;

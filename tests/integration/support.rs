@@ -203,6 +203,18 @@ pub struct Person {
     pub totp_uri: String,
 }
 
+impl Person {
+    pub fn clone_of(other: &Person) -> Person {
+        Person {
+            id: other.id.clone(),
+            email: other.email.clone(),
+            name: other.name.clone(),
+            password: other.password.clone(),
+            totp_uri: other.totp_uri.clone(),
+        }
+    }
+}
+
 pub const PASSWORD: &str = "a long enough test password";
 
 impl TestApp {

@@ -1,0 +1,348 @@
+//! What an organisation's admins do: accounts, the intake list, the working-day calendar.
+//! Admins hold no case keys; nothing here can open a case.
+
+use time::Date;
+
+use super::accounts::{
+    crypto_failure, new_key_material, require_admin_of, validate_password, validate_text,
+};
+use super::sessions::Handler;
+use super::{Portal, ServiceError, totp};
+use crate::crypto::{self, PasswordCost, Secret};
+use crate::ids::UserId;
+use crate::model::Role;
+use crate::store::audit::{self, NewEntry};
+use crate::store::organisations::{self, HolidayChange, HolidayOverride, Organisation};
+use crate::store::users::{self, User};
+use crate::store::{Tx, sessions, wraps};
+
+/// An account as an admin sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AccountSummary {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    pub job_title: String,
+    pub role: Role,
+    pub role_label: &'static str,
+    pub active: bool,
+    pub intake: bool,
+}
+
+/// The result of an admin reset: a new enrolment, and how many case grants were lost.
+pub struct ResetAccount {
+    pub user: User,
+    pub totp_uri: Secret<String>,
+    pub grants_lost: usize,
+}
+
+fn admin_audit(
+    tx: &mut Tx,
+    admin: &Handler,
+    action: &'static str,
+    subject: Option<&UserId>,
+    detail: String,
+    at: time::PrimitiveDateTime,
+) -> Result<(), ServiceError> {
+    audit::append(
+        tx,
+        NewEntry {
+            actor_user_id: Some(admin.user.id.as_str().to_owned()),
+            action,
+            organisation_id: Some(admin.user.organisation_id.as_str().to_owned()),
+            case_id: None,
+            subject_user_id: subject.map(|id| id.as_str().to_owned()),
+            detail,
+        },
+        at,
+    )?;
+    Ok(())
+}
+
+/// Loads a user of the admin's own organisation (anyone else is "not found").
+fn member(tx: &mut Tx, admin: &Handler, user: &UserId) -> Result<User, ServiceError> {
+    require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
+    users::find(tx, user)?
+        .filter(|found| found.organisation_id == admin.user.organisation_id)
+        .ok_or(ServiceError::NotFound)
+}
+
+impl Portal {
+    pub fn accounts(&self, admin: &Handler) -> Result<Vec<AccountSummary>, ServiceError> {
+        self.store.read(|tx| {
+            require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
+            let intake: Vec<UserId> = users::intake_list(tx, &admin.user.organisation_id)?
+                .into_iter()
+                .map(|u| u.id)
+                .collect();
+            Ok(
+                users::list_in_organisation(tx, &admin.user.organisation_id)?
+                    .into_iter()
+                    .map(|user| AccountSummary {
+                        intake: intake.contains(&user.id),
+                        id: user.id,
+                        name: user.display_name,
+                        email: user.email,
+                        job_title: user.job_title,
+                        role: user.role,
+                        role_label: user.role.label(),
+                        active: user.active,
+                    })
+                    .collect(),
+            )
+        })
+    }
+
+    /// Disables or re-enables an account. Disabling ends its sessions at once.
+    pub fn set_account_active(
+        &self,
+        admin: &Handler,
+        user: &UserId,
+        active: bool,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let target = member(tx, admin, user)?;
+            if !active && target.role == Role::Admin && users::count_active_admins(tx)? <= 1 {
+                return Err(ServiceError::Conflict {
+                    code: "last_admin",
+                    message: "this is the only active admin; add another admin first".to_owned(),
+                });
+            }
+            users::set_active(tx, &target.id, active, now)?;
+            if !active {
+                sessions::delete_handler_sessions_of(tx, &target.id)?;
+                users::remove_from_intake(tx, &target.organisation_id, &target.id)?;
+            }
+            admin_audit(
+                tx,
+                admin,
+                if active {
+                    "account_enabled"
+                } else {
+                    "account_disabled"
+                },
+                Some(&target.id),
+                String::new(),
+                now,
+            )
+        })
+    }
+
+    /// Puts a confidential contact on, or takes them off, the intake list for new concerns.
+    pub fn set_intake(
+        &self,
+        admin: &Handler,
+        user: &UserId,
+        on_intake: bool,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let target = member(tx, admin, user)?;
+            if on_intake {
+                if target.role != Role::Contact || !target.active {
+                    return Err(ServiceError::invalid(
+                        "intake_needs_contact",
+                        "only active confidential contacts can be on the intake list",
+                    ));
+                }
+                users::add_to_intake(tx, &target.organisation_id, &target.id)?;
+            } else {
+                users::remove_from_intake(tx, &target.organisation_id, &target.id)?;
+            }
+            admin_audit(
+                tx,
+                admin,
+                if on_intake {
+                    "intake_added"
+                } else {
+                    "intake_removed"
+                },
+                Some(&target.id),
+                String::new(),
+                now,
+            )
+        })
+    }
+
+    /// A new password, a new key pair and a new TOTP enrolment. The old key pair is gone, so
+    /// every case the person held must be granted to them again by another holder.
+    pub fn reset_account(
+        &self,
+        admin: &Handler,
+        user: &UserId,
+        password: &Secret<String>,
+    ) -> Result<ResetAccount, ServiceError> {
+        validate_password(password)?;
+        let material = new_key_material(user, password, self.password_cost)?;
+        let now = self.clock.now_utc_naive();
+        let (user, grants_lost) = self.store.write(|tx| {
+            let mut target = member(tx, admin, user)?;
+            target.public_key = material.public_key.clone();
+            target.key_generation += 1;
+            target.updated_at = now;
+            users::replace(tx, &target, &material.credentials)?;
+            sessions::delete_handler_sessions_of(tx, &target.id)?;
+            let lost = wraps::delete_all_for(tx, &target.id)?;
+            admin_audit(
+                tx,
+                admin,
+                "account_reset",
+                Some(&target.id),
+                format!("grants_removed={lost}"),
+                now,
+            )?;
+            Ok::<_, ServiceError>((target, lost))
+        })?;
+        let totp_uri = totp::enrolment_uri(material.totp_secret.expose_secret(), &user.email)?;
+        Ok(ResetAccount {
+            user,
+            totp_uri,
+            grants_lost,
+        })
+    }
+
+    /// Changes one's own password: the same key pair, re-sealed under the new password.
+    pub fn change_password(
+        &self,
+        handler: &Handler,
+        current: &Secret<String>,
+        new: &Secret<String>,
+    ) -> Result<(), ServiceError> {
+        validate_password(new)?;
+        let now = self.clock.now_utc_naive();
+        let (user, credentials) = self
+            .store
+            .read(|tx| {
+                users::find_with_credentials(tx, &handler.user.id).map_err(ServiceError::from)
+            })?
+            .ok_or(ServiceError::NotFound)?;
+        let cost = PasswordCost::decode(&credentials.kdf_cost).map_err(crypto_failure)?;
+        let salt: [u8; 16] = credentials
+            .kdf_salt
+            .as_slice()
+            .try_into()
+            .map_err(|_| ServiceError::Internal("bad salt".into()))?;
+        let old_keys =
+            crypto::derive_password_keys(current, &salt, cost).map_err(crypto_failure)?;
+        let verifier: [u8; 32] = credentials
+            .login_verifier
+            .as_slice()
+            .try_into()
+            .map_err(|_| ServiceError::Internal("bad verifier".into()))?;
+        if !old_keys.verifies(&verifier) {
+            return Err(ServiceError::invalid(
+                "wrong_password",
+                "your current password is not right",
+            ));
+        }
+        let totp_secret = old_keys
+            .open_totp_secret(user.id.as_str(), &credentials.sealed_totp_secret)
+            .map_err(crypto_failure)?;
+        let new_salt = crypto::new_password_salt();
+        let new_keys = crypto::derive_password_keys(new, &new_salt, self.password_cost)
+            .map_err(crypto_failure)?;
+        let mut updated = credentials.clone();
+        updated.sealed_secret_key = new_keys
+            .seal_handler_secret(user.id.as_str(), &handler.secret)
+            .map_err(crypto_failure)?;
+        updated.sealed_totp_secret = new_keys
+            .seal_totp_secret(user.id.as_str(), totp_secret.expose_secret())
+            .map_err(crypto_failure)?;
+        updated.kdf_salt = new_salt.to_vec();
+        updated.kdf_cost = self.password_cost.encode();
+        updated.login_verifier = new_keys.verifier().to_vec();
+        let mut user = user;
+        user.updated_at = now;
+        self.store.write(|tx| {
+            users::replace(tx, &user, &updated)?;
+            sessions::delete_other_handler_sessions(tx, &user.id, &handler.session_id)?;
+            audit::append(
+                tx,
+                NewEntry {
+                    actor_user_id: Some(user.id.as_str().to_owned()),
+                    action: "password_changed",
+                    organisation_id: Some(user.organisation_id.as_str().to_owned()),
+                    ..NewEntry::default()
+                },
+                now,
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The organisation's calendar changes (local holidays added, bank holidays worked).
+    pub fn holiday_overrides(
+        &self,
+        slug: &str,
+    ) -> Result<(Organisation, Vec<HolidayOverride>), ServiceError> {
+        self.store.read(|tx| {
+            let organisation =
+                organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound)?;
+            let overrides = organisations::holidays(tx, &organisation.id)?;
+            Ok((organisation, overrides))
+        })
+    }
+
+    /// Adds a local non-working day, or marks a bank holiday as worked, or clears either.
+    /// `admin` is `None` from the command line.
+    pub fn change_holiday(
+        &self,
+        admin: Option<&Handler>,
+        slug: &str,
+        day: Date,
+        change: Option<HolidayChange>,
+        label: &str,
+    ) -> Result<(), ServiceError> {
+        let label = validate_text("label", label, 0, 100)?;
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let organisation =
+                organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound)?;
+            if let Some(admin) = admin {
+                require_admin_of(tx, &admin.user.id, &organisation.id)?;
+            }
+            let detail = match change {
+                Some(change) => {
+                    organisations::set_holiday(
+                        tx,
+                        &organisation.id,
+                        &HolidayOverride {
+                            day,
+                            change,
+                            label: label.clone(),
+                        },
+                    )?;
+                    format!(
+                        "{day} {}",
+                        if change == HolidayChange::Add {
+                            "added"
+                        } else {
+                            "worked"
+                        }
+                    )
+                }
+                None => {
+                    organisations::clear_holiday(tx, &organisation.id, day)?;
+                    format!("{day} cleared")
+                }
+            };
+            audit::append(
+                tx,
+                NewEntry {
+                    actor_user_id: admin.map(|a| a.user.id.as_str().to_owned()),
+                    action: "calendar_changed",
+                    organisation_id: Some(organisation.id.as_str().to_owned()),
+                    detail: if admin.is_some() {
+                        detail
+                    } else {
+                        format!("via=cli {detail}")
+                    },
+                    ..NewEntry::default()
+                },
+                now,
+            )?;
+            Ok(())
+        })
+    }
+}
