@@ -11,6 +11,7 @@ pub mod easter;
 pub mod error;
 pub mod holidays;
 pub mod kpi;
+pub mod letters;
 pub mod signposting;
 pub mod stages;
 

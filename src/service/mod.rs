@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod audit_log;
 pub mod calendar;
+pub mod case_events;
 pub mod casefile;
 pub mod casework;
 pub mod content;

@@ -11,6 +11,7 @@ mod calendar_cli;
 mod cli;
 mod handlers;
 mod http_shell;
+mod procedure_flow;
 mod recovery;
 mod reporter_api;
 mod setup;

@@ -4,8 +4,13 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use time::Date;
+
 use crate::crypto::Secret;
+use crate::procedure::dates::iso_date;
+use crate::procedure::{EscalationReason, EventType, NotWhistleblowingKind, Outcome};
 use crate::service::Portal;
+use crate::service::case_events::EventInput;
 use crate::web::auth::{ApiHandler, KdfPermits};
 use crate::web::blocking;
 use crate::web::error::ApiError;
@@ -150,4 +155,73 @@ pub async fn conflict(
     let portal = portal.into_inner();
     blocking(move || portal.declare_conflict(&handler.0, &reference)).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"declared": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    #[serde(rename = "type")]
+    event_type: EventType,
+    #[serde(default, with = "iso_date::option")]
+    on: Option<Date>,
+    #[serde(default, with = "iso_date::option")]
+    until: Option<Date>,
+    #[serde(default)]
+    escalation: Option<EscalationReason>,
+    #[serde(default)]
+    outcome: Option<Outcome>,
+    #[serde(default)]
+    not_whistleblowing: Option<NotWhistleblowingKind>,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    authorised_by: String,
+    #[serde(default)]
+    findings: String,
+    #[serde(default)]
+    actions: String,
+    #[serde(default)]
+    learning: String,
+    #[serde(default)]
+    learning_publishable: bool,
+    #[serde(default)]
+    message: String,
+}
+
+impl From<EventRequest> for EventInput {
+    fn from(request: EventRequest) -> EventInput {
+        // For a stage 2 event the contract's free-text `reason` may name the escalation.
+        let escalation = request.escalation.or_else(|| {
+            EscalationReason::ALL
+                .into_iter()
+                .find(|reason| reason.as_str() == request.reason.trim())
+        });
+        EventInput {
+            event_type: request.event_type,
+            on: request.on,
+            until: request.until,
+            escalation,
+            outcome: request.outcome,
+            not_whistleblowing: request.not_whistleblowing,
+            reason: request.reason,
+            authorised_by: request.authorised_by,
+            findings: request.findings,
+            actions: request.actions,
+            learning: request.learning,
+            learning_publishable: request.learning_publishable,
+            message: request.message,
+        }
+    }
+}
+
+pub async fn event(
+    portal: web::Data<Portal>,
+    handler: ApiHandler,
+    reference: web::Path<String>,
+    request: web::Json<EventRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let input = EventInput::from(request.into_inner());
+    let portal = portal.into_inner();
+    let recorded = blocking(move || portal.record_event(&handler.0, &reference, input)).await?;
+    Ok(HttpResponse::Created().json(recorded))
 }

@@ -33,5 +33,6 @@ pub fn routes(scope: &mut web::ServiceConfig) {
         .route(
             "/cases/{reference}/conflict",
             web::post().to(handler::conflict),
-        );
+        )
+        .route("/cases/{reference}/events", web::post().to(handler::event));
 }
