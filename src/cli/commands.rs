@@ -3,7 +3,8 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{
-    AuditCommand, CalendarCommand, CliError, Command, HolidayCommand, OrgCommand, UserCommand,
+    AuditCommand, CalendarCommand, CliError, Command, HolidayCommand, OrgCommand, ReportCommand,
+    ReportFormat, UserCommand,
 };
 use crate::clock::Clock;
 use crate::config::{self, DatabaseUrl, Overrides, Settings};
@@ -12,6 +13,7 @@ use crate::model::Role;
 use crate::procedure::parse_iso_date;
 use crate::service::Portal;
 use crate::service::accounts::{Actor, NewAccount};
+use crate::service::governance::{ReportVersion, parse_period};
 use crate::service::organisations::ServiceSet;
 use crate::store::Store;
 use crate::store::audit::ChainCheck;
@@ -107,6 +109,62 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
             }
         }
         Command::Org(OrgCommand::Holidays(command)) => holidays(command, overrides),
+        Command::Org(OrgCommand::Settings {
+            organisation,
+            day_one_next_working_day,
+            stage1_extension_cap,
+            board_exact_figures,
+        }) => {
+            let portal = open_portal(overrides)?;
+            let organisation = portal.update_organisation_settings(
+                &organisation,
+                day_one_next_working_day,
+                stage1_extension_cap,
+                board_exact_figures,
+            )?;
+            print_line(&json!({
+                "organisation": organisation.slug,
+                "day_one_rule": organisation.day_one_rule,
+                "stage1_extension_cap": organisation.stage1_extension_cap,
+                "board_exact_figures": organisation.board_exact_figures,
+            }))
+        }
+        Command::Report(ReportCommand::Kpi {
+            organisation,
+            quarter,
+            period,
+            format,
+            board,
+        }) => {
+            let period = match (quarter, period) {
+                (Some(text), None) | (None, Some(text)) => parse_period(&text)?,
+                _ => {
+                    return Err(CliError::Usage(
+                        "give --quarter YYYY-Qn (or --period YYYY or YYYY/YY)".to_owned(),
+                    ));
+                }
+            };
+            let portal = open_portal(overrides)?;
+            let version = if board {
+                ReportVersion::Board
+            } else {
+                ReportVersion::Published
+            };
+            let report = portal.kpi_report(&organisation, period, version)?;
+            let text = match format {
+                ReportFormat::Json => serde_json::to_string_pretty(&report)
+                    .map_err(|error| CliError::Startup(error.to_string()))?,
+                ReportFormat::Csv => {
+                    web::reports::csv_file::render(&report).map_err(CliError::Startup)?
+                }
+                ReportFormat::Html => {
+                    web::reports::board_paper::render(&report).map_err(CliError::Startup)?
+                }
+            };
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{}", text.trim_end())?;
+            Ok(())
+        }
         Command::Org(OrgCommand::RecoveryKey { organisation }) => {
             let portal = open_portal(overrides)?;
             let secret = portal.create_recovery_key(&organisation)?;

@@ -50,6 +50,9 @@ pub enum Command {
     /// Manage handler accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Governance reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Working days and deadlines.
     #[command(subcommand)]
     Calendar(CalendarCommand),
@@ -92,6 +95,20 @@ pub enum OrgCommand {
     /// Local holidays and worked bank holidays.
     #[command(subcommand)]
     Holidays(HolidayCommand),
+    /// Show or change the organisation's procedure and reporting settings.
+    Settings {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        /// Count day 1 from the next working day after receipt (default: the day of receipt).
+        #[arg(long, value_name = "true|false")]
+        day_one_next_working_day: Option<bool>,
+        /// Working days from day 1 that a stage 1 extension may reach (5 to 10).
+        #[arg(long, value_name = "DAYS")]
+        stage1_extension_cap: Option<u32>,
+        /// Let the board version of reports show exact figures (published ones never do).
+        #[arg(long, value_name = "true|false")]
+        board_exact_figures: Option<bool>,
+    },
     /// Create the organisation's recovery key and print its secret once.
     RecoveryKey {
         #[arg(long = "org", value_name = "SLUG")]
@@ -175,6 +192,32 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The Standards' KPIs for a quarter (or a year with --period 2026, a financial year with
+    /// --period 2026/27).
+    Kpi {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long, value_name = "YYYY-Qn", conflicts_with = "period")]
+        quarter: Option<String>,
+        #[arg(long, value_name = "YYYY|YYYY/YY")]
+        period: Option<String>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: ReportFormat,
+        /// The board's internal version (exact figures, if the organisation allows it).
+        #[arg(long)]
+        board: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Json,
+    Html,
 }
 
 #[derive(Debug, Subcommand)]

@@ -301,7 +301,7 @@ impl Portal {
                         serves_local_authority: services.local_authority,
                         day_one_rule: "receipt_or_next_working_day".to_owned(),
                         stage1_extension_cap: 10,
-                        publish_exact_figures: false,
+                        board_exact_figures: false,
                         recovery_public_key: None,
                         created_at: now,
                     };

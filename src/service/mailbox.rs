@@ -194,6 +194,15 @@ pub fn checked_message(body: &Secret<String>) -> Result<String, ServiceError> {
     Ok(body.to_owned())
 }
 
+/// Stored anonymity; anything but "anonymous" is confidential (the column has a CHECK).
+pub fn parse_anonymity(text: &str) -> Anonymity {
+    if text == "anonymous" {
+        Anonymity::Anonymous
+    } else {
+        Anonymity::Confidential
+    }
+}
+
 pub fn parse_service(text: &str) -> Option<Service> {
     match text {
         "nhs" => Some(Service::Nhs),
@@ -233,11 +242,7 @@ fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, Service
     }
     let service = parse_service(&case.service)
         .ok_or_else(|| ServiceError::Internal(format!("case service {:?}", case.service)))?;
-    let anonymity = if case.anonymity == "anonymous" {
-        Anonymity::Anonymous
-    } else {
-        Anonymity::Confidential
-    };
+    let anonymity = parse_anonymity(&case.anonymity);
     let topic = if case.topic == "public_money" {
         Topic::PublicMoney
     } else {

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod events;
 pub mod learning;
 pub mod migrate;
+pub mod narratives;
 pub mod organisations;
 pub mod reads;
 pub mod schema;

@@ -16,7 +16,7 @@ pub struct Organisation {
     pub serves_local_authority: bool,
     pub day_one_rule: String,
     pub stage1_extension_cap: u32,
-    pub publish_exact_figures: bool,
+    pub board_exact_figures: bool,
     pub recovery_public_key: Option<Vec<u8>>,
     pub created_at: PrimitiveDateTime,
 }
@@ -31,7 +31,7 @@ struct OrganisationRow {
     serves_local_authority: bool,
     day_one_rule: String,
     stage1_extension_cap: i32,
-    publish_exact_figures: bool,
+    board_exact_figures: bool,
     recovery_public_key: Option<Vec<u8>>,
     created_at: PrimitiveDateTime,
 }
@@ -46,7 +46,7 @@ impl From<OrganisationRow> for Organisation {
             serves_local_authority: row.serves_local_authority,
             day_one_rule: row.day_one_rule,
             stage1_extension_cap: u32::try_from(row.stage1_extension_cap).unwrap_or(0),
-            publish_exact_figures: row.publish_exact_figures,
+            board_exact_figures: row.board_exact_figures,
             recovery_public_key: row.recovery_public_key,
             created_at: row.created_at,
         }
@@ -63,7 +63,7 @@ pub fn insert(tx: &mut Tx, organisation: &Organisation) -> Result<(), StoreError
         day_one_rule: organisation.day_one_rule.clone(),
         stage1_extension_cap: i32::try_from(organisation.stage1_extension_cap)
             .map_err(|_| StoreError::Corrupt("extension cap out of range".into()))?,
-        publish_exact_figures: organisation.publish_exact_figures,
+        board_exact_figures: organisation.board_exact_figures,
         recovery_public_key: organisation.recovery_public_key.clone(),
         created_at: organisation.created_at,
     };
@@ -206,6 +206,26 @@ pub fn set_recovery_key(
 ) -> Result<(), StoreError> {
     diesel::update(organisations::table.find(organisation.as_str()))
         .set(organisations::recovery_public_key.eq(Some(public_key)))
+        .execute(tx)?;
+    Ok(())
+}
+
+/// The organisation's procedure and reporting settings.
+pub fn update_settings(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+    day_one_rule: &str,
+    stage1_extension_cap: u32,
+    board_exact_figures: bool,
+) -> Result<(), StoreError> {
+    let cap = i32::try_from(stage1_extension_cap)
+        .map_err(|_| StoreError::Corrupt("extension cap out of range".into()))?;
+    diesel::update(organisations::table.find(organisation.as_str()))
+        .set((
+            organisations::day_one_rule.eq(day_one_rule),
+            organisations::stage1_extension_cap.eq(cap),
+            organisations::board_exact_figures.eq(board_exact_figures),
+        ))
         .execute(tx)?;
     Ok(())
 }

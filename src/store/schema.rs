@@ -10,7 +10,7 @@ diesel::table! {
         serves_local_authority -> Bool,
         day_one_rule -> Text,
         stage1_extension_cap -> Integer,
-        publish_exact_figures -> Bool,
+        board_exact_figures -> Bool,
         recovery_public_key -> Nullable<Binary>,
         created_at -> Timestamp,
     }

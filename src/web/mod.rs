@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod pages;
 pub mod qr;
 pub mod rate_limit;
+pub mod reports;
 pub mod request_log;
 pub mod setup;
 pub mod views;

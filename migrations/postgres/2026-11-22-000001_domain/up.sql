@@ -9,7 +9,7 @@ CREATE TABLE organisations (
     serves_local_authority BOOLEAN NOT NULL,
     day_one_rule TEXT NOT NULL DEFAULT 'receipt_or_next_working_day',
     stage1_extension_cap INTEGER NOT NULL DEFAULT 10,
-    publish_exact_figures BOOLEAN NOT NULL DEFAULT FALSE,
+    board_exact_figures BOOLEAN NOT NULL DEFAULT FALSE,
     recovery_public_key BYTEA,
     created_at TIMESTAMP NOT NULL
 );

@@ -2,6 +2,7 @@
 
 pub mod handler;
 pub mod reporter;
+pub mod reports;
 
 use actix_web::web;
 
@@ -34,5 +35,6 @@ pub fn routes(scope: &mut web::ServiceConfig) {
             "/cases/{reference}/conflict",
             web::post().to(handler::conflict),
         )
-        .route("/cases/{reference}/events", web::post().to(handler::event));
+        .route("/cases/{reference}/events", web::post().to(handler::event))
+        .route("/reports/kpi", web::get().to(reports::kpi));
 }
