@@ -9,4 +9,5 @@ mod support;
 mod cli;
 mod http_shell;
 mod reporter_api;
+mod reporter_pages;
 mod setup;
