@@ -177,6 +177,31 @@ fn check(
     })
 }
 
+/// The intake contacts who will be able to read the concern: all of them minus the excluded.
+fn readers<'a>(concern: &NewConcern, intake: &'a [User]) -> Result<Vec<&'a User>, ServiceError> {
+    if let Some(unknown) = concern
+        .exclude
+        .iter()
+        .find(|excluded| !intake.iter().any(|user| &user.id == *excluded))
+    {
+        return Err(ServiceError::invalid(
+            "unknown_contact",
+            format!("{unknown} is not one of this organisation's contacts"),
+        ));
+    }
+    let readers: Vec<&User> = intake
+        .iter()
+        .filter(|user| !concern.exclude.contains(&user.id))
+        .collect();
+    if readers.is_empty() {
+        return Err(ServiceError::invalid(
+            "no_readers_left",
+            "at least one person must be able to read your concern",
+        ));
+    }
+    Ok(readers)
+}
+
 impl Portal {
     /// Every organisation with the people who would read a new concern.
     pub fn intake_organisations(&self) -> Result<Vec<IntakeOrganisation>, ServiceError> {
@@ -192,6 +217,21 @@ impl Portal {
         self.store.read(|tx| {
             let organisation = casefile::organisation(tx, slug)?;
             Ok(describe(tx, organisation)?)
+        })
+    }
+
+    /// Everything [`Portal::submit_concern`] checks, without saving anything: for a review page
+    /// that shows exactly who would be able to read the concern before it is sent.
+    pub fn check_concern(&self, concern: &NewConcern) -> Result<Vec<IntakeContact>, ServiceError> {
+        let today = self.clock.today();
+        self.store.read(|tx| {
+            let organisation = casefile::organisation(tx, &concern.organisation)?;
+            check(concern, &organisation, today)?;
+            let intake = users::intake_list(tx, &organisation.id)?;
+            Ok(readers(concern, &intake)?
+                .into_iter()
+                .map(intake_contact)
+                .collect())
         })
     }
 
@@ -222,26 +262,7 @@ impl Portal {
             let organisation = casefile::organisation(tx, &concern.organisation)?;
             let checked = check(concern, &organisation, today)?;
             let intake = users::intake_list(tx, &organisation.id)?;
-            if let Some(unknown) = concern
-                .exclude
-                .iter()
-                .find(|excluded| !intake.iter().any(|user| &user.id == *excluded))
-            {
-                return Err(ServiceError::invalid(
-                    "unknown_contact",
-                    format!("{unknown} is not one of this organisation's contacts"),
-                ));
-            }
-            let readers: Vec<&User> = intake
-                .iter()
-                .filter(|user| !concern.exclude.contains(&user.id))
-                .collect();
-            if readers.is_empty() {
-                return Err(ServiceError::invalid(
-                    "no_readers_left",
-                    "at least one person must be able to read your concern",
-                ));
-            }
+            let readers = readers(concern, &intake)?;
             cases::insert(
                 tx,
                 &Case {
@@ -360,7 +381,7 @@ impl Portal {
                 &Event::new(today, EventKind::Received),
                 None,
             )?;
-            Ok(())
+            Ok::<_, ServiceError>(())
         })?;
         Ok(Receipt {
             case_key: case_key.to_display_string(),

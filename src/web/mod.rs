@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod pages;
 pub mod qr;
 pub mod rate_limit;
+pub mod reporter;
 pub mod reports;
 pub mod request_log;
 pub mod setup;
@@ -32,6 +33,11 @@ use rate_limit::RateLimits;
 
 /// Largest JSON or form body accepted; a concern is text, not a document store.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest body of an HTML form that carries a concern or a message. Browsers percent-encode
+/// every non-ASCII byte, so 20 000 characters of, say, Polish or Arabic can take three times
+/// their UTF-8 size; 64 KiB would refuse concerns the service accepts.
+pub const MAX_TEXT_FORM_BYTES: usize = 256 * 1024;
 
 /// Everything a request handler can reach.
 #[derive(Clone)]
@@ -79,11 +85,7 @@ pub fn app(
                 .limit(MAX_BODY_BYTES)
                 .error_handler(|error, _| ApiError(error::json_problem(&error)).into()),
         )
-        .app_data(
-            web::FormConfig::default()
-                .limit(MAX_BODY_BYTES)
-                .error_handler(|error, _| PageError(error::payload_problem(&error.into())).into()),
-        )
+        .app_data(form_config(MAX_BODY_BYTES))
         .app_data(web::PathConfig::default().error_handler(|_, request| not_found_for(request)))
         .app_data(web::QueryConfig::default().error_handler(|error, request| {
             let problem = error::payload_problem(&error.into());
@@ -102,12 +104,45 @@ pub fn app(
         .route("/", web::get().to(pages::start))
         .route("/setup/{token}", web::get().to(setup::show))
         .route("/setup/{token}", web::post().to(setup::submit))
+        .route("/concerns/new", web::get().to(reporter::concern::start))
+        .service(
+            web::resource("/concerns/check")
+                .app_data(form_config(MAX_TEXT_FORM_BYTES))
+                .route(web::post().to(reporter::concern::check)),
+        )
+        .service(
+            web::resource("/concerns")
+                .app_data(form_config(MAX_TEXT_FORM_BYTES))
+                .route(web::post().to(reporter::concern::submit)),
+        )
+        .route("/concerns/saved", web::post().to(reporter::concern::saved))
+        .route("/mailbox", web::get().to(reporter::mailbox::show))
+        .route(
+            "/mailbox/sign-in",
+            web::post().to(reporter::mailbox::sign_in),
+        )
+        .service(
+            web::resource("/mailbox/messages")
+                .app_data(form_config(MAX_TEXT_FORM_BYTES))
+                .route(web::post().to(reporter::mailbox::send_message)),
+        )
+        .route(
+            "/mailbox/sign-out",
+            web::post().to(reporter::mailbox::sign_out),
+        )
         .service(
             web::scope("/api/v1")
                 .configure(api::routes)
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::to(page_not_found))
+}
+
+/// HTML form bodies: a readable error page for anything that cannot be read.
+fn form_config(limit: usize) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(|error, _| PageError(error::payload_problem(&error.into())).into())
 }
 
 fn is_api(request: &HttpRequest) -> bool {

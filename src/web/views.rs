@@ -23,6 +23,35 @@ const TEMPLATES: &[(&str, &str)] = &[
         "setup_done.html",
         include_str!("../../templates/setup_done.html"),
     ),
+    (
+        "_timescales.html",
+        include_str!("../../templates/_timescales.html"),
+    ),
+    (
+        "concern_organisation.html",
+        include_str!("../../templates/concern_organisation.html"),
+    ),
+    (
+        "concern_form.html",
+        include_str!("../../templates/concern_form.html"),
+    ),
+    (
+        "concern_check.html",
+        include_str!("../../templates/concern_check.html"),
+    ),
+    (
+        "concern_key.html",
+        include_str!("../../templates/concern_key.html"),
+    ),
+    (
+        "concern_done.html",
+        include_str!("../../templates/concern_done.html"),
+    ),
+    (
+        "mailbox_sign_in.html",
+        include_str!("../../templates/mailbox_sign_in.html"),
+    ),
+    ("mailbox.html", include_str!("../../templates/mailbox.html")),
 ];
 
 static VIEWS: LazyLock<Result<Tera, String>> = LazyLock::new(|| {

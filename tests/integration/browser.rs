@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -73,6 +74,7 @@ pub fn html_unescape(text: &str) -> String {
 pub struct Browser<S> {
     service: S,
     cookies: BTreeMap<String, String>,
+    peer: Option<SocketAddr>,
 }
 
 impl<S, B> Browser<S>
@@ -84,7 +86,14 @@ where
         Browser {
             service,
             cookies: BTreeMap::new(),
+            peer: None,
         }
+    }
+
+    /// Sends every following request from this client address (for rate limits).
+    pub fn peer_addr(mut self, peer: SocketAddr) -> Self {
+        self.peer = Some(peer);
+        self
     }
 
     pub fn cookie(&self, name: &str) -> Option<&String> {
@@ -95,7 +104,11 @@ where
         self.cookies.remove(name);
     }
 
+    /// Adds the client address (if set) and the cookies held.
     fn with_cookies(&self, mut request: TestRequest) -> TestRequest {
+        if let Some(peer) = self.peer {
+            request = request.peer_addr(peer);
+        }
         if !self.cookies.is_empty() {
             let header = self
                 .cookies

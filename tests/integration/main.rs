@@ -14,4 +14,5 @@ mod http_shell;
 mod procedure_flow;
 mod recovery;
 mod reporter_api;
+mod reporter_pages;
 mod setup;
