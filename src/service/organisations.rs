@@ -113,6 +113,18 @@ impl Portal {
             .read(|tx| organisations::list(tx).map_err(ServiceError::from))
     }
 
+    /// The slug of a signed-in handler's own organisation.
+    pub fn organisation_slug_of(
+        &self,
+        handler: &super::sessions::Handler,
+    ) -> Result<String, ServiceError> {
+        self.store.read(|tx| {
+            organisations::find(tx, &handler.user.organisation_id)?
+                .map(|organisation| organisation.slug)
+                .ok_or(ServiceError::NotFound)
+        })
+    }
+
     pub fn organisation_by_slug(&self, slug: &str) -> Result<Organisation, ServiceError> {
         self.store
             .read(|tx| organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound))

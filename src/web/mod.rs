@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bearer;
 pub mod csrf;
 pub mod error;
+pub mod governance_pages;
 pub mod headers;
 pub mod health;
 pub mod metrics;
@@ -102,6 +103,23 @@ pub fn app(
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/style.css", web::get().to(pages::stylesheet))
         .route("/", web::get().to(pages::start))
+        .route(
+            "/what-changed",
+            web::get().to(governance_pages::what_changed_index),
+        )
+        .route(
+            "/what-changed/{slug}",
+            web::get().to(governance_pages::what_changed),
+        )
+        .route("/console/reports", web::get().to(governance_pages::reports))
+        .route(
+            "/console/reports/download",
+            web::get().to(governance_pages::download),
+        )
+        .route(
+            "/console/reports/narratives",
+            web::post().to(governance_pages::save_narrative),
+        )
         .route("/setup/{token}", web::get().to(setup::show))
         .route("/setup/{token}", web::post().to(setup::submit))
         .route("/concerns/new", web::get().to(reporter::concern::start))

@@ -10,48 +10,31 @@ use tera::{Context, Tera};
 
 use super::error::{PageError, Problem};
 
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    ("error.html", include_str!("../../templates/error.html")),
-    ("index.html", include_str!("../../templates/index.html")),
-    (
-        "_form_error.html",
-        include_str!("../../templates/_form_error.html"),
-    ),
-    ("setup.html", include_str!("../../templates/setup.html")),
-    (
-        "setup_done.html",
-        include_str!("../../templates/setup_done.html"),
-    ),
-    (
-        "_timescales.html",
-        include_str!("../../templates/_timescales.html"),
-    ),
-    (
-        "concern_organisation.html",
-        include_str!("../../templates/concern_organisation.html"),
-    ),
-    (
-        "concern_form.html",
-        include_str!("../../templates/concern_form.html"),
-    ),
-    (
-        "concern_check.html",
-        include_str!("../../templates/concern_check.html"),
-    ),
-    (
-        "concern_key.html",
-        include_str!("../../templates/concern_key.html"),
-    ),
-    (
-        "concern_done.html",
-        include_str!("../../templates/concern_done.html"),
-    ),
-    (
-        "mailbox_sign_in.html",
-        include_str!("../../templates/mailbox_sign_in.html"),
-    ),
-    ("mailbox.html", include_str!("../../templates/mailbox.html")),
+/// Each template is compiled in under its path relative to `templates/`.
+macro_rules! templates {
+    ($($name:literal),+ $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),+]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates![
+    "base.html",
+    "error.html",
+    "index.html",
+    "_form_error.html",
+    "setup.html",
+    "setup_done.html",
+    "_timescales.html",
+    "concern_organisation.html",
+    "concern_form.html",
+    "concern_check.html",
+    "concern_key.html",
+    "concern_done.html",
+    "mailbox_sign_in.html",
+    "mailbox.html",
+    "console_reports.html",
+    "what_changed.html",
+    "report/board_paper.html",
 ];
 
 static VIEWS: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
@@ -120,6 +103,31 @@ mod tests {
     #[test]
     fn all_templates_parse() {
         check().unwrap();
+    }
+
+    #[test]
+    fn every_template_file_is_compiled_in() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut pending = vec![root.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    let name = path
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .to_owned();
+                    assert!(
+                        TEMPLATES.iter().any(|(registered, _)| *registered == name),
+                        "{name} is not in TEMPLATES"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -100,6 +100,10 @@ where
         self.cookies.get(name)
     }
 
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_owned(), value.to_owned());
+    }
+
     pub fn forget_cookie(&mut self, name: &str) {
         self.cookies.remove(name);
     }

@@ -15,4 +15,5 @@ mod procedure_flow;
 mod recovery;
 mod reporter_api;
 mod reporter_pages;
+mod reports;
 mod setup;

@@ -33,7 +33,7 @@ pub fn bar_chart(title: &str, bars: &[Bar<'_>]) -> String {
     let height = ROW_HEIGHT * u32::try_from(bars.len()).unwrap_or(0) + 10;
     let width = LABEL_WIDTH + BAR_AREA + 110;
     let mut svg = format!(
-        "<svg role=\"img\" aria-labelledby=\"{id}\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\"><title id=\"{id}\">{title}</title>",
+        "<svg role=\"img\" aria-labelledby=\"{id}\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\"><title id=\"{id}\">{title}</title>",
         id = chart_id(title),
         title = escape(title),
     );
