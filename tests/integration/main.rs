@@ -17,3 +17,4 @@ mod reporter_api;
 mod reporter_pages;
 mod reports;
 mod setup;
+mod structure;

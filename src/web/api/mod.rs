@@ -36,5 +36,14 @@ pub fn routes(scope: &mut web::ServiceConfig) {
             web::post().to(handler::conflict),
         )
         .route("/cases/{reference}/events", web::post().to(handler::event))
-        .route("/reports/kpi", web::get().to(reports::kpi));
+        .route("/reports/kpi", web::get().to(reports::kpi))
+        .route("/openapi.json", web::get().to(openapi));
+}
+
+const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+pub async fn openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }

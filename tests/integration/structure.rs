@@ -1,0 +1,101 @@
+//! Checks on the code's shape: the pure core stays pure, and the published API description
+//! matches the routes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use actix_web::http::StatusCode;
+
+use crate::support::TestApp;
+
+fn sources(dir: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    std::fs::read_dir(&root)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .map(|path| {
+            (
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_pure_core_does_no_io_and_reads_no_clock() {
+    let forbidden = [
+        "actix",
+        "diesel",
+        "crate::store",
+        "crate::web",
+        "crate::service",
+        "std::fs",
+        "std::net",
+        "std::env",
+        "SystemTime",
+        "Instant::now",
+        "now_utc",
+        "now_local",
+        "tokio",
+    ];
+    for dir in ["src/crypto", "src/procedure"] {
+        for (path, text) in sources(dir) {
+            for word in forbidden {
+                assert!(!text.contains(word), "{path} mentions {word}");
+            }
+        }
+    }
+}
+
+/// `(METHOD, path)` pairs registered in src/web/api/mod.rs.
+fn registered_routes() -> BTreeSet<(String, String)> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/api/mod.rs"))
+            .unwrap();
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut routes = BTreeSet::new();
+    for piece in flat.split(".route(").skip(1) {
+        let path = piece.split('"').nth(1).unwrap().to_owned();
+        let method = piece
+            .split("web::")
+            .nth(1)
+            .unwrap()
+            .split('(')
+            .next()
+            .unwrap()
+            .to_uppercase();
+        routes.insert((method, path));
+    }
+    routes
+}
+
+#[actix_web::test]
+async fn the_openapi_document_describes_exactly_the_routes() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let response = actix_web::test::call_service(
+        &service,
+        actix_web::test::TestRequest::get()
+            .uri("/api/v1/openapi.json")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let spec: serde_json::Value = actix_web::test::read_body_json(response).await;
+    assert_eq!(spec["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    assert_eq!(documented, registered_routes());
+    // Every schema reference resolves.
+    let text = spec.to_string();
+    for reference in text.split("#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(spec["components"]["schemas"].get(name).is_some(), "{name}");
+    }
+}
