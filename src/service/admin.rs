@@ -271,6 +271,14 @@ impl Portal {
         })
     }
 
+    /// The organisation an admin manages (their own), for pages that need its slug or name.
+    pub fn own_organisation(&self, admin: &Handler) -> Result<Organisation, ServiceError> {
+        self.store.read(|tx| {
+            require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
+            organisations::find(tx, &admin.user.organisation_id)?.ok_or(ServiceError::NotFound)
+        })
+    }
+
     /// The organisation's calendar changes (local holidays added, bank holidays worked).
     pub fn holiday_overrides(
         &self,

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod bearer;
+pub mod console;
 pub mod csrf;
 pub mod error;
 pub mod headers;
@@ -101,6 +102,7 @@ pub fn app(
         .route("/", web::get().to(pages::start))
         .route("/setup/{token}", web::get().to(setup::show))
         .route("/setup/{token}", web::post().to(setup::submit))
+        .configure(console::routes)
         .service(
             web::scope("/api/v1")
                 .configure(api::routes)

@@ -23,6 +23,54 @@ const TEMPLATES: &[(&str, &str)] = &[
         "setup_done.html",
         include_str!("../../templates/setup_done.html"),
     ),
+    (
+        "console/layout.html",
+        include_str!("../../templates/console/layout.html"),
+    ),
+    (
+        "console/_notice.html",
+        include_str!("../../templates/console/_notice.html"),
+    ),
+    (
+        "console/_cannot_read.html",
+        include_str!("../../templates/console/_cannot_read.html"),
+    ),
+    (
+        "console/sign_in.html",
+        include_str!("../../templates/console/sign_in.html"),
+    ),
+    (
+        "console/inbox.html",
+        include_str!("../../templates/console/inbox.html"),
+    ),
+    (
+        "console/deadlines.html",
+        include_str!("../../templates/console/deadlines.html"),
+    ),
+    (
+        "console/case.html",
+        include_str!("../../templates/console/case.html"),
+    ),
+    (
+        "console/account.html",
+        include_str!("../../templates/console/account.html"),
+    ),
+    (
+        "console/admin_users.html",
+        include_str!("../../templates/console/admin_users.html"),
+    ),
+    (
+        "console/admin_enrolment.html",
+        include_str!("../../templates/console/admin_enrolment.html"),
+    ),
+    (
+        "console/admin_reset.html",
+        include_str!("../../templates/console/admin_reset.html"),
+    ),
+    (
+        "console/admin_holidays.html",
+        include_str!("../../templates/console/admin_holidays.html"),
+    ),
 ];
 
 static VIEWS: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
