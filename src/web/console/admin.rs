@@ -196,7 +196,8 @@ struct EnrolmentPage {
     qr_svg: Option<String>,
     /// A reset (rather than a new account): say how many grants were lost.
     reset: bool,
-    grants_lost: usize,
+    cases_lost: usize,
+    identities_lost: usize,
 }
 
 /// The base32 secret, for people who type it into their app instead of scanning.
@@ -212,7 +213,7 @@ fn enrolment(
     email: String,
     role: Role,
     totp_uri: &Secret<String>,
-    grants_lost: Option<usize>,
+    lost: Option<(usize, usize)>,
 ) -> EnrolmentPage {
     let uri = totp_uri.expose_secret();
     EnrolmentPage {
@@ -222,8 +223,9 @@ fn enrolment(
         name,
         email,
         role: role.label(),
-        reset: grants_lost.is_some(),
-        grants_lost: grants_lost.unwrap_or(0),
+        reset: lost.is_some(),
+        cases_lost: lost.map_or(0, |(cases, _)| cases),
+        identities_lost: lost.map_or(0, |(cases, keys)| keys.saturating_sub(cases)),
     }
 }
 
@@ -481,7 +483,7 @@ pub async fn reset(
                 reset.user.email.clone(),
                 reset.user.role,
                 &reset.totp_uri,
-                Some(reset.grants_lost),
+                Some((reset.cases_lost, reset.grants_lost)),
             ),
             StatusCode::OK,
         ),

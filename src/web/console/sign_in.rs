@@ -87,7 +87,10 @@ pub async fn submit(
             retry_after_seconds,
         }) => (
             StatusCode::TOO_MANY_REQUESTS,
-            format!("too many attempts: please wait {retry_after_seconds} seconds, then try again"),
+            format!(
+                "too many attempts: please wait {retry_after_seconds} second{}, then try again",
+                if retry_after_seconds == 1 { "" } else { "s" }
+            ),
             Some(retry_after_seconds),
         ),
         Err(other) => return Err(other.into()),
