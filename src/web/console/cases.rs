@@ -488,6 +488,33 @@ fn back_to_case(reference: &str, done: &str, section: &str) -> HttpResponse {
     see_other(&format!("{}?done={done}#{section}", case_href(reference)))
 }
 
+/// The case page again, with the reason the service refused a form and what was typed, or
+/// the error page if the refusal is not one the person can fix.
+pub async fn refused(
+    portal: &Portal,
+    handler: Arc<Handler>,
+    csrf: &CsrfToken,
+    reference: String,
+    error: ServiceError,
+    kept: Kept,
+) -> Result<HttpResponse, PageError> {
+    let (status, message) = refusal(error)?;
+    let failure = Failure {
+        status,
+        message,
+        kept,
+    };
+    case_page(
+        portal,
+        handler,
+        csrf,
+        reference,
+        &Done::default(),
+        Some(failure),
+    )
+    .await
+}
+
 /// Either back to the page with a notice, or the page again with the service's reason.
 async fn finish(
     portal: &Portal,
@@ -500,23 +527,7 @@ async fn finish(
 ) -> Result<HttpResponse, PageError> {
     match outcome {
         Ok(()) => Ok(back_to_case(&reference, success.0, success.1)),
-        Err(error) => {
-            let (status, message) = refusal(error)?;
-            let failure = Failure {
-                status,
-                message,
-                kept,
-            };
-            case_page(
-                portal,
-                handler,
-                csrf,
-                reference,
-                &Done::default(),
-                Some(failure),
-            )
-            .await
-        }
+        Err(error) => refused(portal, handler, csrf, reference, error, kept).await,
     }
 }
 
@@ -704,19 +715,11 @@ pub async fn conflict(
     match outcome {
         Ok(()) => Ok(see_other("/console?done=conflict_declared")),
         Err(error) => {
-            finish(
-                &portal,
-                handler,
-                &csrf,
-                reference,
-                Err(error),
-                ("", ""),
-                Kept {
-                    form: "conflict",
-                    ..Kept::default()
-                },
-            )
-            .await
+            let kept = Kept {
+                form: "conflict",
+                ..Kept::default()
+            };
+            refused(&portal, handler, &csrf, reference, error, kept).await
         }
     }
 }

@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::cases::{Failure, Kept, case_page};
-use super::{Choice, Done, refusal, see_other, segment, ticked};
+use super::cases::{Kept, refused};
+use super::{Choice, see_other, segment, ticked};
 use crate::procedure::letters::long_date;
 use crate::procedure::{
     EscalationReason, EventType, NotWhistleblowingKind, Outcome, parse_iso_date,
@@ -373,25 +372,12 @@ pub async fn record(
             segment(&reference)
         ))),
         Err(error) => {
-            let (status, message): (StatusCode, String) = refusal(error)?;
-            let failure = Failure {
-                status,
-                message,
-                kept: Kept {
-                    event: Some(values),
-                    form: "event",
-                    ..Kept::default()
-                },
+            let kept = Kept {
+                event: Some(values),
+                form: "event",
+                ..Kept::default()
             };
-            case_page(
-                &portal,
-                handler,
-                &csrf,
-                reference,
-                &Done::default(),
-                Some(failure),
-            )
-            .await
+            refused(&portal, handler, &csrf, reference, error, kept).await
         }
     }
 }
