@@ -33,7 +33,10 @@ pub struct AccountSummary {
 pub struct ResetAccount {
     pub user: User,
     pub totp_uri: Secret<String>,
+    /// Key wraps deleted: case keys and reporters' identity keys.
     pub grants_lost: usize,
+    /// Of those, the cases (one case key each) the person can no longer open.
+    pub cases_lost: usize,
 }
 
 fn admin_audit(
@@ -176,13 +179,14 @@ impl Portal {
         validate_password(password)?;
         let material = new_key_material(user, password, self.password_cost)?;
         let now = self.clock.now_utc_naive();
-        let (user, grants_lost) = self.store.write(|tx| {
+        let (user, grants_lost, cases_lost) = self.store.write(|tx| {
             let mut target = member(tx, admin, user)?;
             target.public_key = material.public_key.clone();
             target.key_generation += 1;
             target.updated_at = now;
             users::replace(tx, &target, &material.credentials)?;
             sessions::delete_handler_sessions_of(tx, &target.id)?;
+            let cases = wraps::cases_held_by(tx, &target.id)?.len();
             let lost = wraps::delete_all_for(tx, &target.id)?;
             admin_audit(
                 tx,
@@ -192,13 +196,14 @@ impl Portal {
                 format!("grants_removed={lost}"),
                 now,
             )?;
-            Ok::<_, ServiceError>((target, lost))
+            Ok::<_, ServiceError>((target, lost, cases))
         })?;
         let totp_uri = totp::enrolment_uri(material.totp_secret.expose_secret(), &user.email)?;
         Ok(ResetAccount {
             user,
             totp_uri,
             grants_lost,
+            cases_lost,
         })
     }
 
@@ -268,6 +273,14 @@ impl Portal {
                 now,
             )?;
             Ok(())
+        })
+    }
+
+    /// The organisation an admin manages (their own), for pages that need its slug or name.
+    pub fn own_organisation(&self, admin: &Handler) -> Result<Organisation, ServiceError> {
+        self.store.read(|tx| {
+            require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
+            organisations::find(tx, &admin.user.organisation_id)?.ok_or(ServiceError::NotFound)
         })
     }
 

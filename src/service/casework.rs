@@ -16,7 +16,7 @@ use super::{Portal, ServiceError};
 use crate::crypto::{self, DataKey, KeyKind, PublicKey, RecordKind, Secret, WrapContext};
 use crate::ids::{CaseId, RecordId, UserId};
 use crate::model::Author;
-use crate::procedure::{Due, EventType, Service, UrgencyLevel};
+use crate::procedure::{Due, EscalationReason, EventType, Service, Urgency, UrgencyLevel};
 use crate::store::audit::{self, NewEntry};
 use crate::store::cases::{self, Case, NewRecord};
 use crate::store::organisations::{self, Organisation};
@@ -126,6 +126,8 @@ pub struct InboxEntry {
     pub due_on: Option<Date>,
     pub urgency: Option<&'static str>,
     pub urgency_share: Option<f64>,
+    /// The most pressing obligation: which one, its date, and working days used of those allowed.
+    pub next_deadline: Option<Urgency>,
     pub unread: bool,
 }
 
@@ -200,6 +202,8 @@ pub struct CaseDetail {
     pub notes: Vec<CaseNote>,
     pub events: Vec<CaseEvent>,
     pub allowed_events: Vec<EventType>,
+    /// The reasons a `stage2` event may give now (empty when stage 2 is not offered).
+    pub allowed_escalation_reasons: Vec<EscalationReason>,
     pub holders: Vec<Holder>,
     pub conflicts: Vec<String>,
     pub audit: Vec<AuditLine>,
@@ -275,6 +279,7 @@ impl Portal {
                         .min(),
                     urgency: urgency.map(|u| urgency_name(u.level)),
                     urgency_share: urgency.map(|u| u.share),
+                    next_deadline: urgency,
                     unread: latest > seen,
                 });
             }
@@ -494,6 +499,7 @@ impl Portal {
             notes,
             events,
             allowed_events: procedure.allowed_events(today),
+            allowed_escalation_reasons: procedure.allowed_escalation_reasons(),
             holders,
             conflicts,
             audit,

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::auth::ConsoleHandler;
+use super::console::Nav;
 use super::csrf::CsrfToken;
 use super::error::PageError;
 use super::reports::table::{Row, columns, rows};
@@ -68,7 +69,7 @@ struct ReportsView<'a> {
     narratives: Vec<NarrativeView>,
     can_write: bool,
     saved: bool,
-    is_admin: bool,
+    nav: Nav,
     error: Option<String>,
 }
 
@@ -128,7 +129,7 @@ pub async fn reports(
                 .collect(),
             can_write: handler.0.user.role == Role::Lead,
             saved: query.saved.is_some(),
-            is_admin: handler.0.user.role == Role::Admin,
+            nav: Nav::for_user(&handler.0.user),
             error: None,
         },
     )

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod bearer;
+pub mod console;
 pub mod csrf;
 pub mod error;
 pub mod governance_pages;
@@ -148,6 +149,7 @@ pub fn app(
             "/mailbox/sign-out",
             web::post().to(reporter::mailbox::sign_out),
         )
+        .configure(console::routes)
         .service(
             web::scope("/api/v1")
                 .configure(api::routes)

@@ -35,6 +35,18 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "console_reports.html",
     "what_changed.html",
     "report/board_paper.html",
+    "console/_cannot_read.html",
+    "console/_notice.html",
+    "console/account.html",
+    "console/admin_enrolment.html",
+    "console/admin_holidays.html",
+    "console/admin_reset.html",
+    "console/admin_users.html",
+    "console/case.html",
+    "console/deadlines.html",
+    "console/inbox.html",
+    "console/layout.html",
+    "console/sign_in.html",
 ];
 
 static VIEWS: LazyLock<Result<Tera, String>> = LazyLock::new(|| {

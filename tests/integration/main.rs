@@ -9,6 +9,7 @@ mod support;
 
 mod calendar_cli;
 mod cli;
+mod console_pages;
 mod handlers;
 mod http_shell;
 mod procedure_flow;
