@@ -49,6 +49,11 @@ Targets (printed PASS/FAIL): submission p50 <= 10 ms and mailbox sign-in p50 <= 
 client (with 32 clients and serialised writes, latency is dominated by queueing: at N clients
 p50 is roughly N / throughput), and >= 500 submissions/s at 32 clients with zero errors.
 
+For investigating a bottleneck, `--server-env SPEAKUP_KEY=VALUE` passes an extra setting to the
+server and `--experiment-sql SQL` runs a statement on the fresh database before the server
+starts (e.g. to try an index); both are recorded in the JSON. Measurements meant for comparison
+with the targets use neither.
+
 Exit status: 0 if every request succeeded (the targets are reported, not enforced), 1 if any
 request failed or the server could not be started, 2 for bad arguments.
 """
