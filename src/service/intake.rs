@@ -178,7 +178,10 @@ fn check(
 }
 
 /// The intake contacts who will be able to read the concern: all of them minus the excluded.
-fn readers<'a>(concern: &NewConcern, intake: &'a [User]) -> Result<Vec<&'a User>, ServiceError> {
+fn chosen_readers<'a>(
+    concern: &NewConcern,
+    intake: &'a [User],
+) -> Result<Vec<&'a User>, ServiceError> {
     if let Some(unknown) = concern
         .exclude
         .iter()
@@ -200,6 +203,42 @@ fn readers<'a>(concern: &NewConcern, intake: &'a [User]) -> Result<Vec<&'a User>
         ));
     }
     Ok(readers)
+}
+
+fn reporter_record<'a>(
+    id: &'a RecordId,
+    case_id: &'a CaseId,
+    kind: RecordKind,
+    sealed: &'a [u8],
+    created_on: Date,
+) -> NewRecord<'a> {
+    NewRecord {
+        id,
+        case_id,
+        kind: kind.as_str(),
+        author: Author::Reporter,
+        author_user_id: None,
+        event_id: None,
+        sealed,
+        created_on,
+    }
+}
+
+fn readers_ref(readers: &[User]) -> Vec<&User> {
+    readers.iter().collect()
+}
+
+/// The same people with the same keys, in any order.
+fn same_readers(a: &[&User], b: &[&User]) -> bool {
+    let key = |users: &[&User]| {
+        let mut pairs: Vec<(String, Vec<u8>)> = users
+            .iter()
+            .map(|user| (user.id.as_str().to_owned(), user.public_key.clone()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    key(a) == key(b)
 }
 
 impl Portal {
@@ -228,7 +267,7 @@ impl Portal {
             let organisation = casefile::organisation(tx, &concern.organisation)?;
             check(concern, &organisation, today)?;
             let intake = users::intake_list(tx, &organisation.id)?;
-            Ok(readers(concern, &intake)?
+            Ok(chosen_readers(concern, &intake)?
                 .into_iter()
                 .map(intake_contact)
                 .collect())
@@ -249,6 +288,20 @@ impl Portal {
     }
 
     fn try_submit(&self, concern: &NewConcern, today: Date) -> Result<Receipt, ServiceError> {
+        // 1. Read what the concern depends on: the organisation, its readers, the recovery key.
+        let (organisation, checked, readers) = self.store.read(|tx| {
+            let organisation = casefile::organisation(tx, &concern.organisation)?;
+            let checked = check(concern, &organisation, today)?;
+            let intake = users::intake_list(tx, &organisation.id)?;
+            let readers: Vec<User> = chosen_readers(concern, &intake)?
+                .into_iter()
+                .cloned()
+                .collect();
+            Ok::<_, ServiceError>((organisation, checked, readers))
+        })?;
+
+        // 2. Seal and wrap outside the write lock: this is most of a submission's CPU, and
+        //    SQLite has one writer.
         let case_key = CaseKey::generate();
         let reporter = case_key.reporter_key_pair().map_err(crypto_failure)?;
         let case_data_key = DataKey::generate();
@@ -257,12 +310,83 @@ impl Portal {
         let reference = crypto::random_reference();
         let concern_record = RecordId::generate();
         let identity_record = RecordId::generate();
+        let wrap = |key: &DataKey, kind: KeyKind, to: &PublicKey| {
+            crypto::wrap_key(key, to, &WrapContext::new(case_id.as_str(), kind))
+                .map_err(crypto_failure)
+        };
+        let grant = |recipient: Recipient, key_kind: KeyKind, wrapped: Vec<u8>| Wrap {
+            case_id: case_id.clone(),
+            recipient,
+            key_kind,
+            wrapped,
+            granted_by: None,
+            granted_on: today,
+        };
+        let mut grants = vec![grant(
+            Recipient::Reporter,
+            KeyKind::Case,
+            wrap(&case_data_key, KeyKind::Case, &reporter.public)?,
+        )];
+        for reader in &readers {
+            let reader_key = public_key(&reader.public_key)?;
+            grants.push(grant(
+                Recipient::User(reader.id.clone()),
+                KeyKind::Case,
+                wrap(&case_data_key, KeyKind::Case, &reader_key)?,
+            ));
+            if checked.identity.is_some() {
+                grants.push(grant(
+                    Recipient::User(reader.id.clone()),
+                    KeyKind::Identity,
+                    wrap(&identity_key, KeyKind::Identity, &reader_key)?,
+                ));
+            }
+        }
+        if let Some(recovery) = &organisation.recovery_public_key {
+            // The recovery key can reopen the case, never the reporter's identity.
+            grants.push(grant(
+                Recipient::Recovery,
+                KeyKind::Case,
+                wrap(&case_data_key, KeyKind::Case, &public_key(recovery)?)?,
+            ));
+        }
+        let sealed_concern = seal_json(
+            &case_data_key,
+            case_id.as_str(),
+            RecordKind::Concern,
+            concern_record.as_str(),
+            &ConcernContent {
+                text: checked.text.clone(),
+            },
+        )?;
+        let sealed_identity = checked
+            .identity
+            .as_ref()
+            .map(|identity| {
+                seal_json(
+                    &identity_key,
+                    case_id.as_str(),
+                    RecordKind::Identity,
+                    identity_record.as_str(),
+                    identity,
+                )
+            })
+            .transpose()?;
 
+        // 3. Write, after confirming nothing the wraps depend on changed meanwhile (an admin
+        //    editing the intake list); if it did, start again with the new list.
         self.store.write(|tx| {
-            let organisation = casefile::organisation(tx, &concern.organisation)?;
-            let checked = check(concern, &organisation, today)?;
-            let intake = users::intake_list(tx, &organisation.id)?;
-            let readers = readers(concern, &intake)?;
+            let current = casefile::organisation(tx, &concern.organisation)?;
+            let intake = users::intake_list(tx, &current.id)?;
+            let still_same = current.id == organisation.id
+                && current.recovery_public_key == organisation.recovery_public_key
+                && same_readers(&chosen_readers(concern, &intake)?, &readers_ref(&readers));
+            if !still_same {
+                return Err(ServiceError::Conflict {
+                    code: "intake_changed",
+                    message: "the organisation's contacts changed while the concern was being sent; please send it again".to_owned(),
+                });
+            }
             cases::insert(
                 tx,
                 &Case {
@@ -286,93 +410,18 @@ impl Portal {
                     became_aware_on: concern.became_aware_on,
                 },
             )?;
-            let sealed = seal_json(
-                &case_data_key,
-                case_id.as_str(),
-                RecordKind::Concern,
-                concern_record.as_str(),
-                &ConcernContent { text: checked.text },
-            )?;
             cases::append_record(
                 tx,
-                &NewRecord {
-                    id: &concern_record,
-                    case_id: &case_id,
-                    kind: RecordKind::Concern.as_str(),
-                    author: Author::Reporter,
-                    author_user_id: None,
-                    event_id: None,
-                    sealed: &sealed,
-                    created_on: today,
-                },
+                &reporter_record(&concern_record, &case_id, RecordKind::Concern, &sealed_concern, today),
             )?;
-
-            let wrap = |key: &DataKey, kind: KeyKind, to: &PublicKey| {
-                crypto::wrap_key(key, to, &WrapContext::new(case_id.as_str(), kind))
-                    .map_err(crypto_failure)
-            };
-            let mut grant = |recipient: Recipient, kind: KeyKind, wrapped: Vec<u8>| {
-                wraps::insert(
-                    tx,
-                    &Wrap {
-                        case_id: case_id.clone(),
-                        recipient,
-                        key_kind: kind,
-                        wrapped,
-                        granted_by: None,
-                        granted_on: today,
-                    },
-                )
-            };
-            grant(
-                Recipient::Reporter,
-                KeyKind::Case,
-                wrap(&case_data_key, KeyKind::Case, &reporter.public)?,
-            )?;
-            for reader in &readers {
-                let reader_key = public_key(&reader.public_key)?;
-                grant(
-                    Recipient::User(reader.id.clone()),
-                    KeyKind::Case,
-                    wrap(&case_data_key, KeyKind::Case, &reader_key)?,
-                )?;
-                if checked.identity.is_some() {
-                    grant(
-                        Recipient::User(reader.id.clone()),
-                        KeyKind::Identity,
-                        wrap(&identity_key, KeyKind::Identity, &reader_key)?,
-                    )?;
-                }
-            }
-            if let Some(recovery) = &organisation.recovery_public_key {
-                // The recovery key can reopen the case, never the reporter's identity.
-                grant(
-                    Recipient::Recovery,
-                    KeyKind::Case,
-                    wrap(&case_data_key, KeyKind::Case, &public_key(recovery)?)?,
-                )?;
-            }
-            if let Some(identity) = &checked.identity {
-                let sealed = seal_json(
-                    &identity_key,
-                    case_id.as_str(),
-                    RecordKind::Identity,
-                    identity_record.as_str(),
-                    identity,
-                )?;
+            if let Some(sealed) = &sealed_identity {
                 cases::append_record(
                     tx,
-                    &NewRecord {
-                        id: &identity_record,
-                        case_id: &case_id,
-                        kind: RecordKind::Identity.as_str(),
-                        author: Author::Reporter,
-                        author_user_id: None,
-                        event_id: None,
-                        sealed: &sealed,
-                        created_on: today,
-                    },
+                    &reporter_record(&identity_record, &case_id, RecordKind::Identity, sealed, today),
                 )?;
+            }
+            for grant in &grants {
+                wraps::insert(tx, grant)?;
             }
             events::append(
                 tx,
@@ -387,5 +436,39 @@ impl Portal {
             case_key: case_key.to_display_string(),
             reference,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn user(id: &str, key: u8) -> User {
+        User {
+            id: UserId::from_stored(id.to_owned()),
+            organisation_id: crate::ids::OrganisationId::from_stored("o".into()),
+            email: format!("{id}@x.scot"),
+            display_name: id.to_owned(),
+            job_title: String::new(),
+            role: crate::model::Role::Contact,
+            active: true,
+            public_key: vec![key; 32],
+            key_generation: 1,
+            created_at: datetime!(2026-11-22 10:00),
+            updated_at: datetime!(2026-11-22 10:00),
+        }
+    }
+
+    #[test]
+    fn readers_compare_by_person_and_key_in_any_order() {
+        let (a, b) = (user("a", 1), user("b", 2));
+        assert!(same_readers(&[&a, &b], &[&b, &a]));
+        assert!(!same_readers(&[&a, &b], &[&a]));
+        let reset_b = user("b", 3);
+        assert!(
+            !same_readers(&[&a, &b], &[&a, &reset_b]),
+            "a new key pair means new wraps"
+        );
     }
 }

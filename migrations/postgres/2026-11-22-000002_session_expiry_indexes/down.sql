@@ -1,0 +1,3 @@
+DROP INDEX handler_sessions_by_last_seen;
+DROP INDEX handler_sessions_by_expiry;
+DROP INDEX reporter_sessions_by_expiry;
