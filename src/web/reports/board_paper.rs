@@ -83,7 +83,7 @@ fn figure_words(figure: Figure) -> String {
 
 fn summary(report: &BoardReport) -> String {
     let overall = &report.figures.overall;
-    format!(
+    let text = format!(
         "{} concerns were received and {} were closed ({} at stage 1 and {} at stage 2). {} closures had an authorised extension at stage 1 and {} at stage 2.",
         figure_words(overall.received),
         figure_words(overall.closed.total),
@@ -91,7 +91,12 @@ fn summary(report: &BoardReport) -> String {
         figure_words(overall.closed.stage2.count),
         figure_words(overall.extended.stage1.count),
         figure_words(overall.extended.stage2.count),
-    )
+    );
+    let mut characters = text.chars();
+    match characters.next() {
+        Some(first) => first.to_uppercase().chain(characters).collect(),
+        None => text,
+    }
 }
 
 fn narrative(report: &BoardReport, section: &str) -> String {

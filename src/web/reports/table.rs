@@ -56,7 +56,11 @@ fn count(figure: Figure) -> Cell {
 fn share(share: Share) -> Cell {
     Cell {
         count: figure_text(share.count),
-        percent: percent_text(share.percent),
+        // Nothing to divide by: the count alone says it.
+        percent: match share.percent {
+            Percent::NotApplicable => String::new(),
+            other => percent_text(other),
+        },
     }
 }
 
