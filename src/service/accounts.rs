@@ -4,9 +4,9 @@ use super::{Portal, ServiceError, totp};
 use crate::crypto::{self, KeyPair, PasswordCost, Secret};
 use crate::ids::{OrganisationId, UserId};
 use crate::model::Role;
-use crate::service::organisations::{ServiceSet, validate_slug};
+use crate::service::organisations::{ServiceSet, new_organisation, validate_slug};
 use crate::store::audit::{self, NewEntry};
-use crate::store::organisations::{self, Organisation};
+use crate::store::organisations;
 use crate::store::users::{self, Credentials, User};
 use crate::store::{Tx, sessions};
 
@@ -156,6 +156,31 @@ struct ValidAccount {
     job_title: String,
 }
 
+impl ValidAccount {
+    fn to_user(
+        &self,
+        id: &UserId,
+        organisation: &OrganisationId,
+        role: Role,
+        material: &KeyMaterial,
+        now: time::PrimitiveDateTime,
+    ) -> User {
+        User {
+            id: id.clone(),
+            organisation_id: organisation.clone(),
+            email: self.email.clone(),
+            display_name: self.name.clone(),
+            job_title: self.job_title.clone(),
+            role,
+            active: true,
+            public_key: material.public_key.clone(),
+            key_generation: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 fn validate_account(new: &NewAccount) -> Result<ValidAccount, ServiceError> {
     let email = normalise_email(&new.email)?;
     let name = validate_text("name", &new.name, 1, 200)?;
@@ -194,19 +219,7 @@ impl Portal {
             if let Actor::User(admin) = actor {
                 require_admin_of(tx, admin, &organisation.id)?;
             }
-            let user = User {
-                id: user_id.clone(),
-                organisation_id: organisation.id.clone(),
-                email: valid.email.clone(),
-                display_name: valid.name.clone(),
-                job_title: valid.job_title.clone(),
-                role: new.role,
-                active: true,
-                public_key: material.public_key.clone(),
-                key_generation: 1,
-                created_at: now,
-                updated_at: now,
-            };
+            let user = valid.to_user(&user_id, &organisation.id, new.role, &material, now);
             users::insert(tx, &user, &material.credentials)?;
             if new.intake {
                 users::add_to_intake(tx, &organisation.id, &user.id)?;
@@ -293,35 +306,12 @@ impl Portal {
                     name,
                     services,
                 } => {
-                    let created = Organisation {
-                        id: OrganisationId::generate(),
-                        slug: slug.clone(),
-                        name: name.trim().to_owned(),
-                        serves_nhs: services.nhs,
-                        serves_local_authority: services.local_authority,
-                        day_one_rule: "receipt_or_next_working_day".to_owned(),
-                        stage1_extension_cap: 10,
-                        board_exact_figures: false,
-                        recovery_public_key: None,
-                        created_at: now,
-                    };
+                    let created = new_organisation(slug, name, *services, now);
                     organisations::insert(tx, &created)?;
                     created
                 }
             };
-            let user = User {
-                id: user_id.clone(),
-                organisation_id: organisation.id.clone(),
-                email: valid.email.clone(),
-                display_name: valid.name.clone(),
-                job_title: valid.job_title.clone(),
-                role: Role::Admin,
-                active: true,
-                public_key: material.public_key.clone(),
-                key_generation: 1,
-                created_at: now,
-                updated_at: now,
-            };
+            let user = valid.to_user(&user_id, &organisation.id, Role::Admin, &material, now);
             users::insert(tx, &user, &material.credentials)?;
             audit::append(
                 tx,

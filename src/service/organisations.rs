@@ -51,6 +51,27 @@ impl ServiceSet {
     }
 }
 
+/// A new organisation with the Standards' default settings.
+pub fn new_organisation(
+    slug: &str,
+    name: &str,
+    services: ServiceSet,
+    created_at: time::PrimitiveDateTime,
+) -> Organisation {
+    Organisation {
+        id: OrganisationId::generate(),
+        slug: slug.to_owned(),
+        name: name.trim().to_owned(),
+        serves_nhs: services.nhs,
+        serves_local_authority: services.local_authority,
+        day_one_rule: "receipt_or_next_working_day".to_owned(),
+        stage1_extension_cap: crate::procedure::Settings::DEFAULT_STAGE1_EXTENSION_CAP,
+        board_exact_figures: false,
+        recovery_public_key: None,
+        created_at,
+    }
+}
+
 pub fn validate_slug(slug: &str) -> Result<(), ServiceError> {
     let valid_characters = slug
         .chars()
@@ -89,18 +110,7 @@ impl Portal {
     ) -> Result<Organisation, ServiceError> {
         validate_slug(slug)?;
         let name = validate_name(name)?;
-        let organisation = Organisation {
-            id: OrganisationId::generate(),
-            slug: slug.to_owned(),
-            name,
-            serves_nhs: services.nhs,
-            serves_local_authority: services.local_authority,
-            day_one_rule: "receipt_or_next_working_day".to_owned(),
-            stage1_extension_cap: 10,
-            board_exact_figures: false,
-            recovery_public_key: None,
-            created_at: self.clock.now_utc_naive(),
-        };
+        let organisation = new_organisation(slug, &name, services, self.clock.now_utc_naive());
         self.store.write(|tx| {
             organisations::insert(tx, &organisation)?;
             Ok::<_, ServiceError>(())

@@ -539,12 +539,22 @@ pub struct BodyForm {
     body: String,
 }
 
-pub async fn reply(
+/// Which text a posted form adds to the case.
+#[derive(Clone, Copy)]
+enum CaseText {
+    /// A message the reporter will see.
+    Reply,
+    /// An internal note.
+    Note,
+}
+
+async fn add_text(
     portal: web::Data<Portal>,
     handler: ConsoleHandler,
     csrf: CsrfToken,
     reference: web::Path<String>,
     form: web::Form<BodyForm>,
+    kind: CaseText,
 ) -> Result<HttpResponse, PageError> {
     csrf.verify(&form.csrf)?;
     let handler = Arc::new(handler.0);
@@ -554,22 +564,41 @@ pub async fn reply(
     let outcome = {
         let (portal, reference) = (portal.get_ref().clone(), reference.clone());
         let handler = Arc::clone(&handler);
-        blocking(move || portal.handler_message(&handler, &reference, &body)).await
+        blocking(move || match kind {
+            CaseText::Reply => portal.handler_message(&handler, &reference, &body),
+            CaseText::Note => portal.add_note(&handler, &reference, &body),
+        })
+        .await
     };
-    finish(
-        &portal,
-        handler,
-        &csrf,
-        reference,
-        outcome,
-        ("replied", "conversation"),
-        Kept {
-            reply: typed,
-            form: "reply",
-            ..Kept::default()
-        },
-    )
-    .await
+    let (done, kept) = match kind {
+        CaseText::Reply => (
+            ("replied", "conversation"),
+            Kept {
+                reply: typed,
+                form: "reply",
+                ..Kept::default()
+            },
+        ),
+        CaseText::Note => (
+            ("noted", "notes"),
+            Kept {
+                note: typed,
+                form: "note",
+                ..Kept::default()
+            },
+        ),
+    };
+    finish(&portal, handler, &csrf, reference, outcome, done, kept).await
+}
+
+pub async fn reply(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    form: web::Form<BodyForm>,
+) -> Result<HttpResponse, PageError> {
+    add_text(portal, handler, csrf, reference, form, CaseText::Reply).await
 }
 
 pub async fn note(
@@ -579,30 +608,7 @@ pub async fn note(
     reference: web::Path<String>,
     form: web::Form<BodyForm>,
 ) -> Result<HttpResponse, PageError> {
-    csrf.verify(&form.csrf)?;
-    let handler = Arc::new(handler.0);
-    let reference = reference.into_inner();
-    let typed = form.into_inner().body;
-    let body = Secret::new(typed.clone());
-    let outcome = {
-        let (portal, reference) = (portal.get_ref().clone(), reference.clone());
-        let handler = Arc::clone(&handler);
-        blocking(move || portal.add_note(&handler, &reference, &body)).await
-    };
-    finish(
-        &portal,
-        handler,
-        &csrf,
-        reference,
-        outcome,
-        ("noted", "notes"),
-        Kept {
-            note: typed,
-            form: "note",
-            ..Kept::default()
-        },
-    )
-    .await
+    add_text(portal, handler, csrf, reference, form, CaseText::Note).await
 }
 
 #[derive(Deserialize)]
