@@ -145,12 +145,12 @@ fn event_kind(input: &EventInput, state: State) -> Result<EventKind, ServiceErro
             EventKind::NotWhistleblowing
         }
         EventType::Extend => {
-            required("the new date", if input.until.is_some() { "x" } else { "" })?;
+            let until = input.until.ok_or_else(|| {
+                ServiceError::invalid("missing_field", "the new date is needed for this step")
+            })?;
             required("the reason for the extension", &input.reason)?;
             required("who authorised the extension", &input.authorised_by)?;
-            EventKind::Extend {
-                until: input.until.unwrap_or(Date::MIN),
-            }
+            EventKind::Extend { until }
         }
         EventType::Update => {
             required("the update for the reporter", &input.message)?;
