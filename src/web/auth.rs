@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::bearer::bearer_token;
 use super::blocking;
 use super::error::{ApiError, PageError, Problem};
 use crate::service::sessions::Handler;
@@ -23,16 +24,6 @@ pub struct ApiHandler(pub Handler);
 
 /// A handler authenticated by the console's session cookie (HTML pages).
 pub struct ConsoleHandler(pub Handler);
-
-fn bearer(request: &HttpRequest) -> Option<String> {
-    request
-        .headers()
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(|token| token.trim().to_owned())
-}
 
 async fn authenticate(
     request: &HttpRequest,
@@ -56,7 +47,7 @@ impl FromRequest for ApiHandler {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            let token = bearer(&request);
+            let token = bearer_token(&request);
             authenticate(&request, token)
                 .await
                 .map(ApiHandler)

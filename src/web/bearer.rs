@@ -11,22 +11,22 @@ use crate::crypto::Secret;
 
 pub struct BearerToken(pub Secret<String>);
 
+/// The token of an `Authorization: Bearer …` header, if there is a non-empty one.
+pub fn bearer_token(request: &HttpRequest) -> Option<String> {
+    let value = request.headers().get("authorization")?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
 impl FromRequest for BearerToken {
     type Error = ApiError;
     type Future = Ready<Result<BearerToken, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = request
-            .headers()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(|token| token.trim().to_owned())
-            .filter(|token| !token.is_empty());
+        let token = bearer_token(request);
         ready(match token {
             Some(token) => Ok(BearerToken(Secret::new(token))),
             None => Err(ApiError(Problem::new(
