@@ -6,7 +6,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::ServiceError;
 use super::accounts::crypto_failure;
 use super::content::EventContent;
-use crate::crypto::{self, Aad, DataKey, RecordKind, Secret};
+use crate::crypto::{self, Aad, DataKey, PublicKey, RecordKind, Secret};
 use crate::procedure::{self, Calendar, CaseProcedure, DayOneRule, LocalHoliday};
 use crate::store::Tx;
 use crate::store::cases::SealedRecord;
@@ -108,6 +108,14 @@ pub fn not_whistleblowing_kind(
         }
     }
     Ok(None)
+}
+
+/// A public key as stored (users, organisations' recovery keys).
+pub fn stored_public_key(bytes: &[u8]) -> Result<PublicKey, ServiceError> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| ServiceError::Internal("stored public key has the wrong length".into()))?;
+    Ok(PublicKey::from_bytes(bytes))
 }
 
 pub fn organisation(tx: &mut Tx, slug: &str) -> Result<Organisation, ServiceError> {

@@ -8,12 +8,12 @@ use serde::Serialize;
 use time::{Date, PrimitiveDateTime};
 
 use super::accounts::crypto_failure;
-use super::casefile::{self, open_json, seal_json};
+use super::casefile::{self, open_json, seal_json, stored_public_key};
 use super::content::{ConcernContent, EventContent, IdentityContent, MessageContent};
 use super::mailbox::{checked_message, parse_service};
 use super::sessions::Handler;
 use super::{Portal, ServiceError};
-use crate::crypto::{self, DataKey, KeyKind, PublicKey, RecordKind, Secret, WrapContext};
+use crate::crypto::{self, DataKey, KeyKind, RecordKind, Secret, WrapContext};
 use crate::ids::{CaseId, RecordId, UserId};
 use crate::model::Author;
 use crate::procedure::{Due, EscalationReason, EventType, Service, Urgency, UrgencyLevel};
@@ -105,14 +105,6 @@ pub(super) fn audit_case(
         at,
     )?;
     Ok(())
-}
-
-fn user_public_key(user: &User) -> Result<PublicKey, ServiceError> {
-    let bytes: [u8; 32] =
-        user.public_key.as_slice().try_into().map_err(|_| {
-            ServiceError::Internal(format!("account {} has a bad public key", user.id))
-        })?;
-    Ok(PublicKey::from_bytes(bytes))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -613,7 +605,7 @@ impl Portal {
                 });
             }
             let recipient = Recipient::User(target.id.clone());
-            let target_key = user_public_key(&target)?;
+            let target_key = stored_public_key(&target.public_key)?;
             let mut granted = Vec::new();
             if wraps::find(tx, &case.id, &recipient, KeyKind::Case)?.is_none() {
                 let wrapped = crypto::wrap_key(
@@ -746,12 +738,7 @@ fn add_missing_recovery_wrap(
     if wraps::find(tx, &open.case.id, &Recipient::Recovery, KeyKind::Case)?.is_some() {
         return Ok(());
     }
-    let public = PublicKey::from_bytes(
-        recovery
-            .as_slice()
-            .try_into()
-            .map_err(|_| ServiceError::Internal("bad recovery key".into()))?,
-    );
+    let public = stored_public_key(recovery)?;
     let wrapped = crypto::wrap_key(
         &open.key,
         &public,

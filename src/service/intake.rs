@@ -4,7 +4,7 @@
 use time::Date;
 
 use super::accounts::{crypto_failure, validate_text};
-use super::casefile::{self, seal_json};
+use super::casefile::{self, seal_json, stored_public_key};
 use super::content::{ConcernContent, IdentityContent};
 use super::{Portal, ServiceError};
 use crate::crypto::{self, CaseKey, DataKey, KeyKind, PublicKey, RecordKind, Secret, WrapContext};
@@ -96,13 +96,6 @@ fn describe(tx: &mut Tx, organisation: Organisation) -> Result<IntakeOrganisatio
         name: organisation.name,
         intake,
     })
-}
-
-fn public_key(bytes: &[u8]) -> Result<PublicKey, ServiceError> {
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| ServiceError::Internal("stored public key has the wrong length".into()))?;
-    Ok(PublicKey::from_bytes(bytes))
 }
 
 struct CheckedConcern {
@@ -328,7 +321,7 @@ impl Portal {
             wrap(&case_data_key, KeyKind::Case, &reporter.public)?,
         )];
         for reader in &readers {
-            let reader_key = public_key(&reader.public_key)?;
+            let reader_key = stored_public_key(&reader.public_key)?;
             grants.push(grant(
                 Recipient::User(reader.id.clone()),
                 KeyKind::Case,
@@ -347,7 +340,7 @@ impl Portal {
             grants.push(grant(
                 Recipient::Recovery,
                 KeyKind::Case,
-                wrap(&case_data_key, KeyKind::Case, &public_key(recovery)?)?,
+                wrap(&case_data_key, KeyKind::Case, &stored_public_key(recovery)?)?,
             ));
         }
         let sealed_concern = seal_json(

@@ -4,7 +4,7 @@
 
 use super::accounts::crypto_failure;
 use super::{Portal, ServiceError};
-use crate::crypto::{self, KeyKind, KeyPair, PublicKey, Secret, SecretKey, WrapContext};
+use crate::crypto::{self, KeyKind, KeyPair, Secret, SecretKey, WrapContext};
 use crate::store::audit::{self, NewEntry};
 use crate::store::wraps::{self, Recipient, Wrap};
 use crate::store::{cases, conflicts, organisations, users};
@@ -89,9 +89,7 @@ impl Portal {
                 });
             }
             let recipient = Recipient::User(target.id.clone());
-            let public = PublicKey::from_bytes(
-                target.public_key.as_slice().try_into().map_err(|_| ServiceError::Internal("bad public key".into()))?,
-            );
+            let public = super::casefile::stored_public_key(&target.public_key)?;
             wraps::delete(tx, &case.id, &recipient, &[KeyKind::Case])?;
             wraps::insert(
                 tx,
