@@ -1,7 +1,7 @@
 //! Handler accounts: creation with sealed key material, the one-time first-admin setup.
 
 use super::{Portal, ServiceError, totp};
-use crate::crypto::{self, KeyPair, PasswordCost, Secret};
+use crate::crypto::{self, KeyPair, PasswordCost, PasswordKeys, Secret};
 use crate::ids::{OrganisationId, UserId};
 use crate::model::Role;
 use crate::service::organisations::{ServiceSet, new_organisation, validate_slug};
@@ -144,6 +144,29 @@ pub(super) fn new_key_material(
         public_key: key_pair.public.to_bytes().to_vec(),
         totp_secret,
     })
+}
+
+/// Runs Argon2id with the account's stored salt and cost. Returns the keys if the password is
+/// right, `None` if it is not; malformed stored values are internal errors.
+pub(super) fn unlock_password_keys(
+    user: &UserId,
+    credentials: &Credentials,
+    password: &Secret<String>,
+) -> Result<Option<PasswordKeys>, ServiceError> {
+    let corrupt = |what: &str| ServiceError::Internal(format!("account {user} has a bad {what}"));
+    let cost = PasswordCost::decode(&credentials.kdf_cost).map_err(|_| corrupt("KDF cost"))?;
+    let salt: [u8; 16] = credentials
+        .kdf_salt
+        .as_slice()
+        .try_into()
+        .map_err(|_| corrupt("salt"))?;
+    let verifier: [u8; 32] = credentials
+        .login_verifier
+        .as_slice()
+        .try_into()
+        .map_err(|_| corrupt("verifier"))?;
+    let keys = crypto::derive_password_keys(password, &salt, cost).map_err(crypto_failure)?;
+    Ok(keys.verifies(&verifier).then_some(keys))
 }
 
 pub(super) fn crypto_failure(error: crypto::CryptoError) -> ServiceError {

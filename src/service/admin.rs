@@ -4,11 +4,12 @@
 use time::Date;
 
 use super::accounts::{
-    crypto_failure, new_key_material, require_admin_of, validate_password, validate_text,
+    crypto_failure, new_key_material, require_admin_of, unlock_password_keys, validate_password,
+    validate_text,
 };
 use super::sessions::Handler;
 use super::{Portal, ServiceError, totp};
-use crate::crypto::{self, PasswordCost, Secret};
+use crate::crypto::{self, Secret};
 use crate::ids::UserId;
 use crate::model::Role;
 use crate::store::audit::{self, NewEntry};
@@ -222,25 +223,9 @@ impl Portal {
                 users::find_with_credentials(tx, &handler.user.id).map_err(ServiceError::from)
             })?
             .ok_or(ServiceError::NotFound)?;
-        let cost = PasswordCost::decode(&credentials.kdf_cost).map_err(crypto_failure)?;
-        let salt: [u8; 16] = credentials
-            .kdf_salt
-            .as_slice()
-            .try_into()
-            .map_err(|_| ServiceError::Internal("bad salt".into()))?;
-        let old_keys =
-            crypto::derive_password_keys(current, &salt, cost).map_err(crypto_failure)?;
-        let verifier: [u8; 32] = credentials
-            .login_verifier
-            .as_slice()
-            .try_into()
-            .map_err(|_| ServiceError::Internal("bad verifier".into()))?;
-        if !old_keys.verifies(&verifier) {
-            return Err(ServiceError::invalid(
-                "wrong_password",
-                "your current password is not right",
-            ));
-        }
+        let old_keys = unlock_password_keys(&user.id, &credentials, current)?.ok_or_else(|| {
+            ServiceError::invalid("wrong_password", "your current password is not right")
+        })?;
         let totp_secret = old_keys
             .open_totp_secret(user.id.as_str(), &credentials.sealed_totp_secret)
             .map_err(crypto_failure)?;

@@ -4,9 +4,9 @@
 
 use time::{Duration, PrimitiveDateTime};
 
-use super::accounts::{crypto_failure, normalise_email};
+use super::accounts::{crypto_failure, normalise_email, unlock_password_keys};
 use super::{Portal, ServiceError, totp};
-use crate::crypto::{self, PasswordCost, Secret, SecretKey, SessionToken};
+use crate::crypto::{self, Secret, SecretKey, SessionToken};
 use crate::store::audit::{self, NewEntry};
 use crate::store::sessions::{self, HandlerSession};
 use crate::store::users::{self, User};
@@ -145,25 +145,7 @@ impl Portal {
         password: &Secret<String>,
         code: &str,
     ) -> Result<(SecretKey, i64), ServiceError> {
-        let cost = PasswordCost::decode(&credentials.kdf_cost).map_err(|_| {
-            ServiceError::Internal(format!("account {} has a bad KDF cost", user.id))
-        })?;
-        let salt: [u8; 16] =
-            credentials.kdf_salt.as_slice().try_into().map_err(|_| {
-                ServiceError::Internal(format!("account {} has a bad salt", user.id))
-            })?;
-        let keys = crypto::derive_password_keys(password, &salt, cost).map_err(crypto_failure)?;
-        let verifier: [u8; 32] =
-            credentials
-                .login_verifier
-                .as_slice()
-                .try_into()
-                .map_err(|_| {
-                    ServiceError::Internal(format!("account {} has a bad verifier", user.id))
-                })?;
-        if !keys.verifies(&verifier) {
-            return Err(refused());
-        }
+        let keys = unlock_password_keys(&user.id, credentials, password)?.ok_or_else(refused)?;
         let totp_secret = keys
             .open_totp_secret(user.id.as_str(), &credentials.sealed_totp_secret)
             .map_err(crypto_failure)?;
