@@ -229,6 +229,8 @@ impl Portal {
             let held = wraps::cases_held_by(tx, &handler.user.id)?;
             let found = cases::find_many(tx, &held)?;
             let mut histories = events::for_cases(tx, &held)?;
+            let seen = reads::seen_by(tx, &handler.user.id, &held)?;
+            let latest = cases::latest_reporter_seqs(tx, &held)?;
             let mut calendars: HashMap<
                 String,
                 (crate::procedure::Calendar, crate::procedure::Settings),
@@ -254,8 +256,8 @@ impl Portal {
                 let procedure = casefile::replay(&history, calendar, settings)?;
                 let urgency = procedure.urgency(today, calendar);
                 let due = procedure.due();
-                let seen = reads::seen(tx, &case.id, &handler.user.id)?;
-                let latest = cases::latest_reporter_seq(tx, &case.id)?.unwrap_or(0);
+                let seen = seen.get(&case.id).copied().unwrap_or(0);
+                let latest = latest.get(&case.id).copied().unwrap_or(0);
                 entries.push(InboxEntry {
                     reference: case.reference,
                     service: parse_service(&case.service).unwrap_or(Service::Nhs),

@@ -247,11 +247,23 @@ pub fn latest_seq(tx: &mut Tx, case: &CaseId) -> Result<i32, StoreError> {
         .unwrap_or(0))
 }
 
-/// The highest record position written by the reporter (for "unread" flags).
-pub fn latest_reporter_seq(tx: &mut Tx, case: &CaseId) -> Result<Option<i32>, StoreError> {
-    Ok(sealed_records::table
-        .filter(sealed_records::case_id.eq(case.as_str()))
+/// For each case, the highest record position written by the reporter (for "unread" flags).
+pub fn latest_reporter_seqs(
+    tx: &mut Tx,
+    cases: &[CaseId],
+) -> Result<std::collections::HashMap<CaseId, i32>, StoreError> {
+    let ids: Vec<&str> = cases.iter().map(CaseId::as_str).collect();
+    let rows: Vec<(String, Option<i32>)> = sealed_records::table
+        .filter(sealed_records::case_id.eq_any(ids))
         .filter(sealed_records::author.eq(Author::Reporter.as_str()))
-        .select(diesel::dsl::max(sealed_records::seq))
-        .first(tx)?)
+        .group_by(sealed_records::case_id)
+        .select((
+            sealed_records::case_id,
+            diesel::dsl::max(sealed_records::seq),
+        ))
+        .load(tx)?;
+    Ok(rows
+        .into_iter()
+        .map(|(case, seq)| (CaseId::from_stored(case), seq.unwrap_or(0)))
+        .collect())
 }

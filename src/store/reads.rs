@@ -1,18 +1,29 @@
 //! How far each handler has read each case, for "unread" flags.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
 use super::schema::case_reads;
 use super::{StoreError, Tx};
 use crate::ids::{CaseId, UserId};
 
-pub fn seen(tx: &mut Tx, case: &CaseId, user: &UserId) -> Result<i32, StoreError> {
-    Ok(case_reads::table
-        .find((case.as_str(), user.as_str()))
-        .select(case_reads::seen_seq)
-        .first(tx)
-        .optional()?
-        .unwrap_or(0))
+/// How far `user` has read each of `cases` (cases never opened are absent).
+pub fn seen_by(
+    tx: &mut Tx,
+    user: &UserId,
+    cases: &[CaseId],
+) -> Result<HashMap<CaseId, i32>, StoreError> {
+    let ids: Vec<&str> = cases.iter().map(CaseId::as_str).collect();
+    let rows: Vec<(String, i32)> = case_reads::table
+        .filter(case_reads::user_id.eq(user.as_str()))
+        .filter(case_reads::case_id.eq_any(ids))
+        .select((case_reads::case_id, case_reads::seen_seq))
+        .load(tx)?;
+    Ok(rows
+        .into_iter()
+        .map(|(case, seq)| (CaseId::from_stored(case), seq))
+        .collect())
 }
 
 pub fn mark_seen(tx: &mut Tx, case: &CaseId, user: &UserId, seq: i32) -> Result<(), StoreError> {
