@@ -33,14 +33,6 @@ impl ProcedureStage {
             Self::Stage2 => "stage2",
         }
     }
-
-    /// Working days the Standards allow for a full response.
-    pub fn standard_working_days(self) -> u32 {
-        match self {
-            Self::Stage1 => STAGE1_WORKING_DAYS,
-            Self::Stage2 => STAGE2_WORKING_DAYS,
-        }
-    }
 }
 
 /// What is due next on a case. Only obligations still outstanding are given: once the concern is
