@@ -13,6 +13,7 @@ pub mod governance;
 pub mod intake;
 pub mod mailbox;
 pub mod organisations;
+pub mod oversight;
 pub mod recovery;
 pub mod sessions;
 pub mod throttle;
