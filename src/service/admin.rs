@@ -7,6 +7,7 @@ use super::accounts::{
     crypto_failure, new_key_material, require_admin_of, unlock_password_keys, validate_password,
     validate_text,
 };
+use super::custody::ensure_not_sole_holder;
 use super::sessions::Handler;
 use super::{Portal, ServiceError, totp};
 use crate::crypto::{self, Secret};
@@ -63,9 +64,19 @@ fn admin_audit(
     Ok(())
 }
 
+/// The account was disabled or reset between reading it and writing the change.
+fn changed_meanwhile() -> ServiceError {
+    ServiceError::Conflict {
+        code: "account_changed",
+        message: "this account was changed or disabled in the meantime; nothing was saved"
+            .to_owned(),
+    }
+}
+
 /// Loads a user of the admin's own organisation (anyone else is "not found").
 fn member(tx: &mut Tx, admin: &Handler, user: &UserId) -> Result<User, ServiceError> {
     require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
+    users::lock(tx, user)?;
     users::find(tx, user)?
         .filter(|found| found.organisation_id == admin.user.organisation_id)
         .ok_or(ServiceError::NotFound)
@@ -106,12 +117,23 @@ impl Portal {
     ) -> Result<(), ServiceError> {
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
+            // Admin rows first (in id order), then the target's: one lock order for everyone, so
+            // two admins disabling each other wait in turn instead of deadlocking, and the second
+            // sees that only one admin is left.
+            let active_admins = if active {
+                None
+            } else {
+                Some(users::lock_active_admins(tx)?)
+            };
             let target = member(tx, admin, user)?;
-            if !active && target.role == Role::Admin && users::count_active_admins(tx)? <= 1 {
+            if target.role == Role::Admin && active_admins.is_some_and(|count| count <= 1) {
                 return Err(ServiceError::Conflict {
                     code: "last_admin",
                     message: "this is the only active admin; add another admin first".to_owned(),
                 });
+            }
+            if !active {
+                ensure_not_sole_holder(tx, &target.id, &target.display_name)?;
             }
             users::set_active(tx, &target.id, active, now)?;
             if !active {
@@ -182,10 +204,20 @@ impl Portal {
         let now = self.clock.now_utc_naive();
         let (user, grants_lost, cases_lost) = self.store.write(|tx| {
             let mut target = member(tx, admin, user)?;
+            ensure_not_sole_holder(tx, &target.id, &target.display_name)?;
+            if !users::replace_keys(
+                tx,
+                &target.id,
+                target.key_generation,
+                &material.public_key,
+                &material.credentials,
+                now,
+            )? {
+                return Err(changed_meanwhile());
+            }
             target.public_key = material.public_key.clone();
             target.key_generation += 1;
             target.updated_at = now;
-            users::replace(tx, &target, &material.credentials)?;
             sessions::delete_handler_sessions_of(tx, &target.id)?;
             let cases = wraps::cases_held_by(tx, &target.id)?.len();
             let lost = wraps::delete_all_for(tx, &target.id)?;
@@ -242,10 +274,10 @@ impl Portal {
         updated.kdf_salt = new_salt.to_vec();
         updated.kdf_cost = self.password_cost.encode();
         updated.login_verifier = new_keys.verifier().to_vec();
-        let mut user = user;
-        user.updated_at = now;
         self.store.write(|tx| {
-            users::replace(tx, &user, &updated)?;
+            if !users::replace_password(tx, &user.id, user.key_generation, &updated, now)? {
+                return Err(changed_meanwhile());
+            }
             sessions::delete_other_handler_sessions(tx, &user.id, &handler.session_id)?;
             audit::append(
                 tx,

@@ -9,6 +9,7 @@ pub mod case_events;
 pub mod casefile;
 pub mod casework;
 pub mod content;
+mod custody;
 pub mod governance;
 pub mod intake;
 pub mod mailbox;

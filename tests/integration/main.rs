@@ -14,6 +14,7 @@ mod handlers;
 mod http_shell;
 mod insiders;
 mod procedure_flow;
+mod races;
 mod recovery;
 mod reporter_api;
 mod reporter_pages;
