@@ -597,6 +597,7 @@ impl Portal {
                     ),
                 ));
             }
+            super::exclusions::ensure_not_excluded(tx, case, &open.key, &target)?;
             if conflicts::exists(tx, &case.id, &target.id)? {
                 return Err(ServiceError::Conflict {
                     code: "conflict_of_interest",

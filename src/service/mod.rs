@@ -10,6 +10,7 @@ pub mod casefile;
 pub mod casework;
 pub mod content;
 mod custody;
+mod exclusions;
 pub mod governance;
 pub mod intake;
 pub mod mailbox;

@@ -2,9 +2,10 @@
 //! sees figures and overdue references only; admins and other handlers cannot read new concerns.
 
 use actix_web::http::StatusCode;
+use serde_json::json;
 
-use crate::api_client::{confidential_concern, raise};
-use crate::console_pages::{app, open, signed_in};
+use crate::api_client::{bearer, call, confidential_concern, get, post_json, raise, sign_in};
+use crate::console_pages::{app, open, signed_in, submit};
 use speakup::model::Role;
 
 #[actix_web::test]
@@ -67,4 +68,67 @@ async fn the_champion_sees_reports_and_overdue_references_but_never_a_concern() 
         open(&mut lead, "/console/oversight").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[actix_web::test]
+async fn a_person_the_reporter_left_out_can_never_be_granted_the_case() {
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let (cora, colm) = (&staff.contacts[0], &staff.contacts[1]);
+    let mut concern = confidential_concern("Please keep Colm out of this.");
+    concern["exclude"] = json!([colm.id]);
+    let (_, reference) = raise(&api, concern).await;
+    let token = sign_in(&app, &api, cora).await;
+    for body in [
+        json!({"user": colm.email}),
+        json!({"user": colm.email, "identity": true}),
+    ] {
+        let (status, answer) = call(
+            &api,
+            bearer(
+                post_json(&format!("/api/v1/cases/{reference}/grants"), body),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert_eq!(answer["error"]["code"], "excluded_by_reporter");
+    }
+    // Nor through the console form.
+    let mut browser = signed_in(&app, app.service().await, cora).await;
+    let case_uri = format!("/console/cases/{reference}");
+    open(&mut browser, &case_uri).await;
+    let refused = submit(
+        &mut browser,
+        &format!("{case_uri}/grants"),
+        &[("email", &colm.email)],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    assert!(
+        refused.text().contains("should not read it"),
+        "{}",
+        refused.text()
+    );
+    // Colm still cannot open it; the investigator, whom nobody excluded, can be granted it.
+    let colm_token = sign_in(&app, &api, colm).await;
+    let (status, _) = call(
+        &api,
+        bearer(get(&format!("/api/v1/cases/{reference}")), &colm_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, answer) = call(
+        &api,
+        bearer(
+            post_json(
+                &format!("/api/v1/cases/{reference}/grants"),
+                json!({"user": staff.investigator.email}),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
