@@ -17,11 +17,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    organisation_holidays (organisation_id, day) {
+    calendar_changes (id) {
+        id -> Text,
         organisation_id -> Text,
         day -> Date,
         change -> Text,
         label -> Text,
+        recorded_on -> Date,
+        withdrawn_on -> Nullable<Date>,
     }
 }
 
@@ -243,7 +246,7 @@ diesel::joinable!(reminders_sent -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
-    organisation_holidays,
+    calendar_changes,
     users,
     intake_contacts,
     cases,
