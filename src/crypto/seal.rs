@@ -53,10 +53,11 @@ pub enum RecordKind {
     HandlerSecret,
     TotpSecret,
     Session,
+    IdentityRequest,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 9] = [
         RecordKind::Concern,
         RecordKind::Identity,
         RecordKind::Message,
@@ -65,6 +66,7 @@ impl RecordKind {
         RecordKind::HandlerSecret,
         RecordKind::TotpSecret,
         RecordKind::Session,
+        RecordKind::IdentityRequest,
     ];
 
     /// The stable wire string; part of the ciphertext format, never rename.
@@ -78,6 +80,7 @@ impl RecordKind {
             RecordKind::HandlerSecret => "handler-secret",
             RecordKind::TotpSecret => "totp-secret",
             RecordKind::Session => "session",
+            RecordKind::IdentityRequest => "identity-request",
         }
     }
 }
@@ -345,7 +348,8 @@ pub(super) mod tests {
                 "event-text",
                 "handler-secret",
                 "totp-secret",
-                "session"
+                "session",
+                "identity-request",
             ]
         );
     }

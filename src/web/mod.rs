@@ -146,6 +146,10 @@ pub fn app(
                 .route(web::post().to(reporter::mailbox::send_message)),
         )
         .route(
+            "/mailbox/identity-requests/{id}",
+            web::post().to(reporter::mailbox::decide_identity_request),
+        )
+        .route(
             "/mailbox/sign-out",
             web::post().to(reporter::mailbox::sign_out),
         )

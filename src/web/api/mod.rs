@@ -17,6 +17,10 @@ pub fn routes(scope: &mut web::ServiceConfig) {
         )
         .route("/mailbox", web::get().to(reporter::mailbox))
         .route("/mailbox/messages", web::post().to(reporter::send_message))
+        .route(
+            "/mailbox/identity-requests/{id}",
+            web::post().to(reporter::decide_identity_request),
+        )
         .route("/session", web::post().to(handler::sign_in))
         .route("/session", web::delete().to(handler::sign_out))
         .route("/cases", web::get().to(handler::cases))

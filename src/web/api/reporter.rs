@@ -8,6 +8,7 @@ use crate::crypto::Secret;
 use crate::ids::UserId;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
+use crate::service::identity_consent::Decision;
 use crate::service::intake::{NewConcern, ReporterIdentity};
 use crate::service::{Portal, ServiceError};
 use crate::web::bearer::BearerToken;
@@ -162,4 +163,24 @@ pub async fn close_mailbox(
     let portal = portal.into_inner();
     blocking(move || portal.close_mailbox(token.0.expose_secret())).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDecisionRequest {
+    decision: Decision,
+}
+
+/// `POST /mailbox/identity-requests/{id}`: the reporter agrees (or not) to share their identity.
+pub async fn decide_identity_request(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    id: web::Path<String>,
+    request: web::Json<IdentityDecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let decision = request.into_inner().decision;
+    let portal = portal.into_inner();
+    blocking(move || portal.decide_identity_request(token.0.expose_secret(), &id, decision))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"decided": true})))
 }

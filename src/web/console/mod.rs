@@ -174,7 +174,9 @@ fn notice_for(done: &str) -> Option<&'static str> {
         "replied" => "Your message has been sent. The reporter will see it in their mailbox.",
         "noted" => "Your note has been saved. The reporter cannot see it.",
         "recorded" => "The step has been recorded, and the reporter has been written to.",
-        "granted" => "Access given.",
+        "granted" => {
+            "Access given. If you asked to share the reporter's identity, the reporter is asked first in their mailbox; nothing is shared until they agree."
+        }
         "revoked" => "Access removed.",
         "conflict_declared" => {
             "Your conflict of interest is recorded. You no longer have access to that case."

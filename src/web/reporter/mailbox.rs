@@ -17,6 +17,7 @@ use super::{
 use crate::crypto::Secret;
 use crate::model::Author;
 use crate::procedure::{Anonymity, Due, Signpost, State};
+use crate::service::identity_consent::{Decision, IdentityRequestView};
 use crate::service::mailbox::{MAX_MESSAGE_CHARS, MailboxView};
 use crate::service::{Portal, ServiceError};
 use crate::web::blocking;
@@ -287,6 +288,8 @@ struct MailboxPage<'a> {
     field_error: Option<String>,
     error: Option<String>,
     errors: Vec<SummaryItem>,
+    identity_requests: Vec<IdentityRequestView>,
+    decided: bool,
 }
 
 /// What the stage means, in a sentence.
@@ -350,6 +353,7 @@ fn due_lines(due: &Due) -> Vec<String> {
 
 struct Reply {
     sent: bool,
+    decided: bool,
     body: String,
     problem: Option<String>,
 }
@@ -416,6 +420,8 @@ fn mailbox_page(
             errors,
             reference: view.reference,
             organisation: view.organisation,
+            identity_requests: view.identity_requests,
+            decided: reply.decided,
         },
         status,
     )
@@ -425,6 +431,8 @@ fn mailbox_page(
 pub struct ShowQuery {
     #[serde(default)]
     sent: Option<String>,
+    #[serde(default)]
+    decided: Option<String>,
 }
 
 /// `GET /mailbox`: the mailbox when signed in, otherwise the sign-in form.
@@ -445,6 +453,7 @@ pub async fn show(
             view,
             Reply {
                 sent: query.sent.as_deref() == Some("1"),
+                decided: query.decided.as_deref() == Some("1"),
                 body: String::new(),
                 problem: None,
             },
@@ -510,6 +519,7 @@ pub async fn send_message(
             *view,
             Reply {
                 sent: false,
+                decided: false,
                 body: body.expose_secret().clone(),
                 problem: Some(sentence(&message)),
             },
@@ -520,6 +530,39 @@ pub async fn send_message(
             Some(body.expose_secret().clone()),
             StatusCode::UNAUTHORIZED,
         ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    decision: Decision,
+}
+
+/// `POST /mailbox/identity-requests/{id}`: the reporter's answer to a request to share their
+/// identity with someone new.
+pub async fn decide_identity_request(
+    request: HttpRequest,
+    portal: web::Data<Portal>,
+    csrf: CsrfToken,
+    id: web::Path<String>,
+    form: web::Form<DecisionForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf.verify(&form.csrf)?;
+    let Some(token) = token_from(&request) else {
+        return session_ended(&csrf, None, StatusCode::UNAUTHORIZED);
+    };
+    let decision = form.decision;
+    let deciding = portal.clone();
+    match blocking(move || deciding.decide_identity_request(token.expose_secret(), &id, decision))
+        .await
+    {
+        Ok(()) => Ok(see_other("/mailbox?decided=1")),
+        Err(ServiceError::Unauthorized { .. }) => {
+            session_ended(&csrf, None, StatusCode::UNAUTHORIZED)
+        }
+        Err(other) => Err(other.into()),
     }
 }
 
