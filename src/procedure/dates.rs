@@ -33,6 +33,12 @@ pub fn parse_iso_date(input: &str) -> Result<Date, ProcedureError> {
     Date::from_calendar_date(year, month, day).map_err(|_| invalid())
 }
 
+/// A date as people in Scotland read it: "3 December 2026". Every page shows dates this way
+/// (the tera filter `date_words` calls this), so reporters and handlers see one form.
+pub fn date_words(date: Date) -> String {
+    format!("{} {} {}", date.day(), date.month(), date.year())
+}
+
 /// `#[serde(with = "iso_date")]` for a `Date` field.
 pub mod iso_date {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
@@ -76,6 +82,12 @@ pub mod iso_date {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn dates_read_as_words() {
+        assert_eq!(date_words(date!(2026 - 12 - 03)), "3 December 2026");
+        assert_eq!(date_words(date!(2027 - 01 - 31)), "31 January 2027");
+    }
 
     #[test]
     fn parses_strict_iso_dates() {

@@ -30,6 +30,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "concern_check.html",
     "concern_key.html",
     "concern_done.html",
+    "concern_already_sent.html",
     "mailbox_sign_in.html",
     "mailbox.html",
     "console_reports.html",
