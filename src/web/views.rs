@@ -25,6 +25,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "setup.html",
     "setup_done.html",
     "_timescales.html",
+    "_safety.html",
     "concern_organisation.html",
     "concern_form.html",
     "concern_check.html",

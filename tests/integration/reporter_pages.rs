@@ -368,7 +368,9 @@ async fn a_reporter_raises_a_concern_keeps_the_key_and_uses_the_mailbox() {
         ));
     }
     assert!(form_page.body.contains("id=\"service-nhs\""));
-    assert!(form_page.body.contains("type=\"date\""));
+    // A text box that takes the date as people write it, not a browser date picker.
+    assert!(!form_page.body.contains("type=\"date\""));
+    assert!(text.contains("For example 1 October 2026 or 1/10/2026"));
 
     // Fill it in, leaving Colm out.
     let concern_text = "The night shift on ward 7 is left with one nurse.\nIt has happened three times this month.";
@@ -377,7 +379,7 @@ async fn a_reporter_raises_a_concern_keeps_the_key_and_uses_the_mailbox() {
     set(&mut fields, "anonymity", "confidential");
     set(&mut fields, "name", "Rowan Reporter");
     set(&mut fields, "contact", "07700 900456");
-    set(&mut fields, "became_aware_on", "2026-10-01");
+    set(&mut fields, "became_aware_on", "1/10/2026");
     set(&mut fields, "public_money", "yes");
     set(&mut fields, "concern", concern_text);
     fields.retain(|(key, _)| key != &format!("reader_{}", colm.id));
@@ -429,7 +431,7 @@ async fn a_reporter_raises_a_concern_keeps_the_key_and_uses_the_mailbox() {
     assert_eq!(again.input_value("name").as_deref(), Some("Rowan Reporter"));
     assert_eq!(
         again.input_value("became_aware_on").as_deref(),
-        Some("2026-10-01")
+        Some("1 October 2026")
     );
     assert_eq!(textarea_text(&again, "concern"), concern_text);
     assert!(flag(
@@ -627,16 +629,14 @@ async fn a_reporter_raises_a_concern_keeps_the_key_and_uses_the_mailbox() {
     );
     assert_eq!(signed_in.location().as_deref(), Some("/mailbox"));
     let cookie = set_cookie_for(&signed_in, MAILBOX_COOKIE).expect("a mailbox cookie");
-    for attribute in [
-        "Path=/",
-        "Secure",
-        "HttpOnly",
-        "SameSite=Strict",
-        "Max-Age=1800",
-    ] {
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict"] {
         assert!(cookie.contains(attribute), "{attribute}: {cookie}");
     }
     assert!(!cookie.contains("Domain"));
+    assert!(
+        !cookie.contains("Max-Age") && !cookie.contains("Expires"),
+        "a browser-session cookie, gone when the browser closes: {cookie}"
+    );
     let token = browser.cookie(MAILBOX_COOKIE).unwrap().clone();
     assert!(!token.contains(&case_key) && !case_key.contains(&token));
 
@@ -777,7 +777,7 @@ async fn mistakes_are_explained_and_what_was_typed_is_kept() {
     for message in [
         "Choose whether your concern is about an NHS service or a council service.",
         "Choose confidential or anonymous.",
-        "Enter the date you became aware like 2026-10-01",
+        "Enter the date you became aware like 1 October 2026",
         "Write down your concern before sending it.",
     ] {
         assert_eq!(
@@ -814,7 +814,7 @@ async fn mistakes_are_explained_and_what_was_typed_is_kept() {
     );
     assert_eq!(
         page.input_value("became_aware_on").as_deref(),
-        Some("2026-11-03")
+        Some("3 November 2026")
     );
     assert!(flag(
         input_by_id(&page, "service-local_authority"),

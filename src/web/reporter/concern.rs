@@ -247,9 +247,9 @@ impl ConcernValues {
             .collect();
         readers.sort();
         let mut became_aware_on = form.became_aware_on.trim().to_owned();
-        // Write a date typed as 1/10/2026 back as 2026-10-01, the form a date field shows.
+        // Write a date typed as 1/10/2026 back in words, as every page shows dates.
         if let Ok(Some(date)) = parse_became_aware(&became_aware_on) {
-            became_aware_on = date.to_string();
+            became_aware_on = procedure::date_words(date);
         }
         // A form from before tokens existed, or a damaged one, gets a fresh token.
         let submission = match SubmissionToken::parse(&form.submission) {
@@ -279,38 +279,14 @@ impl ConcernValues {
     }
 }
 
-/// The date the reporter became aware: empty, `YYYY-MM-DD` (what a date field sends) or, where
-/// a browser shows a plain text box, day/month/year as people in the UK write it.
+/// The date the reporter became aware: empty, or a date as people type it (see
+/// `procedure::parse_typed_date`).
 fn parse_became_aware(text: &str) -> Result<Option<Date>, ()> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    if let Ok(date) = procedure::parse_iso_date(text) {
-        return Ok(Some(date));
-    }
-    let parts: Vec<&str> = text.split(['/', '.', '-', ' ']).collect();
-    let [day, month, year] = parts.as_slice() else {
-        return Err(());
-    };
-    let number = |part: &str| -> Result<u32, ()> {
-        if part.is_empty() || part.len() > 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(());
-        }
-        part.parse::<u32>().map_err(|_| ())
-    };
-    if year.len() != 4 {
-        return Err(());
-    }
-    let year = i32::try_from(number(year)?).map_err(|_| ())?;
-    let month = u8::try_from(number(month)?)
-        .ok()
-        .and_then(|month| time::Month::try_from(month).ok())
-        .ok_or(())?;
-    let day = u8::try_from(number(day)?).map_err(|_| ())?;
-    Date::from_calendar_date(year, month, day)
-        .map(Some)
-        .map_err(|_| ())
+    procedure::parse_typed_date(text).map(Some).map_err(|_| ())
 }
 
 fn item(field: &'static str, message: &str) -> SummaryItem {
@@ -376,8 +352,8 @@ fn parse(
         Err(()) => {
             errors.push(item(
                 "became_aware_on",
-                "Enter the date you became aware like 2026-10-01 (year, month, day), or leave \
-                 it empty.",
+                "Enter the date you became aware like 1 October 2026 or 1/10/2026, or leave it \
+                 empty.",
             ));
             None
         }
@@ -989,6 +965,7 @@ mod tests {
             "31/02/2026",
             "1/10/26",
             "2026/10/01x",
+            "1 Octember 2026",
         ] {
             assert_eq!(parse_became_aware(bad), Err(()), "{bad}");
         }
