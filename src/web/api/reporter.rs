@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::crypto::Secret;
+use crate::crypto::{Secret, SubmissionToken};
 use crate::ids::UserId;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
@@ -45,6 +45,10 @@ pub struct ConcernRequest {
     identity: Option<IdentityRequest>,
     #[serde(default)]
     topic: Option<Topic>,
+    /// 32 random bytes as 43 base64url characters, chosen by the client once per concern:
+    /// sending again with it answers with the same receipt instead of a second concern.
+    #[serde(default)]
+    submission_token: Option<String>,
 }
 
 impl From<ConcernRequest> for NewConcern {
@@ -73,6 +77,7 @@ impl From<ConcernRequest> for NewConcern {
 struct ReceiptAnswer<'a> {
     case_key: &'a str,
     reference: &'a str,
+    already_sent: bool,
 }
 
 pub async fn submit_concern(
@@ -82,14 +87,48 @@ pub async fn submit_concern(
     client: ClientKey,
     request: web::Json<ConcernRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limits.concern_submissions.check(client)?;
-    let concern = NewConcern::from(request.into_inner());
+    let mut request = request.into_inner();
+    let token = match request.submission_token.take() {
+        None => None,
+        Some(text) => Some(SubmissionToken::parse(&text).ok_or_else(|| {
+            ServiceError::invalid(
+                "invalid_submission_token",
+                "submission_token must be 32 random bytes as 43 base64url characters",
+            )
+        })?),
+    };
     let portal = portal.into_inner();
-    let receipt = blocking(move || portal.submit_concern(concern)).await?;
-    metrics.concerns_received.inc();
-    Ok(HttpResponse::Created().json(ReceiptAnswer {
+    // A token sent again answers before the rate limit: a retry is not a second concern.
+    let receipt = match token {
+        Some(token) => {
+            let replaying = portal.clone();
+            let (sent, token) =
+                blocking(move || replaying.sent_with(&token).map(|sent| (sent, token))).await?;
+            match sent {
+                Some(receipt) => receipt,
+                None => {
+                    limits.concern_submissions.check(client)?;
+                    let concern = NewConcern::from(request);
+                    blocking(move || portal.submit_concern_once(concern, &token)).await?
+                }
+            }
+        }
+        None => {
+            limits.concern_submissions.check(client)?;
+            let concern = NewConcern::from(request);
+            blocking(move || portal.submit_concern(concern)).await?
+        }
+    };
+    let status = if receipt.already_sent {
+        actix_web::http::StatusCode::OK
+    } else {
+        metrics.concerns_received.inc();
+        actix_web::http::StatusCode::CREATED
+    };
+    Ok(HttpResponse::build(status).json(ReceiptAnswer {
         case_key: receipt.case_key.expose_secret(),
         reference: &receipt.reference,
+        already_sent: receipt.already_sent,
     }))
 }
 
