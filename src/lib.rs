@@ -1,6 +1,7 @@
 //! speakup: a secure anonymous reporting portal for the Scottish National Whistleblowing
 //! Standards. See DESIGN.md for the layers: `web` → `service` → (`crypto`, `procedure`, `store`).
 
+pub mod blobs;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -10,5 +11,6 @@ pub mod model;
 pub mod procedure;
 pub mod service;
 pub mod store;
+pub mod strip;
 pub mod telemetry;
 pub mod web;

@@ -53,10 +53,12 @@ pub enum RecordKind {
     HandlerSecret,
     TotpSecret,
     Session,
+    /// An attachment's name, type and size; the bytes are in the attachment store.
+    Attachment,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 9] = [
         RecordKind::Concern,
         RecordKind::Identity,
         RecordKind::Message,
@@ -65,6 +67,7 @@ impl RecordKind {
         RecordKind::HandlerSecret,
         RecordKind::TotpSecret,
         RecordKind::Session,
+        RecordKind::Attachment,
     ];
 
     /// The stable wire string; part of the ciphertext format, never rename.
@@ -78,6 +81,7 @@ impl RecordKind {
             RecordKind::HandlerSecret => "handler-secret",
             RecordKind::TotpSecret => "totp-secret",
             RecordKind::Session => "session",
+            RecordKind::Attachment => "attachment",
         }
     }
 }
@@ -345,7 +349,8 @@ pub(super) mod tests {
                 "event-text",
                 "handler-secret",
                 "totp-secret",
-                "session"
+                "session",
+                "attachment"
             ]
         );
     }

@@ -42,6 +42,7 @@ pub struct MailboxView {
     pub state_label: &'static str,
     pub due: Due,
     pub messages: Vec<MailboxMessage>,
+    pub attachments: Vec<super::attachments::AttachmentListing>,
     pub signposting: Option<Vec<Signpost>>,
     pub open: bool,
 }
@@ -78,9 +79,9 @@ fn session_ended() -> ServiceError {
 }
 
 /// An open mailbox: the case and its data key, recovered from the session.
-struct OpenMailbox {
-    case: Case,
-    key: DataKey,
+pub(super) struct OpenMailbox {
+    pub case: Case,
+    pub key: DataKey,
 }
 
 impl Portal {
@@ -113,7 +114,11 @@ impl Portal {
         Ok(token.encode())
     }
 
-    fn mailbox_access(&self, tx: &mut Tx, token: &str) -> Result<OpenMailbox, ServiceError> {
+    pub(super) fn mailbox_access(
+        &self,
+        tx: &mut Tx,
+        token: &str,
+    ) -> Result<OpenMailbox, ServiceError> {
         let token = SessionToken::parse(token).map_err(|_| session_ended())?;
         let (sealed, expires_at) =
             sessions::find_reporter(tx, &token.id_hex())?.ok_or_else(session_ended)?;
@@ -277,6 +282,7 @@ fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, Service
         state_label: state.label(),
         due: procedure.due(),
         messages,
+        attachments: super::attachments::listing(tx, &case.id, &mailbox.key)?,
         signposting,
         open: procedure.status() == procedure::Status::Open,
     })

@@ -1,6 +1,7 @@
 //! Reporter endpoints: no account; a mailbox session token is a bearer token that expires.
 
-use actix_web::{HttpResponse, web};
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -10,6 +11,7 @@ use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
 use crate::service::intake::{NewConcern, ReporterIdentity};
 use crate::service::{Portal, ServiceError};
+use crate::web::attachments::{self, FormCheck};
 use crate::web::bearer::BearerToken;
 use crate::web::blocking;
 use crate::web::error::ApiError;
@@ -162,4 +164,33 @@ pub async fn close_mailbox(
     let portal = portal.into_inner();
     blocking(move || portal.close_mailbox(token.0.expose_secret())).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn upload_attachment(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    client: ClientKey,
+    token: BearerToken,
+    request: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    limits.attachment_uploads.check(client)?;
+    attachments::check_declared_length(&request, portal.settings.max_attachment_bytes)?;
+    let worker = portal.clone().into_inner();
+    let ticket = blocking(move || worker.reporter_upload_ticket(token.0.expose_secret())).await?;
+    let receipt = attachments::receive(&portal, ticket, form, FormCheck::None).await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
+pub async fn download_attachment(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let worker = portal.clone().into_inner();
+    let ticket = blocking(move || {
+        worker.reporter_download_ticket(token.0.expose_secret(), &id.into_inner())
+    })
+    .await?;
+    Ok(attachments::download(&portal, ticket).await?)
 }
