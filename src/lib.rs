@@ -1,5 +1,6 @@
 //! speakup: a secure anonymous reporting portal for the Scottish National Whistleblowing
-//! Standards. See DESIGN.md for the layers: `web` → `service` → (`crypto`, `procedure`, `store`).
+//! Standards. See docs/ARCHITECTURE.md for the layers: `web` → `service` → (`crypto`,
+//! `procedure`, `store`), and where each kind of change goes.
 
 pub mod blobs;
 pub mod cli;
@@ -8,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod ids;
 pub mod model;
+pub mod notify;
 pub mod procedure;
 pub mod service;
 pub mod store;
