@@ -2,6 +2,7 @@
 //! service, map the error.
 
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod bearer;
 pub mod console;

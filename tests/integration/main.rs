@@ -7,6 +7,7 @@ mod api_client;
 mod browser;
 mod support;
 
+mod attachments;
 mod calendar_cli;
 mod cli;
 mod console_pages;

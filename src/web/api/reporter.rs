@@ -1,6 +1,7 @@
 //! Reporter endpoints: no account; a mailbox session token is a bearer token that expires.
 
-use actix_web::{HttpResponse, web};
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -11,6 +12,7 @@ use crate::procedure::{Anonymity, Service, Topic};
 use crate::service::identity_consent::Decision;
 use crate::service::intake::{NewConcern, ReporterIdentity};
 use crate::service::{Portal, ServiceError};
+use crate::web::attachments::{self, FormCheck};
 use crate::web::bearer::BearerToken;
 use crate::web::blocking;
 use crate::web::error::ApiError;
@@ -222,4 +224,33 @@ pub async fn decide_identity_request(
     blocking(move || portal.decide_identity_request(token.0.expose_secret(), &id, decision))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"decided": true})))
+}
+
+pub async fn upload_attachment(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    client: ClientKey,
+    token: BearerToken,
+    request: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    limits.attachment_uploads.check(client)?;
+    attachments::check_declared_length(&request, portal.settings.max_attachment_bytes)?;
+    let worker = portal.clone().into_inner();
+    let ticket = blocking(move || worker.reporter_upload_ticket(token.0.expose_secret())).await?;
+    let receipt = attachments::receive(&portal, ticket, form, FormCheck::None).await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
+pub async fn download_attachment(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let worker = portal.clone().into_inner();
+    let ticket = blocking(move || {
+        worker.reporter_download_ticket(token.0.expose_secret(), &id.into_inner())
+    })
+    .await?;
+    Ok(attachments::download(&portal, ticket).await?)
 }
