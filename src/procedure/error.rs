@@ -64,6 +64,11 @@ pub enum ProcedureError {
     )]
     NoWorkingDay { from: Date, days: u32 },
 
+    #[error(
+        "{date} has come or passed (today is {today}): dates and figures already given were counted on it, so only later days can be changed."
+    )]
+    CalendarDayPassed { date: Date, today: Date },
+
     #[error("'{input}' is not a valid date; use the form YYYY-MM-DD.")]
     InvalidDate { input: String },
 
@@ -101,6 +106,7 @@ impl ProcedureError {
             Self::YearOutOfRange { .. } => "year_out_of_range",
             Self::WorkingDaysOutOfRange { .. } => "working_days_out_of_range",
             Self::NoWorkingDay { .. } => "no_working_day",
+            Self::CalendarDayPassed { .. } => "calendar_day_passed",
             Self::InvalidDate { .. } => "invalid_date",
             Self::InvalidQuarter { .. } => "invalid_quarter",
             Self::InvalidPeriod { .. } => "invalid_period",
@@ -154,6 +160,7 @@ mod tests {
                 max: 1,
             },
             ProcedureError::NoWorkingDay { from: d, days: 1 },
+            ProcedureError::CalendarDayPassed { date: d, today: d },
             ProcedureError::InvalidDate { input: "x".into() },
             ProcedureError::InvalidQuarter { input: "x".into() },
             ProcedureError::InvalidPeriod { start: d, end: d },

@@ -7,12 +7,14 @@ use super::accounts::{
     crypto_failure, new_key_material, require_admin_of, unlock_password_keys, validate_password,
     validate_text,
 };
+use super::casefile::calendar_history;
 use super::custody::ensure_not_sole_holder;
 use super::sessions::Handler;
 use super::{Portal, ServiceError, totp};
 use crate::crypto::{self, Secret};
 use crate::ids::UserId;
 use crate::model::Role;
+use crate::procedure::check_changeable;
 use crate::store::audit::{self, NewEntry};
 use crate::store::organisations::{self, HolidayChange, HolidayOverride, Organisation};
 use crate::store::users::{self, User};
@@ -301,7 +303,9 @@ impl Portal {
         })
     }
 
-    /// The organisation's calendar changes (local holidays added, bank holidays worked).
+    /// The organisation's calendar changes that decide their day (local holidays added, bank
+    /// holidays worked): standing changes for days to come, and those that days already counted
+    /// were counted with.
     pub fn holiday_overrides(
         &self,
         slug: &str,
@@ -310,11 +314,19 @@ impl Portal {
             let organisation =
                 organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound)?;
             let overrides = organisations::holidays(tx, &organisation.id)?;
-            Ok((organisation, overrides))
+            let history = calendar_history(&overrides);
+            let standing = overrides
+                .into_iter()
+                .zip(history)
+                .filter(|(_, change)| change.in_force())
+                .map(|(o, _)| o)
+                .collect();
+            Ok((organisation, standing))
         })
     }
 
-    /// Adds a local non-working day, or marks a bank holiday as worked, or clears either.
+    /// Adds a local non-working day, or marks a bank holiday as worked, or clears either, for a
+    /// day after today: days that have come keep the calendar they were counted on.
     /// `admin` is `None` from the command line.
     pub fn change_holiday(
         &self,
@@ -326,6 +338,9 @@ impl Portal {
     ) -> Result<(), ServiceError> {
         let label = validate_text("label", label, 0, 100)?;
         let now = self.clock.now_utc_naive();
+        let today = self.clock.today();
+        check_changeable(day, today)
+            .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
         self.store.write(|tx| {
             let organisation =
                 organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound)?;
@@ -334,15 +349,7 @@ impl Portal {
             }
             let detail = match change {
                 Some(change) => {
-                    organisations::set_holiday(
-                        tx,
-                        &organisation.id,
-                        &HolidayOverride {
-                            day,
-                            change,
-                            label: label.clone(),
-                        },
-                    )?;
+                    organisations::set_holiday(tx, &organisation.id, day, change, &label, today)?;
                     format!(
                         "{day} {}",
                         if change == HolidayChange::Add {
@@ -353,7 +360,7 @@ impl Portal {
                     )
                 }
                 None => {
-                    organisations::clear_holiday(tx, &organisation.id, day)?;
+                    organisations::clear_holiday(tx, &organisation.id, day, today)?;
                     format!("{day} cleared")
                 }
             };

@@ -1008,6 +1008,27 @@ async fn an_admin_manages_accounts_the_intake_list_and_the_calendar() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.text().contains("year-month-day"), "{}", bad.text());
 
+    // A day that has come keeps the calendar it was counted on: dates already given to
+    // reporters and figures already reported must not move.
+    let past = submit(
+        &mut admin,
+        "/console/admin/holidays",
+        &[
+            ("action", "add"),
+            ("date", "2026-11-02"),
+            ("label", "Retrospective closure"),
+            ("year", "2026"),
+        ],
+    )
+    .await;
+    assert_eq!(past.status, StatusCode::BAD_REQUEST);
+    assert!(
+        past.text().contains("only later days can be changed"),
+        "{}",
+        past.text()
+    );
+    assert!(!holidays(&app).contains(&"2026-11-02".to_owned()));
+
     // Admins cannot open cases either.
     assert_eq!(
         admin.get("/console/cases/SU-0000-0000").await.status,

@@ -13,6 +13,7 @@ mod console_pages;
 mod handlers;
 mod http_shell;
 mod insiders;
+mod outbox;
 mod procedure_flow;
 mod races;
 mod recovery;
