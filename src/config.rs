@@ -46,6 +46,8 @@ pub struct RawSettings {
     pub handler_sign_ins_per_minute: u32,
     /// Password checks (64 MiB of Argon2id each) allowed to run at once; more wait their turn.
     pub max_concurrent_password_checks: u32,
+    /// Bearer token a Prometheus scraper sends to `/metrics`; empty means `/metrics` is 404.
+    pub metrics_token: String,
 }
 
 impl Default for RawSettings {
@@ -66,6 +68,7 @@ impl Default for RawSettings {
             mailbox_sign_ins_per_minute: 10,
             handler_sign_ins_per_minute: 10,
             max_concurrent_password_checks: 4,
+            metrics_token: String::new(),
         }
     }
 }
@@ -121,6 +124,7 @@ pub struct Settings {
     pub mailbox_sign_ins_per_minute: u32,
     pub handler_sign_ins_per_minute: u32,
     pub max_concurrent_password_checks: u32,
+    pub metrics_token: Option<std::sync::Arc<crate::crypto::Secret<String>>>,
 }
 
 impl Settings {
@@ -248,6 +252,20 @@ impl RawSettings {
             1,
             64,
         )?;
+        let metrics_token = match self.metrics_token.trim() {
+            "" => None,
+            token
+                if token.len() < 16
+                    || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
+                return Err(ConfigError::Invalid(
+                    "metrics_token must be at least 16 characters without spaces".to_owned(),
+                ));
+            }
+            token => Some(std::sync::Arc::new(crate::crypto::Secret::new(
+                token.to_owned(),
+            ))),
+        };
         Ok(Settings {
             bind,
             data_dir: self.data_dir,
@@ -264,6 +282,7 @@ impl RawSettings {
             mailbox_sign_ins_per_minute: self.mailbox_sign_ins_per_minute,
             handler_sign_ins_per_minute: self.handler_sign_ins_per_minute,
             max_concurrent_password_checks: self.max_concurrent_password_checks,
+            metrics_token,
         })
     }
 }

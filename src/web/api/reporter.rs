@@ -8,13 +8,12 @@ use crate::crypto::Secret;
 use crate::ids::UserId;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
+use crate::service::Portal;
 use crate::service::identity_consent::Decision;
 use crate::service::intake::{NewConcern, ReporterIdentity};
-use crate::service::{Portal, ServiceError};
 use crate::web::bearer::BearerToken;
 use crate::web::blocking;
 use crate::web::error::ApiError;
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
 pub async fn organisations(portal: web::Data<Portal>) -> Result<HttpResponse, ApiError> {
@@ -78,7 +77,6 @@ struct ReceiptAnswer<'a> {
 pub async fn submit_concern(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     request: web::Json<ConcernRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -86,7 +84,6 @@ pub async fn submit_concern(
     let concern = NewConcern::from(request.into_inner());
     let portal = portal.into_inner();
     let receipt = blocking(move || portal.submit_concern(concern)).await?;
-    metrics.concerns_received.inc();
     Ok(HttpResponse::Created().json(ReceiptAnswer {
         case_key: receipt.case_key.expose_secret(),
         reference: &receipt.reference,
@@ -107,7 +104,6 @@ struct TokenAnswer<'a> {
 pub async fn open_mailbox(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     request: web::Json<MailboxSignIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -115,15 +111,6 @@ pub async fn open_mailbox(
     let case_key = Secret::new(request.into_inner().case_key);
     let portal = portal.into_inner();
     let outcome = blocking(move || portal.open_mailbox(case_key.expose_secret())).await;
-    Metrics::count_outcome(
-        &metrics.mailbox_sign_ins,
-        match &outcome {
-            Ok(_) => "success",
-            Err(ServiceError::Invalid { .. }) => "typo",
-            Err(ServiceError::Unauthorized { .. }) => "unknown",
-            Err(_) => "error",
-        },
-    );
     let token = outcome?;
     Ok(HttpResponse::Ok().json(TokenAnswer {
         token: token.expose_secret(),

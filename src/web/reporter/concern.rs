@@ -26,7 +26,6 @@ use crate::service::mailbox::parse_service;
 use crate::service::{Portal, ServiceError};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::{PageError, Problem};
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 use crate::web::{blocking, views};
 
@@ -707,7 +706,6 @@ fn key_page(
 pub async fn submit(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     csrf: CsrfToken,
     form: web::Form<ConcernForm>,
@@ -756,15 +754,12 @@ pub async fn submit(
     }
     let sending = portal.clone();
     match blocking(move || sending.submit_concern(concern)).await {
-        Ok(receipt) => {
-            metrics.concerns_received.inc();
-            key_page(
-                &csrf,
-                receipt.case_key.expose_secret(),
-                &receipt.reference,
-                None,
-            )
-        }
+        Ok(receipt) => key_page(
+            &csrf,
+            receipt.case_key.expose_secret(),
+            &receipt.reference,
+            None,
+        ),
         Err(ServiceError::Invalid { code, message }) => form_page(
             &csrf,
             &organisation,
