@@ -54,10 +54,12 @@ pub enum RecordKind {
     TotpSecret,
     Session,
     IdentityRequest,
+    /// An attachment's name, type and size; the bytes are in the attachment store.
+    Attachment,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 9] = [
+    pub const ALL: [RecordKind; 10] = [
         RecordKind::Concern,
         RecordKind::Identity,
         RecordKind::Message,
@@ -67,6 +69,7 @@ impl RecordKind {
         RecordKind::TotpSecret,
         RecordKind::Session,
         RecordKind::IdentityRequest,
+        RecordKind::Attachment,
     ];
 
     /// The stable wire string; part of the ciphertext format, never rename.
@@ -81,6 +84,7 @@ impl RecordKind {
             RecordKind::TotpSecret => "totp-secret",
             RecordKind::Session => "session",
             RecordKind::IdentityRequest => "identity-request",
+            RecordKind::Attachment => "attachment",
         }
     }
 }
@@ -350,6 +354,7 @@ pub(super) mod tests {
                 "totp-secret",
                 "session",
                 "identity-request",
+                "attachment",
             ]
         );
     }

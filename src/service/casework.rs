@@ -191,6 +191,7 @@ pub struct CaseDetail {
     /// A confidential case whose identity this handler has not been given.
     pub identity_withheld: bool,
     pub messages: Vec<CaseMessage>,
+    pub attachments: Vec<super::attachments::AttachmentListing>,
     pub notes: Vec<CaseNote>,
     pub events: Vec<CaseEvent>,
     pub allowed_events: Vec<EventType>,
@@ -490,6 +491,7 @@ impl Portal {
             can_grant_identity: identity.is_some(),
             identity,
             messages,
+            attachments: super::attachments::listing(tx, &case.id, &open.key)?,
             notes,
             events,
             allowed_events: procedure.allowed_events(today),

@@ -43,6 +43,7 @@ pub struct MailboxView {
     pub state_label: &'static str,
     pub due: Due,
     pub messages: Vec<MailboxMessage>,
+    pub attachments: Vec<super::attachments::AttachmentListing>,
     pub signposting: Option<Vec<Signpost>>,
     pub open: bool,
     /// Handlers asking to be told who the reporter is; nothing is shared until they agree.
@@ -284,6 +285,7 @@ fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, Service
         state_label: state.label(),
         due: procedure.due(),
         messages,
+        attachments: super::attachments::listing(tx, &case.id, &mailbox.key)?,
         signposting,
         open: procedure.status() == procedure::Status::Open,
         identity_requests: super::identity_consent::pending_views(tx, case, &mailbox.key)?,

@@ -1,6 +1,7 @@
 //! The only module that speaks SQL. Every use case runs inside one transaction opened here;
 //! one submodule per aggregate.
 
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod conflicts;

@@ -250,6 +250,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attachments (id) {
+        id -> Text,
+        case_id -> Text,
+        stored_size -> BigInt,
+        created_on -> Date,
+    }
+}
+
+diesel::joinable!(attachments -> cases (case_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(cases -> organisations (organisation_id));
 diesel::joinable!(key_wraps -> cases (case_id));
@@ -275,10 +285,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     setup_tokens,
     audit_log,
     outbox,
-    identity_requests,
     reminders_sent,
     notice_preferences,
     notice_runs,
+    identity_requests,
     learning_entries,
     report_narratives,
+    attachments,
 );

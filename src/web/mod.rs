@@ -2,6 +2,7 @@
 //! service, map the error.
 
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod bearer;
 pub mod console;
@@ -103,6 +104,8 @@ pub fn app(
         .route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/style.css", web::get().to(pages::stylesheet))
+        .route("/favicon.svg", web::get().to(pages::favicon))
+        .route("/favicon.ico", web::get().to(pages::favicon))
         .route("/", web::get().to(pages::start))
         .route(
             "/what-changed",

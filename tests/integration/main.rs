@@ -8,6 +8,7 @@ mod audit_anchoring;
 mod browser;
 mod support;
 
+mod attachments;
 mod calendar_cli;
 mod cli;
 mod console_pages;
@@ -21,5 +22,6 @@ mod recovery;
 mod reporter_api;
 mod reporter_pages;
 mod reports;
+mod resubmission;
 mod setup;
 mod structure;

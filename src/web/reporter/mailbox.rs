@@ -38,15 +38,15 @@ fn token_from(request: &HttpRequest) -> Option<Secret<String>> {
         .map(Secret::new)
 }
 
-fn session_cookie(token: &str, minutes: u32) -> Cookie<'static> {
+/// A browser-session cookie (no Max-Age or Expires): it goes when the browser closes, as the
+/// page promises. The server ends the session after `reporter_session_minutes` whatever the
+/// cookie does.
+fn session_cookie(token: &str) -> Cookie<'static> {
     Cookie::build(COOKIE, token.to_owned())
         .path("/")
         .secure(true)
         .http_only(true)
         .same_site(SameSite::Strict)
-        .max_age(actix_web::cookie::time::Duration::seconds(
-            i64::from(minutes) * 60,
-        ))
         .finish()
 }
 
@@ -175,10 +175,7 @@ pub async fn sign_in(
         Ok(token) => {
             let mut response = see_other("/mailbox");
             response
-                .add_cookie(&session_cookie(
-                    token.expose_secret(),
-                    portal.settings.reporter_session_minutes,
-                ))
+                .add_cookie(&session_cookie(token.expose_secret()))
                 .map_err(|_| {
                     ServiceError::Internal("could not set the mailbox cookie".to_owned())
                 })?;
