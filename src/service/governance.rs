@@ -5,6 +5,7 @@
 use serde::Serialize;
 use time::{Date, Month};
 
+use super::audit_log::{AuditHead, audit_head};
 use super::sessions::Handler;
 use super::{Portal, ServiceError, casefile};
 use crate::model::Role;
@@ -68,6 +69,9 @@ pub struct BoardReport {
     pub figures: DisclosedKpis,
     pub learning: Vec<LearningItem>,
     pub narratives: Vec<Narrative>,
+    /// The audit log's head when the report was made: printed copies anchor the log outside
+    /// the database (`speakup audit verify --expect-entries … --expect-head …`).
+    pub audit_checkpoint: AuditHead,
 }
 
 /// Parses the period arguments used by the CLI and the API: `2026-Q4`, `2026`, or `2026/27`.
@@ -201,6 +205,7 @@ fn build(
         figures,
         learning,
         narratives,
+        audit_checkpoint: audit_head(tx)?,
     })
 }
 

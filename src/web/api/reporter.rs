@@ -16,7 +16,6 @@ use crate::web::attachments::{self, FormCheck};
 use crate::web::bearer::BearerToken;
 use crate::web::blocking;
 use crate::web::error::ApiError;
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
 pub async fn organisations(portal: web::Data<Portal>) -> Result<HttpResponse, ApiError> {
@@ -85,7 +84,6 @@ struct ReceiptAnswer<'a> {
 pub async fn submit_concern(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     request: web::Json<ConcernRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -124,7 +122,6 @@ pub async fn submit_concern(
     let status = if receipt.already_sent {
         actix_web::http::StatusCode::OK
     } else {
-        metrics.concerns_received.inc();
         actix_web::http::StatusCode::CREATED
     };
     Ok(HttpResponse::build(status).json(ReceiptAnswer {
@@ -148,7 +145,6 @@ struct TokenAnswer<'a> {
 pub async fn open_mailbox(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     request: web::Json<MailboxSignIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -156,15 +152,6 @@ pub async fn open_mailbox(
     let case_key = Secret::new(request.into_inner().case_key);
     let portal = portal.into_inner();
     let outcome = blocking(move || portal.open_mailbox(case_key.expose_secret())).await;
-    Metrics::count_outcome(
-        &metrics.mailbox_sign_ins,
-        match &outcome {
-            Ok(_) => "success",
-            Err(ServiceError::Invalid { .. }) => "typo",
-            Err(ServiceError::Unauthorized { .. }) => "unknown",
-            Err(_) => "error",
-        },
-    );
     let token = outcome?;
     Ok(HttpResponse::Ok().json(TokenAnswer {
         token: token.expose_secret(),

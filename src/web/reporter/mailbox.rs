@@ -23,7 +23,6 @@ use crate::service::{Portal, ServiceError};
 use crate::web::blocking;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::PageError;
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
 pub const COOKIE: &str = "__Host-speakup-mailbox";
@@ -144,7 +143,6 @@ pub struct SignInForm {
 pub async fn sign_in(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     csrf: CsrfToken,
     form: web::Form<SignInForm>,
@@ -173,15 +171,6 @@ pub async fn sign_in(
     }
     let opening = portal.clone();
     let outcome = blocking(move || opening.open_mailbox(case_key.expose_secret())).await;
-    Metrics::count_outcome(
-        &metrics.mailbox_sign_ins,
-        match &outcome {
-            Ok(_) => "success",
-            Err(ServiceError::Invalid { .. }) => "typo",
-            Err(ServiceError::Unauthorized { .. }) => "unknown",
-            Err(_) => "error",
-        },
-    );
     match outcome {
         Ok(token) => {
             let mut response = see_other("/mailbox");
