@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod ids;
 pub mod model;
+pub mod notify;
 pub mod procedure;
 pub mod service;
 pub mod store;

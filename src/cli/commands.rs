@@ -72,7 +72,7 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
         }) => {
             let role = Role::parse(&role).ok_or_else(|| {
                 CliError::Usage(format!(
-                    "unknown role {role:?}; use contact, investigator, lead or admin"
+                    "unknown role {role:?}; use contact, investigator, lead, champion or admin"
                 ))
             })?;
             let password = read_password_line()?;

@@ -178,7 +178,7 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         name: String,
-        /// contact, investigator, lead or admin.
+        /// contact, investigator, lead, champion or admin.
         #[arg(long)]
         role: String,
         /// Shown to reporters next to the name, e.g. "Confidential contact, acute services".

@@ -87,6 +87,12 @@ pub enum ProcedureError {
     )]
     NoWorkingDay { from: Date, days: u32 },
 
+    #[error(
+        "{} has come or passed (today is {}): dates and figures already given were counted on it, so only later days can be changed.",
+        words(.date), words(.today)
+    )]
+    CalendarDayPassed { date: Date, today: Date },
+
     #[error("'{input}' is not a date we can read; write it like 3 December 2026 or 3/12/2026.")]
     InvalidDate { input: String },
 
@@ -127,6 +133,7 @@ impl ProcedureError {
             Self::YearOutOfRange { .. } => "year_out_of_range",
             Self::WorkingDaysOutOfRange { .. } => "working_days_out_of_range",
             Self::NoWorkingDay { .. } => "no_working_day",
+            Self::CalendarDayPassed { .. } => "calendar_day_passed",
             Self::InvalidDate { .. } => "invalid_date",
             Self::InvalidQuarter { .. } => "invalid_quarter",
             Self::InvalidPeriod { .. } => "invalid_period",
@@ -180,6 +187,7 @@ mod tests {
                 max: 1,
             },
             ProcedureError::NoWorkingDay { from: d, days: 1 },
+            ProcedureError::CalendarDayPassed { date: d, today: d },
             ProcedureError::InvalidDate { input: "x".into() },
             ProcedureError::InvalidQuarter { input: "x".into() },
             ProcedureError::InvalidPeriod { start: d, end: d },

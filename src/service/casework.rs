@@ -597,6 +597,7 @@ impl Portal {
                     ),
                 ));
             }
+            super::exclusions::ensure_not_excluded(tx, case, &open.key, &target)?;
             if conflicts::exists(tx, &case.id, &target.id)? {
                 return Err(ServiceError::Conflict {
                     code: "conflict_of_interest",
@@ -690,7 +691,7 @@ impl Portal {
                 .map(|(user, _)| user)
                 .filter(|user| user.organisation_id == open.case.organisation_id)
                 .ok_or(ServiceError::NotFound)?;
-            remove_holder(tx, &open.case, &target.id)?;
+            remove_holder(tx, &handler.user.id, &open.case, &target.id)?;
             audit_case(
                 tx,
                 handler,
@@ -710,7 +711,7 @@ impl Portal {
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
-            remove_holder(tx, &open.case, &handler.user.id)?;
+            remove_holder(tx, &handler.user.id, &open.case, &handler.user.id)?;
             conflicts::declare(tx, &open.case.id, &handler.user.id, today)?;
             audit_case(
                 tx,
@@ -769,17 +770,26 @@ fn add_missing_recovery_wrap(
     )
 }
 
-/// Deletes a handler's wraps on a case, refusing to leave the case with no handler at all.
-fn remove_holder(tx: &mut Tx, case: &Case, user: &UserId) -> Result<(), ServiceError> {
-    let holders: Vec<Wrap> = wraps::for_case(tx, &case.id)?
-        .into_iter()
-        .filter(|w| w.key_kind == KeyKind::Case && matches!(w.recipient, Recipient::User(_)))
-        .collect();
-    let recipient = Recipient::User(user.clone());
-    if !holders.iter().any(|w| w.recipient == recipient) {
+/// Deletes a handler's wraps on a case, refusing to leave the case with no active handler.
+/// The case row is locked before anything is counted, so two holders revoking each other at
+/// the same moment are decided one after the other: the second finds it no longer holds the
+/// case, or that it would be the last.
+fn remove_holder(
+    tx: &mut Tx,
+    acting: &UserId,
+    case: &Case,
+    user: &UserId,
+) -> Result<(), ServiceError> {
+    cases::lock(tx, &case.id)?;
+    let holds = |tx: &mut Tx, who: &UserId| {
+        wraps::find(tx, &case.id, &Recipient::User(who.clone()), KeyKind::Case)
+            .map(|found| found.is_some())
+    };
+    if !holds(tx, acting)? || !holds(tx, user)? {
         return Err(ServiceError::NotFound);
     }
-    if holders.len() == 1 {
+    let recipient = Recipient::User(user.clone());
+    if super::custody::other_active_holders(tx, &case.id, user)? == 0 {
         return Err(ServiceError::Conflict {
             code: "last_holder",
             message: "nobody else holds this case; give it to someone else first".to_owned(),

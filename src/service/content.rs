@@ -9,6 +9,9 @@ use crate::procedure::NotWhistleblowingKind;
 #[derive(Serialize, Deserialize)]
 pub struct ConcernContent {
     pub text: String,
+    /// Ids of the intake contacts the reporter left out; nobody may ever grant them the case.
+    #[serde(default)]
+    pub excluded: Vec<String>,
 }
 
 /// A confidential reporter's name and how to reach them.

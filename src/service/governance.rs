@@ -202,8 +202,8 @@ fn build(
 
 fn report_reader(tx: &mut Tx, handler: &Handler, slug: &str) -> Result<Organisation, ServiceError> {
     let organisation = organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound)?;
-    let allowed = matches!(handler.user.role, Role::Lead | Role::Admin)
-        && handler.user.organisation_id == organisation.id;
+    let allowed =
+        handler.user.role.may_read_reports() && handler.user.organisation_id == organisation.id;
     if allowed {
         Ok(organisation)
     } else {

@@ -436,6 +436,11 @@ impl Portal {
             concern_record.as_str(),
             &ConcernContent {
                 text: checked.text.clone(),
+                excluded: concern
+                    .exclude
+                    .iter()
+                    .map(|id| id.as_str().to_owned())
+                    .collect(),
             },
         )?;
         let sealed_identity = checked

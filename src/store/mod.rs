@@ -10,6 +10,7 @@ pub mod learning;
 pub mod migrate;
 pub mod narratives;
 pub mod organisations;
+pub mod outbox;
 pub mod reads;
 pub mod schema;
 pub mod sessions;

@@ -17,11 +17,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    organisation_holidays (organisation_id, day) {
+    calendar_changes (id) {
+        id -> Text,
         organisation_id -> Text,
         day -> Date,
         change -> Text,
         label -> Text,
+        recorded_on -> Date,
+        withdrawn_on -> Nullable<Date>,
     }
 }
 
@@ -177,6 +180,35 @@ diesel::table! {
         next_attempt_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
+        kind -> Text,
+        recipient_user_id -> Nullable<Text>,
+        held_for_digest -> Bool,
+        digest_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reminders_sent (case_id, obligation, due_on, milestone) {
+        case_id -> Text,
+        obligation -> Text,
+        due_on -> Date,
+        milestone -> Text,
+        queued_on -> Date,
+    }
+}
+
+diesel::table! {
+    notice_preferences (user_id) {
+        user_id -> Text,
+        delivery -> Text,
+    }
+}
+
+diesel::table! {
+    notice_runs (job, period) {
+        job -> Text,
+        period -> Text,
+        ran_at -> Timestamp,
     }
 }
 
@@ -210,10 +242,11 @@ diesel::joinable!(sealed_records -> cases (case_id));
 diesel::joinable!(procedure_events -> cases (case_id));
 diesel::joinable!(handler_sessions -> users (user_id));
 diesel::joinable!(intake_contacts -> users (user_id));
+diesel::joinable!(reminders_sent -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
-    organisation_holidays,
+    calendar_changes,
     users,
     intake_contacts,
     cases,
@@ -227,6 +260,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     setup_tokens,
     audit_log,
     outbox,
+    reminders_sent,
+    notice_preferences,
+    notice_runs,
     learning_entries,
     report_narratives,
 );

@@ -48,6 +48,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "console/deadlines.html",
     "console/inbox.html",
     "console/layout.html",
+    "console/oversight.html",
     "console/sign_in.html",
 ];
 

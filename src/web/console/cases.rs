@@ -62,7 +62,7 @@ pub fn service_words(service: Service) -> &'static str {
     }
 }
 
-fn deadline_words(kind: DeadlineKind) -> &'static str {
+pub fn deadline_words(kind: DeadlineKind) -> &'static str {
     match kind {
         DeadlineKind::Acknowledge => "Acknowledge the concern",
         DeadlineKind::Respond => "Full response",

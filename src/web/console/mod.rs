@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin;
 pub mod cases;
 pub mod events;
+pub mod oversight;
 pub mod sign_in;
 
 use actix_web::http::StatusCode;
@@ -29,6 +30,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/console/sign-in", web::post().to(sign_in::submit))
         .route("/console/sign-out", web::post().to(sign_in::sign_out))
         .route("/console/deadlines", web::get().to(cases::deadlines))
+        .route("/console/oversight", web::get().to(oversight::show))
         .route("/console/cases/{reference}", web::get().to(cases::show))
         .route(
             "/console/cases/{reference}/messages",
@@ -89,6 +91,8 @@ pub struct Nav {
     pub holds_cases: bool,
     pub admin: bool,
     pub lead: bool,
+    pub champion: bool,
+    pub reports: bool,
 }
 
 impl Nav {
@@ -99,6 +103,8 @@ impl Nav {
             holds_cases: user.role.may_hold_cases(),
             admin: user.role == Role::Admin,
             lead: user.role == Role::Lead,
+            champion: user.role == Role::Champion,
+            reports: user.role.may_read_reports(),
         }
     }
 }
