@@ -18,7 +18,7 @@ use crate::blobs::{BlobReader, BlobWriter};
 use crate::crypto::{AttachmentOpener, AttachmentSealer};
 use crate::service::attachments::{AttachmentReceipt, DownloadTicket, StoredFile, UploadTicket};
 use crate::service::{Portal, ServiceError};
-use crate::strip::{StripError, Stripper};
+use crate::strip::{StripError, StripReport, Stripper};
 
 /// Multipart framing and small fields around the file.
 const FORM_OVERHEAD: u64 = 64 * 1024;
@@ -174,13 +174,14 @@ async fn store_field(
     };
     let outcome = pump(field, ticket.sealer()?, writer.as_mut(), limits).await;
     match outcome {
-        Ok((size, stored_size, removed_metadata)) => {
+        Ok((size, stored_size, report)) => {
             writer.commit().await.map_err(store_failed)?;
             Ok(StoredFile {
                 name,
                 size,
                 stored_size,
-                removed_metadata,
+                removed_metadata: report.removed,
+                not_removed: report.not_removed,
             })
         }
         Err(error) => {
@@ -201,7 +202,7 @@ async fn pump(
     mut sealer: AttachmentSealer,
     writer: &mut dyn BlobWriter,
     limits: Limits,
-) -> Result<(u64, u64, Vec<String>), ServiceError> {
+) -> Result<(u64, u64, StripReport), ServiceError> {
     let mut stripper = Stripper::new();
     let mut clean = Vec::new();
     let mut sealed = Vec::new();
@@ -238,7 +239,7 @@ async fn pump(
         return Err(case_full_now());
     }
     writer.write(&sealed).await.map_err(store_failed)?;
-    Ok((kept, stored, report.removed))
+    Ok((kept, stored, report))
 }
 
 fn case_full_now() -> ServiceError {

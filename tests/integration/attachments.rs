@@ -145,6 +145,12 @@ async fn reporter_and_handler_exchange_files_that_are_sealed_at_rest() {
     assert_eq!(receipt["name"], "ward 7 rota.txt");
     assert_eq!(receipt["size"], 300_000);
     assert_eq!(receipt["removed_metadata"], json!([]));
+    assert!(
+        receipt["not_removed"]
+            .to_string()
+            .contains("text and pictures inside"),
+        "{receipt}"
+    );
     let id = receipt["id"].as_str().unwrap().to_owned();
 
     let (_, mailbox) = call(&service, bearer(get("/api/v1/mailbox"), &token)).await;
@@ -453,5 +459,62 @@ async fn uploads_are_rate_limited() {
             StatusCode::CREATED,
             StatusCode::TOO_MANY_REQUESTS
         ]
+    );
+}
+
+#[actix_web::test]
+async fn a_photo_comes_back_without_its_gps_position() {
+    let app = TestApp::new();
+    let staff = app.staff();
+    let service = app.service().await;
+    let (case_key, reference) = raise(&service, confidential_concern("Photo")).await;
+    let token = mailbox_token(&service, &case_key).await;
+    let photo = include_bytes!("../fixtures/photo-with-gps.jpg");
+    assert!(photo.windows(16).any(|w| w == b"Model-GPS-CANARY"));
+
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            upload(
+                "/api/v1/mailbox/attachments",
+                multipart(&[], "IMG_0042.jpg", photo),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let removed = receipt["removed_metadata"].to_string();
+    assert!(removed.contains("GPS position"), "{removed}");
+    assert!(
+        receipt["not_removed"].to_string().contains("faces"),
+        "the reporter is told what stripping cannot do: {receipt}"
+    );
+    let id = receipt["id"].as_str().unwrap();
+    assert_eq!(receipt["size"], photo.len() - 196);
+
+    let cora = sign_in(&app, &service, &staff.contacts[0]).await;
+    let (status, body, _) = download(
+        &service,
+        bearer(
+            get(&format!("/api/v1/cases/{reference}/attachments/{id}")),
+            &cora,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with(b"\xFF\xD8") && body.ends_with(b"\xFF\xD9"));
+    assert!(
+        !body.windows(6).any(|w| w == b"Exif\0\0"),
+        "no EXIF segment"
+    );
+    assert!(!body.windows(16).any(|w| w == b"Model-GPS-CANARY"));
+    // The picture itself is untouched: everything after the EXIF segment is identical.
+    assert_eq!(&body[20..], &photo[216..]);
+    let (_, mailbox) = call(&service, bearer(get("/api/v1/mailbox"), &token)).await;
+    assert!(
+        mailbox["attachments"][0]["removed_metadata"]
+            .to_string()
+            .contains("GPS")
     );
 }
