@@ -358,3 +358,69 @@ fn stream_error(error: impl std::fmt::Display) -> actix_web::Error {
     tracing::error!(error = %error, "attachment failed to open while downloading");
     actix_web::error::ErrorInternalServerError("attachment could not be opened")
 }
+
+/// An attachment as a page lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttachmentView {
+    pub name: String,
+    pub href: String,
+    pub size: String,
+    pub from_reporter: bool,
+    pub sent_on: String,
+    pub removed: Vec<String>,
+}
+
+pub fn views(
+    listing: &[crate::service::attachments::AttachmentListing],
+    href: impl Fn(&str) -> String,
+) -> Vec<AttachmentView> {
+    listing
+        .iter()
+        .map(|file| AttachmentView {
+            name: file.name.clone(),
+            href: href(&file.id),
+            size: human_size(file.size),
+            from_reporter: file.from == crate::model::Author::Reporter,
+            sent_on: crate::web::reporter::long_date(file.sent_on),
+            removed: file.removed_metadata.clone(),
+        })
+        .collect()
+}
+
+/// "812 bytes", "4.2 KB", "17.0 MB": decimal units, as people read file sizes.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["KB", "MB", "GB"];
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(4_200), "4.2 KB");
+        assert_eq!(human_size(52_428_800), "52.4 MB");
+        assert_eq!(human_size(3_000_000_000), "3.0 GB");
+    }
+
+    #[test]
+    fn download_names_cannot_break_the_header() {
+        let header = content_disposition("a\";b\r\nX: y.pdf");
+        let text = header.to_string();
+        assert!(text.starts_with("attachment;"), "{text}");
+        assert!(!text.contains('\r') && !text.contains('\n'), "{text}");
+        assert!(text.contains("filename=\"a__b__X_ y.pdf\""), "{text}");
+    }
+}
