@@ -156,6 +156,14 @@ pub fn app(
             "/mailbox/sign-out",
             web::post().to(reporter::mailbox::sign_out),
         )
+        .route(
+            "/mailbox/attachments",
+            web::post().to(reporter::evidence::upload),
+        )
+        .route(
+            "/mailbox/attachments/{id}",
+            web::get().to(reporter::evidence::download),
+        )
         .configure(console::routes)
         .service(
             web::scope("/api/v1")

@@ -5,6 +5,7 @@
 //! body or a response body, never in a URL or a cookie.
 
 pub mod concern;
+pub mod evidence;
 pub mod mailbox;
 
 use actix_web::HttpResponse;
