@@ -59,7 +59,7 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 9] = [
+    pub const ALL: [RecordKind; 10] = [
         RecordKind::Concern,
         RecordKind::Identity,
         RecordKind::Message,

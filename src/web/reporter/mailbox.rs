@@ -31,7 +31,7 @@ pub const COOKIE: &str = "__Host-speakup-mailbox";
 const SESSION_ENDED: &str =
     "Your session ended, so you have been signed out. Sign in again with your case key.";
 
-fn token_from(request: &HttpRequest) -> Option<Secret<String>> {
+pub(super) fn token_from(request: &HttpRequest) -> Option<Secret<String>> {
     request
         .cookie(COOKIE)
         .map(|cookie| cookie.value().to_owned())
@@ -118,7 +118,7 @@ fn sign_in_page(
 }
 
 /// The sign-in form after a session has ended, with the cookie cleared.
-fn session_ended(
+pub(super) fn session_ended(
     csrf: &CsrfToken,
     unsent: Option<String>,
     status: StatusCode,
@@ -274,10 +274,11 @@ struct MailboxPage<'a> {
     dates: Vec<String>,
     messages: Vec<MessageView>,
     signposts: Option<Vec<SignpostView>>,
-    /// Replies are taken while the case is open, and after a stage 1 response, when the
-    /// signposting tells the reporter to reply here to ask for stage 2.
-    can_reply: bool,
     stage1_closed: bool,
+    /// What the reporter may ask for now (detriment can always be reported).
+    can_ask_stage2: bool,
+    can_withdraw: bool,
+    request_notice: Option<&'static str>,
     sent: bool,
     reply: String,
     max_message_chars: String,
@@ -349,6 +350,8 @@ fn due_lines(due: &Due) -> Vec<String> {
 }
 
 struct Reply {
+    /// What happened to a request just made, in a sentence.
+    request_notice: Option<&'static str>,
     sent: bool,
     decided: bool,
     body: String,
@@ -406,8 +409,14 @@ fn mailbox_page(
             signposts: view
                 .signposting
                 .map(|list| list.into_iter().map(SignpostView::from).collect()),
-            can_reply: view.open || view.state == State::Stage1Closed.as_str(),
             stage1_closed: view.state == State::Stage1Closed.as_str(),
+            can_ask_stage2: [State::Received, State::Stage1, State::Stage1Closed]
+                .iter()
+                .any(|state| view.state == state.as_str()),
+            can_withdraw: [State::Received, State::Stage1, State::Stage2]
+                .iter()
+                .any(|state| view.state == state.as_str()),
+            request_notice: reply.request_notice,
             sent: reply.sent,
             reply: reply.body,
             max_message_chars: format_thousands(MAX_MESSAGE_CHARS),
@@ -430,6 +439,10 @@ pub struct ShowQuery {
     sent: Option<String>,
     #[serde(default)]
     decided: Option<String>,
+    #[serde(default)]
+    requested: Option<String>,
+    #[serde(default)]
+    refused: Option<String>,
 }
 
 /// `GET /mailbox`: the mailbox when signed in, otherwise the sign-in form.
@@ -449,6 +462,10 @@ pub async fn show(
             portal.settings.reporter_session_minutes,
             view,
             Reply {
+                request_notice: super::requests::notice(
+                    query.requested.as_deref(),
+                    query.refused.as_deref(),
+                ),
                 sent: query.sent.as_deref() == Some("1"),
                 decided: query.decided.as_deref() == Some("1"),
                 body: String::new(),
@@ -515,6 +532,7 @@ pub async fn send_message(
             portal.settings.reporter_session_minutes,
             *view,
             Reply {
+                request_notice: None,
                 sent: false,
                 decided: false,
                 body: body.expose_secret().clone(),

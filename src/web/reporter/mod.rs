@@ -6,6 +6,7 @@
 
 pub mod concern;
 pub mod mailbox;
+pub mod requests;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
