@@ -118,7 +118,7 @@ fn sign_in_page(
 }
 
 /// The sign-in form after a session has ended, with the cookie cleared.
-fn session_ended(
+pub(super) fn session_ended(
     csrf: &CsrfToken,
     unsent: Option<String>,
     status: StatusCode,
@@ -267,10 +267,11 @@ struct MailboxPage<'a> {
     attached: bool,
     max_attachment: String,
     signposts: Option<Vec<SignpostView>>,
-    /// Replies are taken while the case is open, and after a stage 1 response, when the
-    /// signposting tells the reporter to reply here to ask for stage 2.
-    can_reply: bool,
     stage1_closed: bool,
+    /// What the reporter may ask for now (detriment can always be reported).
+    can_ask_stage2: bool,
+    can_withdraw: bool,
+    request_notice: Option<&'static str>,
     sent: bool,
     reply: String,
     max_message_chars: String,
@@ -342,6 +343,8 @@ fn due_lines(due: &Due) -> Vec<String> {
 }
 
 struct Reply {
+    /// What happened to a request just made, in a sentence.
+    request_notice: Option<&'static str>,
     sent: bool,
     decided: bool,
     attached: bool,
@@ -405,8 +408,14 @@ fn mailbox_page(
             signposts: view
                 .signposting
                 .map(|list| list.into_iter().map(SignpostView::from).collect()),
-            can_reply: view.open || view.state == State::Stage1Closed.as_str(),
             stage1_closed: view.state == State::Stage1Closed.as_str(),
+            can_ask_stage2: [State::Received, State::Stage1, State::Stage1Closed]
+                .iter()
+                .any(|state| view.state == state.as_str()),
+            can_withdraw: [State::Received, State::Stage1, State::Stage2]
+                .iter()
+                .any(|state| view.state == state.as_str()),
+            request_notice: reply.request_notice,
             sent: reply.sent,
             reply: reply.body,
             max_message_chars: format_thousands(MAX_MESSAGE_CHARS),
@@ -429,7 +438,12 @@ pub struct ShowQuery {
     sent: Option<String>,
     #[serde(default)]
     decided: Option<String>,
+    #[serde(default)]
     attached: Option<String>,
+    #[serde(default)]
+    requested: Option<String>,
+    #[serde(default)]
+    refused: Option<String>,
 }
 
 /// `GET /mailbox`: the mailbox when signed in, otherwise the sign-in form.
@@ -449,6 +463,10 @@ pub async fn show(
             &portal.settings,
             view,
             Reply {
+                request_notice: super::requests::notice(
+                    query.requested.as_deref(),
+                    query.refused.as_deref(),
+                ),
                 sent: query.sent.as_deref() == Some("1"),
                 decided: query.decided.as_deref() == Some("1"),
                 attached: query.attached.as_deref() == Some("1"),
@@ -516,6 +534,7 @@ pub async fn send_message(
             &portal.settings,
             *view,
             Reply {
+                request_notice: None,
                 sent: false,
                 decided: false,
                 attached: false,
