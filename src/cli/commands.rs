@@ -62,6 +62,14 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::User(UserCommand::EnrolmentLink {
+            organisation,
+            email,
+        }) => {
+            let portal = open_portal(overrides)?;
+            let link = portal.enrolment_link(&organisation, &email)?;
+            print_line(&json!({"link": link.expose_secret()}))
+        }
         Command::User(UserCommand::Add {
             organisation,
             email,

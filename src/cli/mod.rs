@@ -170,6 +170,14 @@ pub enum CalendarCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
+    /// Print a fresh one-time enrolment link for the person (replacing any earlier one), for
+    /// the operator to pass on when e-mail is not set up; the e-mail is queued as well.
+    EnrolmentLink {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long)]
+        email: String,
+    },
     /// Add an account; prints {"id":…,"totp_uri":…} once.
     Add {
         #[arg(long = "org", value_name = "SLUG")]

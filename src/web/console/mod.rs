@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod approvals;
 pub mod cases;
 pub mod events;
 pub mod evidence;
@@ -67,6 +68,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .route("/console/account", web::get().to(account::show))
         .route("/console/account", web::post().to(account::change_password))
+        .route("/console/admin/approvals", web::get().to(approvals::show))
+        .route(
+            "/console/admin/approvals/{id}",
+            web::post().to(approvals::decide),
+        )
         .route("/console/admin/users", web::get().to(admin::users))
         .route("/console/admin/users", web::post().to(admin::add_account))
         .route(
@@ -102,6 +108,7 @@ pub struct Nav {
     pub lead: bool,
     pub champion: bool,
     pub reports: bool,
+    pub approver: bool,
 }
 
 impl Nav {
@@ -114,6 +121,7 @@ impl Nav {
             lead: user.role == Role::Lead,
             champion: user.role == Role::Champion,
             reports: user.role.may_read_reports(),
+            approver: user.role.may_approve(),
         }
     }
 }
@@ -221,6 +229,7 @@ pub fn refusal(error: ServiceError) -> Result<(StatusCode, String), PageError> {
     match error {
         ServiceError::Invalid { message, .. } => Ok((StatusCode::BAD_REQUEST, message)),
         ServiceError::Conflict { message, .. } => Ok((StatusCode::CONFLICT, message)),
+        ServiceError::Forbidden { message, .. } => Ok((StatusCode::FORBIDDEN, message)),
         other => Err(other.into()),
     }
 }
