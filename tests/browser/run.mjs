@@ -352,9 +352,9 @@ async function consoleJourney(browser, origin, handler, lead, reference) {
   await page.goto(`${caseUrl}/procedure`);
   await look('05-procedure');
   const stepsBefore = await page.locator('.timeline li').count();
-  await page.click('#event-acknowledge button[type="submit"]');
+  await page.click('#event-stage1 button[type="submit"]');
   const confirmText = await page.evaluate(() => document.body.innerText);
-  check(/Confirm|Are you sure|Check before/i.test(confirmText), 'a step that sends a letter asks for confirmation');
+  check(/cannot be undone/.test(confirmText), 'a step that sends a letter asks for confirmation');
   await look('06-confirm-step');
   await page.click('main button:has-text("Yes")');
   await page.goto(`${caseUrl}/procedure`);

@@ -313,6 +313,31 @@ struct CasePage {
     grant_email: String,
     grant_identity: bool,
     error_in: &'static str,
+    /// Which part of the case this page shows: "" (overview), "conversation", "procedure",
+    /// "access" or "audit".
+    part: &'static str,
+}
+
+/// The parts of a case page, each its own address, so no page runs to thousands of pixels.
+pub const CASE_PARTS: [&str; 4] = ["conversation", "procedure", "access", "audit"];
+
+/// The part a form's section lives in.
+pub fn part_of(section: &str) -> &'static str {
+    match section {
+        "conversation" | "notes" | "reply" | "note" => "conversation",
+        "procedure" | "event" => "procedure",
+        "holders" | "grant" | "revoke" | "conflict" => "access",
+        "audit" => "audit",
+        _ => "",
+    }
+}
+
+fn part_href(reference: &str, part: &str) -> String {
+    if part.is_empty() {
+        case_href(reference)
+    } else {
+        format!("{}/{part}", case_href(reference))
+    }
 }
 
 fn message_view(message: &crate::service::casework::CaseMessage) -> MessageView {
@@ -441,6 +466,7 @@ fn case_view(detail: CaseDetail, me: &str, failure: Option<&Failure>) -> CasePag
         grant_email: kept.map(|k| k.grant_email.clone()).unwrap_or_default(),
         grant_identity: kept.is_some_and(|k| k.grant_identity),
         error_in: kept.map(|k| k.form).unwrap_or(""),
+        part: "",
     }
 }
 
@@ -452,16 +478,31 @@ pub async fn case_page(
     reference: String,
     done: &Done,
     failure: Option<Failure>,
+    part: &'static str,
 ) -> Result<HttpResponse, PageError> {
     let user = handler.user.clone();
     let portal = portal.clone();
-    let detail = blocking(move || portal.case_detail(&handler, &reference)).await?;
+    let detail = match blocking(move || portal.case_detail(&handler, &reference)).await {
+        Ok(detail) => detail,
+        Err(ServiceError::NotFound) => {
+            return super::console_error(
+                Shell::new("Case not found", csrf, Some(&user)),
+                "Case not found",
+                "There is no case with that reference that you hold. Check the reference, or ask \
+                 the person who holds the case to give you access.",
+                ("/console", "Back to your cases"),
+                StatusCode::NOT_FOUND,
+            );
+        }
+        Err(other) => return Err(other.into()),
+    };
     let title = format!("Case {}", detail.reference);
     let status = failure.as_ref().map_or(StatusCode::OK, |f| f.status);
     let shell = Shell::new(title, csrf, Some(&user))
         .notice(done)
         .error(failure.as_ref().map(|f| f.message.clone()));
-    let page = case_view(detail, &user.email, failure.as_ref());
+    let mut page = case_view(detail, &user.email, failure.as_ref());
+    page.part = part;
     render("console/case.html", shell, &page, status)
 }
 
@@ -479,13 +520,42 @@ pub async fn show(
         reference.into_inner(),
         &done,
         None,
+        "",
     )
     .await
 }
 
-/// After a form worked: back to the case page, at the section the form was in.
-fn back_to_case(reference: &str, done: &str, section: &str) -> HttpResponse {
-    see_other(&format!("{}?done={done}#{section}", case_href(reference)))
+/// `GET /console/cases/{reference}/{part}`: one part of the case.
+pub async fn show_part(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    path: web::Path<(String, String)>,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, PageError> {
+    let (reference, part) = path.into_inner();
+    let part = CASE_PARTS
+        .into_iter()
+        .find(|known| *known == part)
+        .ok_or(ServiceError::NotFound)?;
+    case_page(
+        &portal,
+        Arc::new(handler.0),
+        &csrf,
+        reference,
+        &done,
+        None,
+        part,
+    )
+    .await
+}
+
+/// After a form worked: back to the part of the case the form was in, at its section.
+pub fn back_to_case(reference: &str, done: &str, section: &str) -> HttpResponse {
+    see_other(&format!(
+        "{}?done={done}#{section}",
+        part_href(reference, part_of(section))
+    ))
 }
 
 /// The case page again, with the reason the service refused a form and what was typed, or
@@ -499,6 +569,7 @@ pub async fn refused(
     kept: Kept,
 ) -> Result<HttpResponse, PageError> {
     let (status, message) = refusal(error)?;
+    let part = part_of(kept.form);
     let failure = Failure {
         status,
         message,
@@ -511,6 +582,7 @@ pub async fn refused(
         reference,
         &Done::default(),
         Some(failure),
+        part,
     )
     .await
 }
