@@ -372,6 +372,16 @@ async function consoleJourney(browser, origin, handler, lead, reference) {
   );
   check(!ownRowRemove, 'removing access is not offered on your own row');
   await look('07-access');
+  // 2. Declaring a conflict of interest cannot be undone: it asks first, and "No" changes nothing.
+  await page.click('#conflict button[type="submit"]');
+  check(
+    /for good/.test(await page.evaluate(() => document.body.innerText)) &&
+      (await page.locator('input[name="confirm"][value="yes"]').count()) === 1,
+    'declaring a conflict of interest asks for confirmation',
+  );
+  await look('07b-confirm-conflict');
+  await page.click('main a:has-text("No, go back")');
+  check(page.url().endsWith('/access'), 'going back from the confirmation keeps the case');
   await page.goto(`${caseUrl}/audit`);
   const auditRows = await page.locator('#audit tbody tr').count();
   check(auditRows > 0, `the audit trail is not empty (${auditRows} entries)`);

@@ -646,10 +646,24 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
     assert!(!her_view.body.contains("id=\"grant-identity\""));
 
     // Revoked, she loses it at once.
-    let revoked = submit(
+    let asked = submit(
         &mut browser,
         &format!("{case_uri}/revoke"),
         &[("email", &ivy.email)],
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    check_accessibility(&asked);
+    assert!(asked.text().contains("Remove this person's access?"));
+    assert_eq!(
+        ivy_browser.get(&case_uri).await.status,
+        StatusCode::OK,
+        "asking removes nothing"
+    );
+    let revoked = submit(
+        &mut browser,
+        &format!("{case_uri}/revoke"),
+        &[("email", &ivy.email), ("confirm", "yes")],
     )
     .await;
     assert_redirect(&revoked, &format!("{case_uri}/access?done=revoked#holders"));
@@ -673,7 +687,21 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
             .text()
             .contains("removes your access to this case for good")
     );
-    let declared = submit(&mut colm_browser, &format!("{case_uri}/conflict"), &[]).await;
+    let asked = submit(&mut colm_browser, &format!("{case_uri}/conflict"), &[]).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    check_accessibility(&asked);
+    assert!(
+        asked
+            .text()
+            .contains("You lose your access to this case for good")
+    );
+    assert_eq!(colm_browser.get(&case_uri).await.status, StatusCode::OK);
+    let declared = submit(
+        &mut colm_browser,
+        &format!("{case_uri}/conflict"),
+        &[("confirm", "yes")],
+    )
+    .await;
     assert_redirect(&declared, "/console?done=conflict_declared");
     let inbox = open(&mut colm_browser, "/console?done=conflict_declared").await;
     assert!(
@@ -706,7 +734,12 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
     );
 
     // Cora, the last holder, cannot declare a conflict and leave the case with nobody.
-    let last = submit(&mut browser, &format!("{case_uri}/conflict"), &[]).await;
+    let last = submit(
+        &mut browser,
+        &format!("{case_uri}/conflict"),
+        &[("confirm", "yes")],
+    )
+    .await;
     assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.text());
     assert!(last.text().contains("Nobody else holds this case"));
 

@@ -8,9 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::events::{self, EventFormView, EventValues};
-use super::{
-    CsrfOnly, Day, Done, Moment, Shell, day, moment, refusal, render, see_other, segment, ticked,
-};
+use super::{Day, Done, Moment, Shell, day, moment, refusal, render, see_other, segment, ticked};
 use crate::crypto::Secret;
 use crate::model::Author;
 use crate::procedure::{DeadlineKind, Service, Urgency};
@@ -737,6 +735,18 @@ pub struct RevokeForm {
     csrf: String,
     #[serde(default)]
     email: String,
+    /// `yes` once the confirmation page was answered.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// A form whose only content is its answer to the confirmation page.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 pub async fn revoke(
@@ -749,7 +759,23 @@ pub async fn revoke(
     csrf.verify(&form.csrf)?;
     let handler = Arc::new(handler.0);
     let reference = reference.into_inner();
-    let email = form.into_inner().email;
+    let RevokeForm { email, confirm, .. } = form.into_inner();
+    if confirm != "yes" {
+        let heading = "Remove this person's access?";
+        return super::confirmation_page(
+            Shell::new(heading, &csrf, Some(&handler.user)),
+            super::Confirmation {
+                heading,
+                consequence: "They lose their keys to this case at once and can no longer \
+                              read it. Only someone who holds the case can give it back.",
+                yes: "Yes, remove their access",
+                action: &format!("{}/revoke", case_href(&reference)),
+                back_href: &part_href(&reference, "access"),
+                fields: vec![("email".to_owned(), email)],
+                quoted: None,
+            },
+        );
+    }
     let myself = email.trim().eq_ignore_ascii_case(&handler.user.email);
     let outcome = {
         let (portal, reference) = (portal.get_ref().clone(), reference.clone());
@@ -780,11 +806,27 @@ pub async fn conflict(
     handler: ConsoleHandler,
     csrf: CsrfToken,
     reference: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf.verify(&form.csrf)?;
     let handler = Arc::new(handler.0);
     let reference = reference.into_inner();
+    if form.confirm != "yes" {
+        let heading = "Declare a conflict of interest?";
+        return super::confirmation_page(
+            Shell::new(heading, &csrf, Some(&handler.user)),
+            super::Confirmation {
+                heading,
+                consequence: "You lose your access to this case for good: your keys to it are \
+                              deleted and nobody can give it back to you.",
+                yes: "Yes, declare the conflict and give up the case",
+                action: &format!("{}/conflict", case_href(&reference)),
+                back_href: &part_href(&reference, "access"),
+                fields: Vec::new(),
+                quoted: None,
+            },
+        );
+    }
     let outcome = {
         let (portal, reference) = (portal.get_ref().clone(), reference.clone());
         let handler = Arc::clone(&handler);
