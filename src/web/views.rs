@@ -51,6 +51,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "console/admin_users.html",
     "console/case.html",
     "console/deadlines.html",
+    "console/error.html",
+    "console/confirm.html",
     "console/inbox.html",
     "console/layout.html",
     "console/oversight.html",
