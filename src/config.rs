@@ -46,6 +46,13 @@ pub struct RawSettings {
     pub handler_sign_ins_per_minute: u32,
     /// Password checks (64 MiB of Argon2id each) allowed to run at once; more wait their turn.
     pub max_concurrent_password_checks: u32,
+    /// `smtp://host:port`, `smtps://user:pass@host:port` or `smtp+starttls://…`; empty means
+    /// notices stay queued in the outbox.
+    pub smtp_url: String,
+    /// The From address of notices, e.g. `speakup <speakup@board.scot.nhs.uk>`.
+    pub mail_from: String,
+    /// Seconds between outbox polls of the delivery worker.
+    pub mail_poll_seconds: u32,
 }
 
 impl Default for RawSettings {
@@ -66,6 +73,9 @@ impl Default for RawSettings {
             mailbox_sign_ins_per_minute: 10,
             handler_sign_ins_per_minute: 10,
             max_concurrent_password_checks: 4,
+            smtp_url: String::new(),
+            mail_from: String::new(),
+            mail_poll_seconds: 5,
         }
     }
 }
@@ -121,6 +131,37 @@ pub struct Settings {
     pub mailbox_sign_ins_per_minute: u32,
     pub handler_sign_ins_per_minute: u32,
     pub max_concurrent_password_checks: u32,
+    pub mail: MailSettings,
+}
+
+/// Where and how notices are delivered.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `None`: no delivery; notices wait in the outbox.
+    pub smtp: Option<SmtpUrl>,
+    pub from: String,
+    pub poll_seconds: u32,
+}
+
+/// An SMTP server URL. It may carry a password, so `Debug` shows it redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpUrl(String);
+
+impl SmtpUrl {
+    /// The URL as written in the settings (contains the password: do not print it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn redacted(&self) -> String {
+        redact_password(&self.0)
+    }
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SmtpUrl({})", self.redacted())
+    }
 }
 
 impl Settings {
@@ -248,7 +289,9 @@ impl RawSettings {
             1,
             64,
         )?;
+        let mail = self.mail_settings()?;
         Ok(Settings {
+            mail,
             bind,
             data_dir: self.data_dir,
             database,
@@ -264,6 +307,37 @@ impl RawSettings {
             mailbox_sign_ins_per_minute: self.mailbox_sign_ins_per_minute,
             handler_sign_ins_per_minute: self.handler_sign_ins_per_minute,
             max_concurrent_password_checks: self.max_concurrent_password_checks,
+        })
+    }
+}
+
+impl RawSettings {
+    fn mail_settings(&self) -> Result<MailSettings, ConfigError> {
+        require_range("mail_poll_seconds", self.mail_poll_seconds, 1, 3600)?;
+        let url = self.smtp_url.trim();
+        let smtp = if url.is_empty() {
+            None
+        } else {
+            let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+            if !matches!(scheme, Some("smtp" | "smtps" | "smtp+starttls")) {
+                return Err(ConfigError::Invalid(format!(
+                    "smtp_url {} must start with smtp://, smtps:// or smtp+starttls://",
+                    redact_password(url)
+                )));
+            }
+            if self.mail_from.trim().is_empty() {
+                return Err(ConfigError::Invalid(
+                    "mail_from is required with smtp_url, e.g. \
+                     \"speakup <speakup@example.org>\""
+                        .to_owned(),
+                ));
+            }
+            Some(SmtpUrl(url.to_owned()))
+        };
+        Ok(MailSettings {
+            smtp,
+            from: self.mail_from.trim().to_owned(),
+            poll_seconds: self.mail_poll_seconds,
         })
     }
 }

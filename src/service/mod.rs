@@ -12,6 +12,7 @@ pub mod content;
 pub mod governance;
 pub mod intake;
 pub mod mailbox;
+pub mod notices;
 pub mod organisations;
 pub mod recovery;
 pub mod sessions;

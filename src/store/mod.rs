@@ -12,6 +12,7 @@ pub mod narratives;
 pub mod organisations;
 pub mod outbox;
 pub mod reads;
+pub mod reminders;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -12,6 +12,7 @@ mod cli;
 mod console_pages;
 mod handlers;
 mod http_shell;
+mod notices;
 mod outbox;
 mod procedure_flow;
 mod recovery;
