@@ -43,6 +43,7 @@ stable_strings!(
         Contact => "contact",
         Investigator => "investigator",
         Lead => "lead",
+        Champion => "champion",
         Admin => "admin",
     }
 );
@@ -53,11 +54,22 @@ impl Role {
         matches!(self, Role::Contact | Role::Investigator)
     }
 
+    /// Board figures (quarterly and annual reports): never case content.
+    pub fn may_read_reports(self) -> bool {
+        matches!(self, Role::Lead | Role::Champion | Role::Admin)
+    }
+
+    /// Second pair of eyes on changes that would let someone new read new concerns.
+    pub fn may_approve(self) -> bool {
+        matches!(self, Role::Admin | Role::Champion)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Role::Contact => "Confidential contact",
             Role::Investigator => "Investigator",
-            Role::Lead => "Executive lead / whistleblowing champion",
+            Role::Lead => "Executive lead",
+            Role::Champion => "Whistleblowing champion",
             Role::Admin => "Administrator",
         }
     }
@@ -88,3 +100,12 @@ mod tests {
         );
     }
 }
+
+stable_strings!(
+    /// What a reporter can ask for from the mailbox.
+    RequestKind {
+        Stage2 => "stage2",
+        Withdraw => "withdraw",
+        Detriment => "detriment",
+    }
+);

@@ -191,7 +191,7 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         name: String,
-        /// contact, investigator, lead or admin.
+        /// contact, investigator, lead, champion or admin.
         #[arg(long)]
         role: String,
         /// Shown to reporters next to the name, e.g. "Confidential contact, acute services".
@@ -235,8 +235,18 @@ pub enum ReportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain; exit code 1 and the first broken entry if it fails.
-    Verify,
+    /// Check the hash chain; exit code 1 and the first broken entry if it fails. With a
+    /// checkpoint from `audit head`, also fail if the log no longer passes through it.
+    Verify {
+        /// Entries in the log when the checkpoint was taken.
+        #[arg(long, requires = "expect_head")]
+        expect_entries: Option<i64>,
+        /// The head hash printed with that checkpoint.
+        #[arg(long, requires = "expect_entries")]
+        expect_head: Option<String>,
+    },
+    /// Print the chain's head `{"entries": N, "head": "hex"}` to keep outside the database.
+    Head,
 }
 
 /// Why a command failed; decides the exit code.

@@ -38,7 +38,7 @@ pub struct WeeklySummary {
     pub week: String,
     pub open_cases: i64,
     pub overdue_cases: i64,
-    /// `None` when the portal records no detriment reports yet.
+    /// Reported in the seven days up to the summary; `None` when not recorded.
     pub detriment_reports: Option<i64>,
     pub audit_entries: i64,
     pub audit_head: String,
@@ -198,7 +198,7 @@ impl Notice {
                     ),
                     format!(
                         "Week {week}, {organisation}\n\nOpen cases: {open}\nOverdue cases: \
-                         {overdue}\nDetriment reports: {detriment}\n\nAudit checkpoint (keep \
+                         {overdue}\nDetriment reports in the last 7 days: {detriment}\n\nAudit checkpoint (keep \
                          this e-mail; `speakup audit verify --expect-entries {entries} \
                          --expect-head {head}` proves the log still contains it):\n  entries: \
                          {entries}\n  head: {head}\n\n{console}\n",

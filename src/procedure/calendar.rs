@@ -39,6 +39,47 @@ pub struct LocalHoliday {
     pub label: String,
 }
 
+/// What a recorded calendar change does to its day.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CalendarChangeKind {
+    /// A local non-working day.
+    Closed { label: String },
+    /// A bank holiday the organisation works through.
+    Worked,
+}
+
+/// One calendar change as recorded, with its history: the day it was recorded on and, if it was
+/// withdrawn, the day of the withdrawal.
+///
+/// Dates already given to reporters and figures already reported were counted on the calendar of
+/// their day, so a change speaks only for days *after* the day it was recorded, and a withdrawal
+/// likewise: once a day has come, nothing recorded later can turn it from working to not working
+/// or back. That is what keeps past due dates, working-day counts and KPI figures fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CalendarChange {
+    pub date: Date,
+    pub kind: CalendarChangeKind,
+    pub recorded_on: Date,
+    pub withdrawn_on: Option<Date>,
+}
+
+impl CalendarChange {
+    /// Whether this change decides its day: recorded before the day came, and not withdrawn
+    /// before the day came.
+    pub fn in_force(&self) -> bool {
+        self.recorded_on < self.date && self.withdrawn_on.is_none_or(|w| w >= self.date)
+    }
+}
+
+/// A calendar change may be recorded or withdrawn only for a day after `today`.
+pub fn check_changeable(date: Date, today: Date) -> Result<(), ProcedureError> {
+    if date > today {
+        Ok(())
+    } else {
+        Err(ProcedureError::CalendarDayPassed { date, today })
+    }
+}
+
 /// An organisation's working-day calendar.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Calendar {
@@ -84,6 +125,26 @@ impl Calendar {
             additions: additions.into_iter().map(|h| (h.date, h.label)).collect(),
             removals: removals.into_iter().collect(),
         }
+    }
+
+    /// The calendar an organisation's recorded changes make, each change counted only for the
+    /// days it speaks for (see [`CalendarChange`]).
+    pub fn from_history<'a>(
+        day_one_rule: DayOneRule,
+        changes: impl IntoIterator<Item = &'a CalendarChange>,
+    ) -> Self {
+        let mut additions = Vec::new();
+        let mut removals = Vec::new();
+        for change in changes.into_iter().filter(|c| c.in_force()) {
+            match &change.kind {
+                CalendarChangeKind::Closed { label } => additions.push(LocalHoliday {
+                    date: change.date,
+                    label: label.clone(),
+                }),
+                CalendarChangeKind::Worked => removals.push(change.date),
+            }
+        }
+        Self::new(day_one_rule, additions, removals)
     }
 
     pub fn day_one_rule(&self) -> DayOneRule {
@@ -223,6 +284,105 @@ mod tests {
 
     fn scottish() -> Calendar {
         Calendar::scottish()
+    }
+
+    fn closed(date: Date, recorded_on: Date, withdrawn_on: Option<Date>) -> CalendarChange {
+        CalendarChange {
+            date,
+            kind: CalendarChangeKind::Closed {
+                label: "Site closure".into(),
+            },
+            recorded_on,
+            withdrawn_on,
+        }
+    }
+
+    #[test]
+    fn a_change_speaks_only_for_days_after_it_was_recorded() {
+        let day = date!(2024 - 05 - 15);
+        // Recorded in advance: the day is closed.
+        let ahead = closed(day, date!(2024 - 05 - 01), None);
+        assert!(ahead.in_force());
+        assert!(!Calendar::from_history(DayOneRule::default(), [&ahead]).is_working_day(day));
+        // Recorded on the day or after it: the day stays as it was counted.
+        for late in [day, date!(2024 - 05 - 16), date!(2025 - 01 - 01)] {
+            let change = closed(day, late, None);
+            assert!(!change.in_force());
+            assert!(Calendar::from_history(DayOneRule::default(), [&change]).is_working_day(day));
+        }
+    }
+
+    #[test]
+    fn a_withdrawal_speaks_only_for_days_after_it_was_made() {
+        let day = date!(2024 - 05 - 15);
+        // Withdrawn before the day came: the day is a working day after all.
+        assert!(!closed(day, date!(2024 - 05 - 01), Some(date!(2024 - 05 - 10))).in_force());
+        assert!(!closed(day, date!(2024 - 05 - 01), Some(date!(2024 - 05 - 14))).in_force());
+        // Withdrawn on the day or after it: the day was closed and stays closed.
+        assert!(closed(day, date!(2024 - 05 - 01), Some(day)).in_force());
+        assert!(closed(day, date!(2024 - 05 - 01), Some(date!(2024 - 06 - 01))).in_force());
+    }
+
+    #[test]
+    fn worked_bank_holiday_in_force_only_when_recorded_ahead() {
+        // Mon 6 May 2024 is the early May bank holiday.
+        let holiday = date!(2024 - 05 - 06);
+        let worked = |recorded_on| CalendarChange {
+            date: holiday,
+            kind: CalendarChangeKind::Worked,
+            recorded_on,
+            withdrawn_on: None,
+        };
+        let ahead = worked(date!(2024 - 04 - 01));
+        let late = worked(date!(2024 - 05 - 07));
+        assert!(Calendar::from_history(DayOneRule::default(), [&ahead]).is_working_day(holiday));
+        assert!(!Calendar::from_history(DayOneRule::default(), [&late]).is_working_day(holiday));
+    }
+
+    #[test]
+    fn only_future_days_can_be_changed() {
+        let today = date!(2024 - 05 - 15);
+        assert_eq!(check_changeable(date!(2024 - 05 - 16), today), Ok(()));
+        assert!(check_changeable(today, today).is_err());
+        assert!(check_changeable(date!(2024 - 05 - 01), today).is_err());
+    }
+
+    proptest! {
+        /// Whatever is recorded or withdrawn on a day, no day up to and including it changes:
+        /// the working-day count of any span that ends by then is the same before and after.
+        #[test]
+        fn later_changes_never_rewrite_counted_days(
+            offsets in proptest::collection::vec((0i64..120, 0i64..120, proptest::option::of(0i64..120)), 0..12),
+            edit_day in 0i64..120,
+            edit_offset in 0i64..120,
+            span_end in 0i64..120,
+        ) {
+            let base = date!(2024 - 01 - 01);
+            let at = |n: i64| base + time::Duration::days(n);
+            let history: Vec<CalendarChange> = offsets
+                .iter()
+                .map(|(d, r, w)| closed(at(*d), at(*r), w.map(at)))
+                .filter(|c| c.withdrawn_on.is_none_or(|w| w >= c.recorded_on))
+                .collect();
+            let today = at(edit_day);
+            let before = Calendar::from_history(DayOneRule::default(), &history);
+            // One more change recorded today, and every standing change withdrawn today.
+            let mut after_history: Vec<CalendarChange> = history
+                .iter()
+                .cloned()
+                .map(|mut c| {
+                    c.withdrawn_on.get_or_insert(today);
+                    c
+                })
+                .collect();
+            after_history.push(closed(at(edit_offset), today, None));
+            let after = Calendar::from_history(DayOneRule::default(), &after_history);
+            let end = at(span_end).min(today);
+            prop_assert_eq!(
+                before.working_days_between(base, end),
+                after.working_days_between(base, end)
+            );
+        }
     }
 
     #[test]

@@ -16,8 +16,10 @@ pub mod reminders;
 pub mod signposting;
 pub mod stages;
 
-pub use calendar::{Calendar, DayOneRule, LocalHoliday};
-pub use dates::parse_iso_date;
+pub use calendar::{
+    Calendar, CalendarChange, CalendarChangeKind, DayOneRule, LocalHoliday, check_changeable,
+};
+pub use dates::{date_words, parse_iso_date, parse_typed_date};
 pub use deadlines::{DeadlineKind, Due, ProcedureStage, Urgency, UrgencyLevel, Window};
 pub use disclosure::{DisclosedKpis, Disclosure, Figure, Percent, Share, disclose};
 pub use error::ProcedureError;

@@ -7,11 +7,14 @@ use super::accounts::{
     crypto_failure, new_key_material, require_admin_of, unlock_password_keys, validate_password,
     validate_text,
 };
+use super::casefile::calendar_history;
+use super::custody::ensure_not_sole_holder;
 use super::sessions::Handler;
 use super::{Portal, ServiceError, totp};
 use crate::crypto::{self, Secret};
 use crate::ids::UserId;
 use crate::model::Role;
+use crate::procedure::check_changeable;
 use crate::store::audit::{self, NewEntry};
 use crate::store::organisations::{self, HolidayChange, HolidayOverride, Organisation};
 use crate::store::users::{self, User};
@@ -63,9 +66,19 @@ fn admin_audit(
     Ok(())
 }
 
+/// The account was disabled or reset between reading it and writing the change.
+fn changed_meanwhile() -> ServiceError {
+    ServiceError::Conflict {
+        code: "account_changed",
+        message: "this account was changed or disabled in the meantime; nothing was saved"
+            .to_owned(),
+    }
+}
+
 /// Loads a user of the admin's own organisation (anyone else is "not found").
 fn member(tx: &mut Tx, admin: &Handler, user: &UserId) -> Result<User, ServiceError> {
     require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
+    users::lock(tx, user)?;
     users::find(tx, user)?
         .filter(|found| found.organisation_id == admin.user.organisation_id)
         .ok_or(ServiceError::NotFound)
@@ -106,12 +119,23 @@ impl Portal {
     ) -> Result<(), ServiceError> {
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
+            // Admin rows first (in id order), then the target's: one lock order for everyone, so
+            // two admins disabling each other wait in turn instead of deadlocking, and the second
+            // sees that only one admin is left.
+            let active_admins = if active {
+                None
+            } else {
+                Some(users::lock_active_admins(tx)?)
+            };
             let target = member(tx, admin, user)?;
-            if !active && target.role == Role::Admin && users::count_active_admins(tx)? <= 1 {
+            if target.role == Role::Admin && active_admins.is_some_and(|count| count <= 1) {
                 return Err(ServiceError::Conflict {
                     code: "last_admin",
                     message: "this is the only active admin; add another admin first".to_owned(),
                 });
+            }
+            if !active {
+                ensure_not_sole_holder(tx, &target.id, &target.display_name)?;
             }
             users::set_active(tx, &target.id, active, now)?;
             if !active {
@@ -182,10 +206,20 @@ impl Portal {
         let now = self.clock.now_utc_naive();
         let (user, grants_lost, cases_lost) = self.store.write(|tx| {
             let mut target = member(tx, admin, user)?;
+            ensure_not_sole_holder(tx, &target.id, &target.display_name)?;
+            if !users::replace_keys(
+                tx,
+                &target.id,
+                target.key_generation,
+                &material.public_key,
+                &material.credentials,
+                now,
+            )? {
+                return Err(changed_meanwhile());
+            }
             target.public_key = material.public_key.clone();
             target.key_generation += 1;
             target.updated_at = now;
-            users::replace(tx, &target, &material.credentials)?;
             sessions::delete_handler_sessions_of(tx, &target.id)?;
             let cases = wraps::cases_held_by(tx, &target.id)?.len();
             let lost = wraps::delete_all_for(tx, &target.id)?;
@@ -242,10 +276,10 @@ impl Portal {
         updated.kdf_salt = new_salt.to_vec();
         updated.kdf_cost = self.password_cost.encode();
         updated.login_verifier = new_keys.verifier().to_vec();
-        let mut user = user;
-        user.updated_at = now;
         self.store.write(|tx| {
-            users::replace(tx, &user, &updated)?;
+            if !users::replace_password(tx, &user.id, user.key_generation, &updated, now)? {
+                return Err(changed_meanwhile());
+            }
             sessions::delete_other_handler_sessions(tx, &user.id, &handler.session_id)?;
             audit::append(
                 tx,
@@ -269,7 +303,9 @@ impl Portal {
         })
     }
 
-    /// The organisation's calendar changes (local holidays added, bank holidays worked).
+    /// The organisation's calendar changes that decide their day (local holidays added, bank
+    /// holidays worked): standing changes for days to come, and those that days already counted
+    /// were counted with.
     pub fn holiday_overrides(
         &self,
         slug: &str,
@@ -278,11 +314,19 @@ impl Portal {
             let organisation =
                 organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound)?;
             let overrides = organisations::holidays(tx, &organisation.id)?;
-            Ok((organisation, overrides))
+            let history = calendar_history(&overrides);
+            let standing = overrides
+                .into_iter()
+                .zip(history)
+                .filter(|(_, change)| change.in_force())
+                .map(|(o, _)| o)
+                .collect();
+            Ok((organisation, standing))
         })
     }
 
-    /// Adds a local non-working day, or marks a bank holiday as worked, or clears either.
+    /// Adds a local non-working day, or marks a bank holiday as worked, or clears either, for a
+    /// day after today: days that have come keep the calendar they were counted on.
     /// `admin` is `None` from the command line.
     pub fn change_holiday(
         &self,
@@ -294,6 +338,9 @@ impl Portal {
     ) -> Result<(), ServiceError> {
         let label = validate_text("label", label, 0, 100)?;
         let now = self.clock.now_utc_naive();
+        let today = self.clock.today();
+        check_changeable(day, today)
+            .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
         self.store.write(|tx| {
             let organisation =
                 organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound)?;
@@ -302,15 +349,7 @@ impl Portal {
             }
             let detail = match change {
                 Some(change) => {
-                    organisations::set_holiday(
-                        tx,
-                        &organisation.id,
-                        &HolidayOverride {
-                            day,
-                            change,
-                            label: label.clone(),
-                        },
-                    )?;
+                    organisations::set_holiday(tx, &organisation.id, day, change, &label, today)?;
                     format!(
                         "{day} {}",
                         if change == HolidayChange::Add {
@@ -321,7 +360,7 @@ impl Portal {
                     )
                 }
                 None => {
-                    organisations::clear_holiday(tx, &organisation.id, day)?;
+                    organisations::clear_holiday(tx, &organisation.id, day, today)?;
                     format!("{day} cleared")
                 }
             };

@@ -7,32 +7,39 @@ use super::ServiceError;
 use super::accounts::crypto_failure;
 use super::content::EventContent;
 use crate::crypto::{self, Aad, DataKey, PublicKey, RecordKind, Secret};
-use crate::procedure::{self, Calendar, CaseProcedure, DayOneRule, LocalHoliday};
+use crate::procedure::{
+    self, Calendar, CalendarChange, CalendarChangeKind, CaseProcedure, DayOneRule,
+};
 use crate::store::Tx;
-use crate::store::cases::SealedRecord;
+use crate::store::cases::{Case, SealedRecord};
 use crate::store::events::StoredEvent;
-use crate::store::organisations::{self, HolidayChange, Organisation};
+use crate::store::organisations::{self, HolidayChange, HolidayOverride, Organisation};
 
 pub fn calendar_for(tx: &mut Tx, organisation: &Organisation) -> Result<Calendar, ServiceError> {
-    let overrides = organisations::holidays(tx, &organisation.id)?;
+    let history = calendar_history(&organisations::holidays(tx, &organisation.id)?);
     let day_one_rule = match organisation.day_one_rule.as_str() {
         "next_working_day" => DayOneRule::NextWorkingDay,
         _ => DayOneRule::ReceiptOrNextWorkingDay,
     };
-    let additions = overrides
+    Ok(Calendar::from_history(day_one_rule, &history))
+}
+
+/// The stored calendar changes in the procedure's terms.
+pub fn calendar_history(overrides: &[HolidayOverride]) -> Vec<CalendarChange> {
+    overrides
         .iter()
-        .filter(|o| o.change == HolidayChange::Add)
-        .map(|o| LocalHoliday {
+        .map(|o| CalendarChange {
             date: o.day,
-            label: o.label.clone(),
+            kind: match o.change {
+                HolidayChange::Add => CalendarChangeKind::Closed {
+                    label: o.label.clone(),
+                },
+                HolidayChange::Remove => CalendarChangeKind::Worked,
+            },
+            recorded_on: o.recorded_on,
+            withdrawn_on: o.withdrawn_on,
         })
-        .collect::<Vec<_>>();
-    let removals = overrides
-        .iter()
-        .filter(|o| o.change == HolidayChange::Remove)
-        .map(|o| o.day)
-        .collect::<Vec<_>>();
-    Ok(Calendar::new(day_one_rule, additions, removals))
+        .collect()
 }
 
 pub fn procedure_settings(organisation: &Organisation) -> procedure::Settings {
@@ -125,4 +132,10 @@ pub fn organisation(tx: &mut Tx, slug: &str) -> Result<Organisation, ServiceErro
             "choose one of the organisations listed",
         )
     })
+}
+
+/// The organisation a stored case belongs to.
+pub fn organisation_of(tx: &mut Tx, case: &Case) -> Result<Organisation, ServiceError> {
+    organisations::find(tx, &case.organisation_id)?
+        .ok_or_else(|| ServiceError::Internal("case without organisation".into()))
 }

@@ -191,6 +191,7 @@ pub struct CaseDetail {
     /// A confidential case whose identity this handler has not been given.
     pub identity_withheld: bool,
     pub messages: Vec<CaseMessage>,
+    pub attachments: Vec<super::attachments::AttachmentListing>,
     pub notes: Vec<CaseNote>,
     pub events: Vec<CaseEvent>,
     pub allowed_events: Vec<EventType>,
@@ -490,6 +491,7 @@ impl Portal {
             can_grant_identity: identity.is_some(),
             identity,
             messages,
+            attachments: super::attachments::listing(tx, &case.id, &open.key)?,
             notes,
             events,
             allowed_events: procedure.allowed_events(today),
@@ -572,7 +574,21 @@ impl Portal {
         email: &str,
         with_identity: bool,
     ) -> Result<(), ServiceError> {
+        self.grant_with_reason(handler, reference, email, with_identity, "")
+    }
+
+    /// As [`Portal::grant`]; `reason` is what the reporter reads when asked to share their
+    /// identity with the new holder.
+    pub fn grant_with_reason(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        email: &str,
+        with_identity: bool,
+        reason: &str,
+    ) -> Result<(), ServiceError> {
         let email = super::accounts::normalise_email(email)?;
+        let reason = super::identity_consent::checked_reason(reason)?;
         let today = self.clock.today();
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
@@ -597,6 +613,7 @@ impl Portal {
                     ),
                 ));
             }
+            super::exclusions::ensure_not_excluded(tx, case, &open.key, &target)?;
             if conflicts::exists(tx, &case.id, &target.id)? {
                 return Err(ServiceError::Conflict {
                     code: "conflict_of_interest",
@@ -636,25 +653,13 @@ impl Portal {
                         "only someone who holds the reporter's identity can share it",
                     )
                 })?;
-                if wraps::find(tx, &case.id, &recipient, KeyKind::Identity)?.is_none() {
-                    let wrapped = crypto::wrap_key(
-                        &identity,
-                        &target_key,
-                        &WrapContext::new(case.id.as_str(), KeyKind::Identity),
-                    )
-                    .map_err(crypto_failure)?;
-                    wraps::insert(
-                        tx,
-                        &Wrap {
-                            case_id: case.id.clone(),
-                            recipient,
-                            key_kind: KeyKind::Identity,
-                            wrapped,
-                            granted_by: Some(handler.user.id.clone()),
-                            granted_on: today,
-                        },
-                    )?;
-                    granted.push("identity");
+                // Never shared directly: the reporter is asked first (Part 8 of the Standards).
+                if wraps::find(tx, &case.id, &recipient, KeyKind::Identity)?.is_none()
+                    && super::identity_consent::request(
+                        tx, &open, handler, &target, &identity, &reason, today,
+                    )?
+                {
+                    granted.push("identity_requested");
                 }
             }
             if granted.is_empty() {
@@ -699,7 +704,7 @@ impl Portal {
                 .map(|(user, _)| user)
                 .filter(|user| user.organisation_id == open.case.organisation_id)
                 .ok_or(ServiceError::NotFound)?;
-            remove_holder(tx, &open.case, &target.id)?;
+            remove_holder(tx, &handler.user.id, &open.case, &target.id)?;
             audit_case(
                 tx,
                 handler,
@@ -719,7 +724,7 @@ impl Portal {
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
-            remove_holder(tx, &open.case, &handler.user.id)?;
+            remove_holder(tx, &handler.user.id, &open.case, &handler.user.id)?;
             conflicts::declare(tx, &open.case.id, &handler.user.id, today)?;
             audit_case(
                 tx,
@@ -778,17 +783,26 @@ fn add_missing_recovery_wrap(
     )
 }
 
-/// Deletes a handler's wraps on a case, refusing to leave the case with no handler at all.
-fn remove_holder(tx: &mut Tx, case: &Case, user: &UserId) -> Result<(), ServiceError> {
-    let holders: Vec<Wrap> = wraps::for_case(tx, &case.id)?
-        .into_iter()
-        .filter(|w| w.key_kind == KeyKind::Case && matches!(w.recipient, Recipient::User(_)))
-        .collect();
-    let recipient = Recipient::User(user.clone());
-    if !holders.iter().any(|w| w.recipient == recipient) {
+/// Deletes a handler's wraps on a case, refusing to leave the case with no active handler.
+/// The case row is locked before anything is counted, so two holders revoking each other at
+/// the same moment are decided one after the other: the second finds it no longer holds the
+/// case, or that it would be the last.
+fn remove_holder(
+    tx: &mut Tx,
+    acting: &UserId,
+    case: &Case,
+    user: &UserId,
+) -> Result<(), ServiceError> {
+    cases::lock(tx, &case.id)?;
+    let holds = |tx: &mut Tx, who: &UserId| {
+        wraps::find(tx, &case.id, &Recipient::User(who.clone()), KeyKind::Case)
+            .map(|found| found.is_some())
+    };
+    if !holds(tx, acting)? || !holds(tx, user)? {
         return Err(ServiceError::NotFound);
     }
-    if holders.len() == 1 {
+    let recipient = Recipient::User(user.clone());
+    if super::custody::other_active_holders(tx, &case.id, user)? == 0 {
         return Err(ServiceError::Conflict {
             code: "last_holder",
             message: "nobody else holds this case; give it to someone else first".to_owned(),

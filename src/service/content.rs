@@ -9,6 +9,9 @@ use crate::procedure::NotWhistleblowingKind;
 #[derive(Serialize, Deserialize)]
 pub struct ConcernContent {
     pub text: String,
+    /// Ids of the intake contacts the reporter left out; nobody may ever grant them the case.
+    #[serde(default)]
+    pub excluded: Vec<String>,
 }
 
 /// A confidential reporter's name and how to reach them.
@@ -22,6 +25,15 @@ pub struct IdentityContent {
 #[derive(Serialize, Deserialize)]
 pub struct MessageContent {
     pub body: String,
+}
+
+/// An attachment's description; its bytes are sealed separately in the attachment store.
+#[derive(Serialize, Deserialize)]
+pub struct AttachmentContent {
+    pub name: String,
+    pub size: u64,
+    /// What was stripped before sealing, in plain words.
+    pub removed_metadata: Vec<String>,
 }
 
 /// What the reporter is told about a procedure event, and the handler's own reason or findings.

@@ -15,7 +15,7 @@ use crate::procedure::{Calendar, Milestone, ReminderDue, due_reminder};
 use crate::store::connection::DbConnection;
 use crate::store::outbox::{self, Backlog, DeliveryPreference, FailedDelivery};
 use crate::store::reminders::{self, Addressee, CaseIndex};
-use crate::store::{Tx, audit, events, organisations};
+use crate::store::{Tx, audit, events, organisations, reporter_requests};
 
 /// Roles told about overdue cases and sent the weekly summary. `champion` arrives with the
 /// accounts work; until then no account has it and the lead alone is told.
@@ -371,7 +371,13 @@ fn queue_weekly_summaries(
             week: week.clone(),
             open_cases: scan.open.get(&organisation.id).copied().unwrap_or(0),
             overdue_cases: scan.overdue.get(&organisation.id).copied().unwrap_or(0),
-            detriment_reports: None,
+            detriment_reports: Some(reporter_requests::count_in_period(
+                tx,
+                &organisation.id,
+                crate::model::RequestKind::Detriment,
+                today - time::Duration::days(6),
+                today,
+            )?),
             audit_entries,
             audit_head: audit_head.clone(),
         });

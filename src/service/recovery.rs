@@ -82,6 +82,7 @@ impl Portal {
                     "unknown_user",
                     "no active contact or investigator in this organisation has that e-mail address",
                 ))?;
+            super::exclusions::ensure_not_excluded(tx, &case, &key, &target)?;
             if conflicts::exists(tx, &case.id, &target.id)? {
                 return Err(ServiceError::Conflict {
                     code: "conflict_of_interest",

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use time::Date;
 
 use super::schema::{cases, sealed_records};
-use super::{StoreError, Tx};
+use super::{DbConnection, StoreError, Tx};
 use crate::ids::{CaseId, OrganisationId, RecordId, UserId};
 use crate::model::Author;
 
@@ -53,6 +53,22 @@ impl From<CaseRow> for Case {
             became_aware_on: row.became_aware_on,
         }
     }
+}
+
+/// Takes the case's row lock until the transaction ends, so a check of who holds the case and
+/// the change that depends on it (revoke, conflict, reset, disable) happen as one step.
+/// PostgreSQL: `SELECT … FOR UPDATE`. SQLite: writers already take turns for the whole
+/// transaction (see [`super::Store::write`]), so there is nothing more to take.
+pub fn lock(tx: &mut Tx, id: &CaseId) -> Result<(), StoreError> {
+    if let DbConnection::Postgres(postgres) = tx {
+        cases::table
+            .find(id.as_str())
+            .select(cases::id)
+            .for_update()
+            .first::<String>(postgres)
+            .optional()?;
+    }
+    Ok(())
 }
 
 pub fn insert(tx: &mut Tx, case: &Case) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use time::{Date, PrimitiveDateTime};
 
-use super::schema::{organisation_holidays, organisations};
+use super::schema::{calendar_changes, organisations};
 use super::{StoreError, Tx};
 use crate::ids::OrganisationId;
 
@@ -126,58 +126,79 @@ pub struct HolidayOverride {
     pub day: Date,
     pub change: HolidayChange,
     pub label: String,
+    /// The day the change was recorded; it speaks only for later days.
+    pub recorded_on: Date,
+    /// The day it was withdrawn, if it was; a withdrawal speaks only for later days.
+    pub withdrawn_on: Option<Date>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = organisation_holidays)]
-struct HolidayRow {
+#[diesel(table_name = calendar_changes)]
+struct CalendarChangeRow {
+    id: String,
     organisation_id: String,
     day: Date,
     change: String,
     label: String,
+    recorded_on: Date,
+    withdrawn_on: Option<Date>,
 }
 
-/// Records a calendar change, replacing any earlier change for the same day.
+/// Records a calendar change made on `today`, withdrawing any change still standing for the
+/// same day. Earlier changes are kept: they are the calendar that past dates were counted on.
 pub fn set_holiday(
     tx: &mut Tx,
     organisation: &OrganisationId,
-    holiday: &HolidayOverride,
+    day: Date,
+    change: HolidayChange,
+    label: &str,
+    today: Date,
 ) -> Result<(), StoreError> {
-    clear_holiday(tx, organisation, holiday.day)?;
-    diesel::insert_into(organisation_holidays::table)
-        .values(HolidayRow {
+    clear_holiday(tx, organisation, day, today)?;
+    diesel::insert_into(calendar_changes::table)
+        .values(CalendarChangeRow {
+            id: crate::crypto::random_id(),
             organisation_id: organisation.as_str().to_owned(),
-            day: holiday.day,
-            change: holiday.change.as_str().to_owned(),
-            label: holiday.label.clone(),
+            day,
+            change: change.as_str().to_owned(),
+            label: label.to_owned(),
+            recorded_on: today,
+            withdrawn_on: None,
         })
         .execute(tx)?;
     Ok(())
 }
 
-/// Removes the organisation's change for `day`; answers whether there was one.
+/// Withdraws, as of `today`, the change standing for `day`; answers whether there was one.
 pub fn clear_holiday(
     tx: &mut Tx,
     organisation: &OrganisationId,
     day: Date,
+    today: Date,
 ) -> Result<bool, StoreError> {
-    let deleted = diesel::delete(
-        organisation_holidays::table
-            .filter(organisation_holidays::organisation_id.eq(organisation.as_str()))
-            .filter(organisation_holidays::day.eq(day)),
+    let withdrawn = diesel::update(
+        calendar_changes::table
+            .filter(calendar_changes::organisation_id.eq(organisation.as_str()))
+            .filter(calendar_changes::day.eq(day))
+            .filter(calendar_changes::withdrawn_on.is_null()),
     )
+    .set(calendar_changes::withdrawn_on.eq(Some(today)))
     .execute(tx)?;
-    Ok(deleted > 0)
+    Ok(withdrawn > 0)
 }
 
+/// Every calendar change the organisation ever recorded, withdrawn ones included, by day.
 pub fn holidays(
     tx: &mut Tx,
     organisation: &OrganisationId,
 ) -> Result<Vec<HolidayOverride>, StoreError> {
-    let rows = organisation_holidays::table
-        .filter(organisation_holidays::organisation_id.eq(organisation.as_str()))
-        .order(organisation_holidays::day.asc())
-        .select(HolidayRow::as_select())
+    let rows = calendar_changes::table
+        .filter(calendar_changes::organisation_id.eq(organisation.as_str()))
+        .order((
+            calendar_changes::day.asc(),
+            calendar_changes::recorded_on.asc(),
+        ))
+        .select(CalendarChangeRow::as_select())
         .load(tx)?;
     rows.into_iter()
         .map(|row| {
@@ -194,6 +215,8 @@ pub fn holidays(
                 day: row.day,
                 change,
                 label: row.label,
+                recorded_on: row.recorded_on,
+                withdrawn_on: row.withdrawn_on,
             })
         })
         .collect()

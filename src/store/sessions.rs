@@ -144,19 +144,21 @@ pub fn insert_setup_token(
     Ok(())
 }
 
-/// Consumes a setup token: deletes it and answers whether it existed and was still valid.
+/// Consumes a setup token: deletes it if it is still valid and answers whether this call did.
+/// The DELETE is the check, so of several requests racing with one token exactly one wins (on
+/// PostgreSQL the others wait for its row lock and then find the row gone).
 pub fn take_setup_token(
     tx: &mut Tx,
     token_hash: &[u8],
     now: PrimitiveDateTime,
 ) -> Result<bool, StoreError> {
-    let expires_at: Option<PrimitiveDateTime> = setup_tokens::table
-        .find(token_hash)
-        .select(setup_tokens::expires_at)
-        .first(tx)
-        .optional()?;
-    diesel::delete(setup_tokens::table.find(token_hash)).execute(tx)?;
-    Ok(matches!(expires_at, Some(expiry) if expiry > now))
+    let taken = diesel::delete(
+        setup_tokens::table
+            .find(token_hash)
+            .filter(setup_tokens::expires_at.gt(now)),
+    )
+    .execute(tx)?;
+    Ok(taken == 1)
 }
 
 /// Whether a setup token is valid, without consuming it (to show the form).

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
 use super::schema::{intake_contacts, users};
-use super::{StoreError, Tx};
+use super::{DbConnection, StoreError, Tx};
 use crate::ids::{OrganisationId, UserId};
 use crate::model::Role;
 
@@ -125,12 +125,95 @@ pub fn insert(tx: &mut Tx, user: &User, credentials: &Credentials) -> Result<(),
     Ok(())
 }
 
-/// Replaces the account, key material included (password change, admin reset).
-pub fn replace(tx: &mut Tx, user: &User, credentials: &Credentials) -> Result<(), StoreError> {
-    diesel::update(users::table.find(user.id.as_str()))
-        .set(UserRow::join(user, credentials))
-        .execute(tx)?;
+/// Installs a new key pair, password and TOTP enrolment (admin reset, enrolment), only if the
+/// account is still at `generation`; answers whether it was. Touches no other column, so a
+/// concurrent disable or e-mail change is never overwritten.
+pub fn replace_keys(
+    tx: &mut Tx,
+    id: &UserId,
+    generation: i32,
+    public_key: &[u8],
+    credentials: &Credentials,
+    at: PrimitiveDateTime,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        users::table
+            .find(id.as_str())
+            .filter(users::key_generation.eq(generation)),
+    )
+    .set((
+        users::public_key.eq(public_key),
+        users::sealed_secret_key.eq(&credentials.sealed_secret_key),
+        users::kdf_salt.eq(&credentials.kdf_salt),
+        users::kdf_cost.eq(&credentials.kdf_cost),
+        users::login_verifier.eq(&credentials.login_verifier),
+        users::sealed_totp_secret.eq(&credentials.sealed_totp_secret),
+        users::totp_last_step.eq(credentials.totp_last_step),
+        users::key_generation.eq(generation + 1),
+        users::updated_at.eq(at),
+    ))
+    .execute(tx)?;
+    Ok(changed == 1)
+}
+
+/// Re-seals the same key pair under a new password, only while the account is active and still
+/// at `generation`: a password change that loses a race with a disable or a reset changes
+/// nothing (and so cannot switch the account back on).
+pub fn replace_password(
+    tx: &mut Tx,
+    id: &UserId,
+    generation: i32,
+    credentials: &Credentials,
+    at: PrimitiveDateTime,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        users::table
+            .find(id.as_str())
+            .filter(users::key_generation.eq(generation))
+            .filter(users::active.eq(true)),
+    )
+    .set((
+        users::sealed_secret_key.eq(&credentials.sealed_secret_key),
+        users::kdf_salt.eq(&credentials.kdf_salt),
+        users::kdf_cost.eq(&credentials.kdf_cost),
+        users::login_verifier.eq(&credentials.login_verifier),
+        users::sealed_totp_secret.eq(&credentials.sealed_totp_secret),
+        users::updated_at.eq(at),
+    ))
+    .execute(tx)?;
+    Ok(changed == 1)
+}
+
+/// Takes the account row's lock until the transaction ends (PostgreSQL; SQLite writers already
+/// take turns), so a check of the account and the change that depends on it are one step.
+pub fn lock(tx: &mut Tx, id: &UserId) -> Result<(), StoreError> {
+    if let DbConnection::Postgres(postgres) = tx {
+        users::table
+            .find(id.as_str())
+            .select(users::id)
+            .for_update()
+            .first::<String>(postgres)
+            .optional()?;
+    }
     Ok(())
+}
+
+/// Counts active admins while locking their rows, so two admins disabling each other at once
+/// cannot both see "another admin is left".
+pub fn lock_active_admins(tx: &mut Tx) -> Result<i64, StoreError> {
+    match tx {
+        DbConnection::Postgres(postgres) => {
+            let ids: Vec<String> = users::table
+                .filter(users::role.eq(Role::Admin.as_str()))
+                .filter(users::active.eq(true))
+                .order(users::id.asc())
+                .select(users::id)
+                .for_update()
+                .load(postgres)?;
+            Ok(i64::try_from(ids.len()).unwrap_or(i64::MAX))
+        }
+        DbConnection::Sqlite(_) => count_active_admins(tx),
+    }
 }
 
 pub fn find(tx: &mut Tx, id: &UserId) -> Result<Option<User>, StoreError> {

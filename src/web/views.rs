@@ -25,11 +25,15 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "setup.html",
     "setup_done.html",
     "_timescales.html",
+    "_safety.html",
+    "_protection.html",
+    "protection.html",
     "concern_organisation.html",
     "concern_form.html",
     "concern_check.html",
     "concern_key.html",
     "concern_done.html",
+    "concern_already_sent.html",
     "mailbox_sign_in.html",
     "mailbox.html",
     "console_reports.html",
@@ -46,6 +50,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "console/deadlines.html",
     "console/inbox.html",
     "console/layout.html",
+    "console/oversight.html",
     "console/sign_in.html",
 ];
 

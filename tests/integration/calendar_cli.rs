@@ -117,13 +117,13 @@ fn local_holidays_move_deadlines_and_are_listed() {
                 "--org",
                 "nhs-orkney",
                 "--received",
-                "2026-11-27",
+                "2099-11-27",
                 "--working-days",
                 "5",
             ],
         ))
     };
-    assert_eq!(due(&database), "2026-12-04");
+    assert_eq!(due(&database), "2099-12-04");
     stdout(&speakup(
         &database,
         &[
@@ -133,12 +133,12 @@ fn local_holidays_move_deadlines_and_are_listed() {
             "--org",
             "nhs-orkney",
             "--date",
-            "2026-12-01",
+            "2099-12-01",
             "--label",
             "Local holiday",
         ],
     ));
-    assert_eq!(due(&database), "2026-12-07");
+    assert_eq!(due(&database), "2099-12-07");
     // Working St Andrew's Day instead pulls it back.
     stdout(&speakup(
         &database,
@@ -149,10 +149,10 @@ fn local_holidays_move_deadlines_and_are_listed() {
             "--org",
             "nhs-orkney",
             "--date",
-            "2026-11-30",
+            "2099-11-30",
         ],
     ));
-    assert_eq!(due(&database), "2026-12-04");
+    assert_eq!(due(&database), "2099-12-04");
     let listed = stdout(&speakup(
         &database,
         &["org", "holidays", "list", "--org", "nhs-orkney"],
@@ -167,11 +167,11 @@ fn local_holidays_move_deadlines_and_are_listed() {
             "--org",
             "nhs-orkney",
             "--year",
-            "2026",
+            "2099",
         ],
     ));
-    assert!(holidays.contains("2026-12-01"));
-    assert!(!holidays.contains("2026-11-30"));
+    assert!(holidays.contains("2099-12-01"));
+    assert!(!holidays.contains("2099-11-30"));
     stdout(&speakup(
         &database,
         &[
@@ -181,7 +181,7 @@ fn local_holidays_move_deadlines_and_are_listed() {
             "--org",
             "nhs-orkney",
             "--date",
-            "2026-12-01",
+            "2099-12-01",
         ],
     ));
     stdout(&speakup(
@@ -193,10 +193,10 @@ fn local_holidays_move_deadlines_and_are_listed() {
             "--org",
             "nhs-orkney",
             "--date",
-            "2026-11-30",
+            "2099-11-30",
         ],
     ));
-    assert_eq!(due(&database), "2026-12-04");
+    assert_eq!(due(&database), "2099-12-04");
     let bad = speakup(
         &database,
         &[
@@ -228,4 +228,56 @@ fn local_holidays_move_deadlines_and_are_listed() {
         "{}",
         String::from_utf8_lossy(&unknown.stderr)
     );
+}
+
+#[test]
+fn days_that_have_come_cannot_be_changed() {
+    let database = TestDatabase::create();
+    stdout(&speakup(
+        &database,
+        &["org", "add", "--slug", "nhs-orkney", "--name", "NHS Orkney"],
+    ));
+    for args in [
+        &[
+            "org",
+            "holidays",
+            "add",
+            "--org",
+            "nhs-orkney",
+            "--date",
+            "2020-12-01",
+            "--label",
+            "Retrospective closure",
+        ][..],
+        &[
+            "org",
+            "holidays",
+            "work",
+            "--org",
+            "nhs-orkney",
+            "--date",
+            "2020-11-30",
+        ][..],
+    ] {
+        let refused = speakup(&database, args);
+        assert!(!refused.status.success());
+        let message = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            message.contains("only later days can be changed"),
+            "{message}"
+        );
+    }
+    let holidays = stdout(&speakup(
+        &database,
+        &[
+            "calendar",
+            "holidays",
+            "--org",
+            "nhs-orkney",
+            "--year",
+            "2020",
+        ],
+    ));
+    assert!(holidays.contains("2020-11-30"), "{holidays}");
+    assert!(!holidays.contains("2020-12-01"), "{holidays}");
 }

@@ -13,10 +13,10 @@ use crate::api_client::{
 use crate::browser::{Browser, Page, html_unescape};
 use crate::support::{Person, TestApp};
 
-const SESSION_COOKIE: &str = "__Host-speakup-session";
-const CSRF_COOKIE: &str = "__Host-speakup-csrf";
+pub(crate) const SESSION_COOKIE: &str = "__Host-speakup-session";
+pub(crate) const CSRF_COOKIE: &str = "__Host-speakup-csrf";
 
-fn app() -> TestApp {
+pub(crate) fn app() -> TestApp {
     // One test signs in many times from one (address-less) test client.
     TestApp::with_settings(|raw| {
         raw.handler_sign_ins_per_minute = 1000;
@@ -53,7 +53,7 @@ fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Labels, ids, headings, tables, and nothing the CSP would block.
-fn check_accessibility(page: &Page) {
+pub(crate) fn check_accessibility(page: &Page) {
     let body = &page.body;
     let context = || page.text().chars().take(300).collect::<String>();
     assert_eq!(
@@ -144,7 +144,7 @@ fn check_accessibility(page: &Page) {
 // ---------------------------------------------------------------------------------------------
 // Browser helpers
 
-async fn open<S, B>(browser: &mut Browser<S>, uri: &str) -> Page
+pub(crate) async fn open<S, B>(browser: &mut Browser<S>, uri: &str) -> Page
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
@@ -157,7 +157,11 @@ where
 }
 
 /// Posts a form with the browser's CSRF token, as the page's hidden field would.
-async fn submit<S, B>(browser: &mut Browser<S>, uri: &str, fields: &[(&str, &str)]) -> Page
+pub(crate) async fn submit<S, B>(
+    browser: &mut Browser<S>,
+    uri: &str,
+    fields: &[(&str, &str)],
+) -> Page
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
@@ -192,7 +196,7 @@ where
     .await
 }
 
-async fn signed_in<S, B>(app: &TestApp, service: S, person: &Person) -> Browser<S>
+pub(crate) async fn signed_in<S, B>(app: &TestApp, service: S, person: &Person) -> Browser<S>
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
@@ -210,7 +214,7 @@ where
     browser
 }
 
-fn assert_redirect(page: &Page, to: &str) {
+pub(crate) fn assert_redirect(page: &Page, to: &str) {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
     assert_eq!(page.location().as_deref(), Some(to), "{}", page.text());
 }
@@ -725,7 +729,7 @@ async fn the_deadlines_page_puts_overdue_cases_first() {
 }
 
 /// The id in `/console/admin/users/{id}/…` on the row for `email`.
-fn user_id_on_row(page: &Page, email: &str) -> String {
+pub(crate) fn user_id_on_row(page: &Page, email: &str) -> String {
     let row = page.body.find(email).expect("row for the e-mail address");
     let marker = "/console/admin/users/";
     let start = row + page.body[row..].find(marker).unwrap() + marker.len();
@@ -995,14 +999,40 @@ async fn an_admin_manages_accounts_the_intake_list_and_the_calendar() {
         "/console/admin/holidays",
         &[
             ("action", "add"),
-            ("date", "24/12/2026"),
+            ("date", "24/13/2026"),
             ("label", "x"),
             ("year", "2026"),
         ],
     )
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.text().contains("year-month-day"), "{}", bad.text());
+    assert!(
+        bad.text()
+            .contains("Enter the date like 24 December 2026 or 24/12/2026"),
+        "{}",
+        bad.text()
+    );
+
+    // A day that has come keeps the calendar it was counted on: dates already given to
+    // reporters and figures already reported must not move.
+    let past = submit(
+        &mut admin,
+        "/console/admin/holidays",
+        &[
+            ("action", "add"),
+            ("date", "2026-11-02"),
+            ("label", "Retrospective closure"),
+            ("year", "2026"),
+        ],
+    )
+    .await;
+    assert_eq!(past.status, StatusCode::BAD_REQUEST);
+    assert!(
+        past.text().contains("only later days can be changed"),
+        "{}",
+        past.text()
+    );
+    assert!(!holidays(&app).contains(&"2026-11-02".to_owned()));
 
     // Admins cannot open cases either.
     assert_eq!(

@@ -11,7 +11,7 @@ use super::{Choice, Day, Done, Shell, day, refusal, render, see_other, segment, 
 use crate::crypto::Secret;
 use crate::ids::UserId;
 use crate::model::Role;
-use crate::procedure::parse_iso_date;
+use crate::procedure::parse_typed_date;
 use crate::service::accounts::{Actor, NewAccount};
 use crate::service::admin::AccountSummary;
 use crate::service::sessions::Handler;
@@ -507,6 +507,8 @@ struct HolidayRow {
     date: Day,
     name: String,
     local: bool,
+    /// Only days after today can be changed; earlier ones were counted as they stand.
+    changeable: bool,
 }
 
 #[derive(Serialize)]
@@ -514,6 +516,7 @@ struct ChangeRow {
     date: Day,
     kind: &'static str,
     label: String,
+    changeable: bool,
 }
 
 #[derive(Serialize, Default)]
@@ -541,7 +544,8 @@ async fn holidays_page(
     done: &Done,
     failure: Option<((StatusCode, String), HolidayValues)>,
 ) -> Result<HttpResponse, PageError> {
-    let year = year.unwrap_or_else(|| portal.clock.today().year());
+    let today = portal.clock.today();
+    let year = year.unwrap_or_else(|| today.year());
     let (organisation, holidays, overrides) = with_admin(portal, admin, move |portal, admin| {
         let organisation = portal.own_organisation(admin)?;
         let holidays = portal.holidays_in_year(&organisation.slug, year)?;
@@ -563,6 +567,7 @@ async fn holidays_page(
             .into_iter()
             .map(|h| HolidayRow {
                 local: local(h.date),
+                changeable: h.date > today,
                 date: day(h.date),
                 name: h.name,
             })
@@ -576,6 +581,7 @@ async fn holidays_page(
                     HolidayChange::Remove => "Bank holiday worked",
                 },
                 label: o.label.clone(),
+                changeable: o.day > today,
             })
             .collect(),
         values: HolidayValues::default(),
@@ -644,10 +650,10 @@ pub async fn change_holiday(
             "choose what to do with the date",
         )),
     };
-    let date = parse_iso_date(form.date.trim()).map_err(|_| {
+    let date = parse_typed_date(form.date.trim()).map_err(|_| {
         ServiceError::invalid(
             "invalid_date",
-            "enter the date as year-month-day, for example 2026-12-24",
+            "enter the date like 24 December 2026 or 24/12/2026",
         )
     });
     let values = HolidayValues {

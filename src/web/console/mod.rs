@@ -6,6 +6,8 @@ pub mod account;
 pub mod admin;
 pub mod cases;
 pub mod events;
+pub mod evidence;
+pub mod oversight;
 pub mod sign_in;
 
 use actix_web::http::StatusCode;
@@ -29,6 +31,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/console/sign-in", web::post().to(sign_in::submit))
         .route("/console/sign-out", web::post().to(sign_in::sign_out))
         .route("/console/deadlines", web::get().to(cases::deadlines))
+        .route("/console/oversight", web::get().to(oversight::show))
         .route("/console/cases/{reference}", web::get().to(cases::show))
         .route(
             "/console/cases/{reference}/messages",
@@ -37,6 +40,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/console/cases/{reference}/notes",
             web::post().to(cases::note),
+        )
+        .route(
+            "/console/cases/{reference}/attachments",
+            web::post().to(evidence::upload),
+        )
+        .route(
+            "/console/cases/{reference}/attachments/{id}",
+            web::get().to(evidence::download),
         )
         .route(
             "/console/cases/{reference}/grants",
@@ -89,6 +100,8 @@ pub struct Nav {
     pub holds_cases: bool,
     pub admin: bool,
     pub lead: bool,
+    pub champion: bool,
+    pub reports: bool,
 }
 
 impl Nav {
@@ -99,6 +112,8 @@ impl Nav {
             holds_cases: user.role.may_hold_cases(),
             admin: user.role == Role::Admin,
             lead: user.role == Role::Lead,
+            champion: user.role == Role::Champion,
+            reports: user.role.may_read_reports(),
         }
     }
 }
@@ -167,8 +182,11 @@ fn notice_for(done: &str) -> Option<&'static str> {
         "signed_out" => "You have signed out.",
         "replied" => "Your message has been sent. The reporter will see it in their mailbox.",
         "noted" => "Your note has been saved. The reporter cannot see it.",
+        "attached" => "The file has been added. The reporter can download it from their mailbox.",
         "recorded" => "The step has been recorded, and the reporter has been written to.",
-        "granted" => "Access given.",
+        "granted" => {
+            "Access given. If you asked to share the reporter's identity, the reporter is asked first in their mailbox; nothing is shared until they agree."
+        }
         "revoked" => "Access removed.",
         "conflict_declared" => {
             "Your conflict of interest is recorded. You no longer have access to that case."
