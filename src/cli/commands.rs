@@ -3,8 +3,8 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{
-    AuditCommand, CalendarCommand, CliError, Command, HolidayCommand, OrgCommand, ReportCommand,
-    ReportFormat, UserCommand,
+    AuditCommand, CalendarCommand, CliError, Command, HolidayCommand, NotifyCommand, OrgCommand,
+    ReportCommand, ReportFormat, UserCommand,
 };
 use crate::clock::Clock;
 use crate::config::{self, DatabaseUrl, Overrides, Settings};
@@ -208,6 +208,17 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Notify(NotifyCommand::Preview { as_of }) => {
+            let as_of = date_argument("--as-of", &as_of)?;
+            let portal = open_portal(overrides)?;
+            for line in portal.reminder_preview(as_of)? {
+                print_line(
+                    &serde_json::to_value(&line)
+                        .map_err(|error| CliError::Startup(error.to_string()))?,
+                )?;
+            }
+            Ok(())
+        }
         Command::Calendar(CalendarCommand::Due {
             organisation,
             received,
@@ -333,8 +344,16 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
             token.expose_secret()
         );
     }
+    let worker_portal = portal.clone();
     let state = web::AppState::new(portal);
     actix_web::rt::System::new().block_on(async move {
+        let mailer = crate::notify::smtp::Mailer::from_settings(&settings.mail)
+            .map_err(|error| CliError::Startup(error.to_string()))?;
+        match &mailer {
+            Some(mailer) => tracing::info!(server = %mailer.server(), "e-mail notices on"),
+            None => tracing::info!("no smtp_url: e-mail notices stay queued in the outbox"),
+        }
+        let worker = actix_web::rt::spawn(crate::notify::worker::run(worker_portal, mailer));
         let server = actix_web::HttpServer::new(move || web::app(state.clone()))
             .bind(settings.bind)
             .map_err(|error| {
@@ -344,6 +363,7 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
             .run();
         eprintln!("speakup: listening on {}", settings.public_url);
         server.await?;
+        worker.abort();
         tracing::info!("speakup stopped");
         Ok(())
     })

@@ -521,6 +521,17 @@ impl Portal {
                 &Event::new(today, EventKind::Received),
                 None,
             )?;
+            // Exactly the people the concern was wrapped to: an excluded contact holds no wrap.
+            super::notices::tell_holders(
+                tx,
+                &case_id,
+                &crate::notify::Notice::NewConcern {
+                    reference: reference.clone(),
+                },
+                None,
+                &self.settings.public_url,
+                self.clock.now_utc_naive(),
+            )?;
             Ok::<_, ServiceError>(())
         })
 ?;

@@ -16,6 +16,7 @@ mod handlers;
 mod http_shell;
 mod insiders;
 mod mailbox_requests;
+mod notices;
 mod outbox;
 mod procedure_flow;
 mod races;
