@@ -4,6 +4,7 @@ use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 
 use super::secret::fmt_redacted;
+use super::submission::SubmissionToken;
 use super::{CryptoError, KeyPair, Secret, SecretKey, crockford, random};
 
 const DATA_LEN: usize = 25;
@@ -15,6 +16,7 @@ const DISPLAY_LEN: usize = KEY_LEN + KEY_LEN / GROUP_LEN - 1;
 const CHECK_LABEL: &[u8] = b"speakup/case-key-check/v1";
 const LOOKUP_LABEL: &[u8] = b"speakup/case-lookup/v1";
 const REPORTER_LABEL: &[u8] = b"speakup/reporter-x25519/v1";
+const SUBMISSION_LABEL: &[u8] = b"speakup/case-key-from-submission/v1";
 
 /// Why a typed case key was refused. No variant echoes any of the input,
 /// since even a fragment of a case key is secret.
@@ -62,6 +64,28 @@ impl CaseKey {
             if !key.has_undetected_typo() {
                 return key;
             }
+        }
+    }
+
+    /// The case key for one submission of the concern form: the same token always gives the
+    /// same key, so a form sent twice finds the case it already created. Keys with an
+    /// undetected typo are skipped exactly as [`CaseKey::generate`] redraws them, by moving on
+    /// to the next counter.
+    pub fn from_submission_token(token: &SubmissionToken) -> Result<Self, CryptoError> {
+        let hkdf = Hkdf::<Sha256>::new(None, token.expose_bytes());
+        let mut counter: u32 = 0;
+        loop {
+            let mut info = Vec::with_capacity(SUBMISSION_LABEL.len() + 4);
+            info.extend_from_slice(SUBMISSION_LABEL);
+            info.extend_from_slice(&counter.to_be_bytes());
+            let mut raw = Secret::new([0u8; DATA_LEN]);
+            hkdf.expand(&info, raw.expose_secret_mut())
+                .map_err(|_| CryptoError::KeyDerivation)?;
+            let key = Self::from_symbol_values(raw.expose_secret());
+            if !key.has_undetected_typo() {
+                return Ok(key);
+            }
+            counter = counter.checked_add(1).ok_or(CryptoError::KeyDerivation)?;
         }
     }
 
@@ -285,6 +309,24 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_submission_token_always_gives_the_same_valid_key() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..40 {
+            let token = crate::crypto::SubmissionToken::generate();
+            let first = CaseKey::from_submission_token(&token).unwrap();
+            let again = CaseKey::from_submission_token(&token).unwrap();
+            assert_eq!(first.lookup_id(), again.lookup_id());
+            assert!(!first.has_undetected_typo());
+            let shown = display(&first);
+            assert_eq!(
+                CaseKey::parse(&shown).unwrap().lookup_id(),
+                first.lookup_id()
+            );
+            assert!(seen.insert(shown), "different tokens give different keys");
+        }
     }
 
     #[test]

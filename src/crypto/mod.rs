@@ -22,6 +22,7 @@ mod recovery;
 mod seal;
 mod secret;
 mod session;
+mod submission;
 mod wrap;
 
 pub use attachment::{
@@ -34,6 +35,7 @@ pub use random::{random_id, random_reference, random_token, token_digest};
 pub use seal::{Aad, DataKey, RecordKind, open, seal};
 pub use secret::Secret;
 pub use session::SessionToken;
+pub use submission::SubmissionToken;
 pub use wrap::{
     KeyKind, KeyPair, PublicKey, SecretKey, WRAPPED_KEY_LEN, WrapContext, unwrap_key, wrap_key,
 };

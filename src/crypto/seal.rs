@@ -53,12 +53,13 @@ pub enum RecordKind {
     HandlerSecret,
     TotpSecret,
     Session,
+    IdentityRequest,
     /// An attachment's name, type and size; the bytes are in the attachment store.
     Attachment,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 9] = [
+    pub const ALL: [RecordKind; 10] = [
         RecordKind::Concern,
         RecordKind::Identity,
         RecordKind::Message,
@@ -67,6 +68,7 @@ impl RecordKind {
         RecordKind::HandlerSecret,
         RecordKind::TotpSecret,
         RecordKind::Session,
+        RecordKind::IdentityRequest,
         RecordKind::Attachment,
     ];
 
@@ -81,6 +83,7 @@ impl RecordKind {
             RecordKind::HandlerSecret => "handler-secret",
             RecordKind::TotpSecret => "totp-secret",
             RecordKind::Session => "session",
+            RecordKind::IdentityRequest => "identity-request",
             RecordKind::Attachment => "attachment",
         }
     }
@@ -350,7 +353,8 @@ pub(super) mod tests {
                 "handler-secret",
                 "totp-secret",
                 "session",
-                "attachment"
+                "identity-request",
+                "attachment",
             ]
         );
     }

@@ -33,6 +33,79 @@ pub fn parse_iso_date(input: &str) -> Result<Date, ProcedureError> {
     Date::from_calendar_date(year, month, day).map_err(|_| invalid())
 }
 
+/// A date as a person typed it: `2026-12-03` (what a browser's date box sends), day/month/year
+/// with `/`, `.`, `-` or spaces between (`3/12/2026`), or the month in words (`3 December 2026`,
+/// `3 Dec 2026`, with or without a weekday in front). Years have four digits, so `3/12/26` is
+/// refused rather than guessed.
+pub fn parse_typed_date(input: &str) -> Result<Date, ProcedureError> {
+    let invalid = || ProcedureError::InvalidDate {
+        input: input.chars().take(40).collect(),
+    };
+    let text = input.trim();
+    if let Ok(date) = parse_iso_date(text) {
+        return Ok(date);
+    }
+    let parts: Vec<&str> = text
+        .split(['/', '.', '-', ',', ' '])
+        .filter(|part| !part.is_empty())
+        .collect();
+    // "Thursday 3 December 2026": the weekday adds nothing.
+    let parts = match parts.as_slice() {
+        [weekday, rest @ ..]
+            if rest.len() == 3
+                && month_named(weekday).is_none()
+                && !weekday.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest
+        }
+        all => all,
+    };
+    let [day, month, year] = parts else {
+        return Err(invalid());
+    };
+    let digits = |part: &str, most: usize| -> Result<u32, ProcedureError> {
+        if part.is_empty() || part.len() > most || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        part.parse::<u32>().map_err(|_| invalid())
+    };
+    if year.len() != 4 {
+        return Err(invalid());
+    }
+    let year = i32::try_from(digits(year, 4)?).map_err(|_| invalid())?;
+    let month = match month_named(month) {
+        Some(month) => month,
+        None => u8::try_from(digits(month, 2)?)
+            .ok()
+            .and_then(|month| Month::try_from(month).ok())
+            .ok_or_else(invalid)?,
+    };
+    let day = u8::try_from(digits(day, 2)?).map_err(|_| invalid())?;
+    Date::from_calendar_date(year, month, day).map_err(|_| invalid())
+}
+
+/// "December", "dec", "Sept": a month's name or its first three or more letters.
+fn month_named(word: &str) -> Option<Month> {
+    let word = word.to_ascii_lowercase();
+    if word.len() < 3 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut month = Month::January;
+    for _ in 0..12 {
+        if month.to_string().to_ascii_lowercase().starts_with(&word) {
+            return Some(month);
+        }
+        month = month.next();
+    }
+    None
+}
+
+/// A date as people in Scotland read it: "3 December 2026". Every page shows dates this way
+/// (the tera filter `date_words` calls this), so reporters and handlers see one form.
+pub fn date_words(date: Date) -> String {
+    format!("{} {} {}", date.day(), date.month(), date.year())
+}
+
 /// `#[serde(with = "iso_date")]` for a `Date` field.
 pub mod iso_date {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
@@ -76,6 +149,45 @@ pub mod iso_date {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn dates_are_read_as_people_type_them() {
+        let day = date!(2026 - 12 - 03);
+        for typed in [
+            "2026-12-03",
+            "3/12/2026",
+            "03/12/2026",
+            "3.12.2026",
+            "3-12-2026",
+            "3 12 2026",
+            "3 December 2026",
+            "3 december 2026",
+            "3 Dec 2026",
+            " Thursday 3 December 2026 ",
+            "Thursday, 3 December 2026",
+        ] {
+            assert_eq!(parse_typed_date(typed), Ok(day), "{typed}");
+        }
+        assert_eq!(parse_typed_date("1 Sept 2026"), Ok(date!(2026 - 09 - 01)));
+        for bad in [
+            "",
+            "yesterday",
+            "3/12/26",
+            "31/02/2026",
+            "3 Decembre 2026",
+            "3 De 2026",
+            "2026/13/01",
+            "1 2 3 2026",
+        ] {
+            assert!(parse_typed_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_read_as_words() {
+        assert_eq!(date_words(date!(2026 - 12 - 03)), "3 December 2026");
+        assert_eq!(date_words(date!(2027 - 01 - 31)), "31 January 2027");
+    }
 
     #[test]
     fn parses_strict_iso_dates() {

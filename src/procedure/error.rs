@@ -3,6 +3,11 @@ use time::Date;
 
 use super::stages::{EscalationReason, EventType, State};
 
+/// Dates in messages read as people write them: "3 December 2026".
+fn words(date: &Date) -> String {
+    super::dates::date_words(*date)
+}
+
 /// Every way the procedure can refuse an input.
 ///
 /// These reach people as 4xx answers, so each variant is specific enough for the UI to explain
@@ -28,29 +33,46 @@ pub enum ProcedureError {
     #[error("The concern has already been acknowledged at this stage.")]
     AlreadyAcknowledged,
 
-    #[error("The date {date} is before the previous event on {previous}.")]
+    #[error(
+        "The date {} is before the previous event on {}.",
+        words(.date), words(.previous)
+    )]
     DateBeforePrevious { date: Date, previous: Date },
 
-    #[error("The date {date} is in the future (today is {today}).")]
+    #[error(
+        "The date {} is in the future (today is {}).",
+        words(.date), words(.today)
+    )]
     DateInFuture { date: Date, today: Date },
 
-    #[error("The new date {until} must be later than the current due date {current}.")]
+    #[error(
+        "The new date {} must be later than the current due date {}.",
+        words(.until), words(.current)
+    )]
     ExtensionNotLater { until: Date, current: Date },
 
     #[error(
-        "The new date {until} is beyond the stage 1 limit of {cap_date}; move the concern to stage 2 instead."
+        "The new date {} is beyond the stage 1 limit of {}; move the concern to stage 2 instead.",
+        words(.until), words(.cap_date)
     )]
     ExtensionBeyondCap { until: Date, cap_date: Date },
 
-    #[error("The new date {until} is not a working day.")]
+    #[error(
+        "The new date {} is not a working day.",
+        words(.until)
+    )]
     ExtensionNotWorkingDay { until: Date },
 
     #[error(
-        "An extension must be agreed on or before the current due date {due}; it was recorded on {on}."
+        "An extension must be agreed on or before the current due date {}; it was recorded on {}.",
+        words(.due), words(.on)
     )]
     ExtensionTooLate { on: Date, due: Date },
 
-    #[error("The date {date} is outside the supported range (1900 to 2200).")]
+    #[error(
+        "The date {} is outside the supported range (1900 to 2200).",
+        words(.date)
+    )]
     DateOutOfRange { date: Date },
 
     #[error("The year {year} is outside the supported range (1900 to 2200).")]
@@ -60,22 +82,27 @@ pub enum ProcedureError {
     WorkingDaysOutOfRange { requested: u32, max: u32 },
 
     #[error(
-        "No working day was found within {days} days after {from}; check the holiday settings."
+        "No working day was found within {} days after {}; check the holiday settings.",
+        .days, words(.from)
     )]
     NoWorkingDay { from: Date, days: u32 },
 
     #[error(
-        "{date} has come or passed (today is {today}): dates and figures already given were counted on it, so only later days can be changed."
+        "{} has come or passed (today is {}): dates and figures already given were counted on it, so only later days can be changed.",
+        words(.date), words(.today)
     )]
     CalendarDayPassed { date: Date, today: Date },
 
-    #[error("'{input}' is not a valid date; use the form YYYY-MM-DD.")]
+    #[error("'{input}' is not a date we can read; write it like 3 December 2026 or 3/12/2026.")]
     InvalidDate { input: String },
 
     #[error("'{input}' is not a valid quarter; use the form YYYY-Qn, for example 2024-Q1.")]
     InvalidQuarter { input: String },
 
-    #[error("A period cannot end ({end}) before it starts ({start}).")]
+    #[error(
+        "A period cannot end ({}) before it starts ({}).",
+        words(.end), words(.start)
+    )]
     InvalidPeriod { start: Date, end: Date },
 
     #[error("The setting '{name}' must be between {min} and {max}, not {value}.")]
@@ -198,7 +225,7 @@ mod tests {
                 cap_date: date!(2024 - 01 - 19)
             }
             .to_string(),
-            "The new date 2024-02-01 is beyond the stage 1 limit of 2024-01-19; move the concern to stage 2 instead."
+            "The new date 1 February 2024 is beyond the stage 1 limit of 19 January 2024; move the concern to stage 2 instead."
         );
     }
 }

@@ -18,7 +18,7 @@ pub mod stages;
 pub use calendar::{
     Calendar, CalendarChange, CalendarChangeKind, DayOneRule, LocalHoliday, check_changeable,
 };
-pub use dates::parse_iso_date;
+pub use dates::{date_words, parse_iso_date, parse_typed_date};
 pub use deadlines::{DeadlineKind, Due, ProcedureStage, Urgency, UrgencyLevel};
 pub use disclosure::{DisclosedKpis, Disclosure, Figure, Percent, Share, disclose};
 pub use error::ProcedureError;

@@ -152,14 +152,18 @@ fn build(
     let records = case_records(tx, &organisation)?;
     let kpis = compute_kpis(&records, &calendar, &settings, period);
     let exact = version == ReportVersion::Board && organisation.board_exact_figures;
-    let figures = disclose(
-        &kpis,
-        if exact {
-            Disclosure::Internal
-        } else {
-            Disclosure::Published
-        },
-    );
+    let by_service = organisation.serves_nhs && organisation.serves_local_authority;
+    let figures = if exact {
+        disclose(&kpis, Disclosure::Internal, by_service, &[])
+    } else {
+        // A year's published figures must stay safe against its published quarters.
+        let quarters: Vec<_> = period
+            .quarters()
+            .into_iter()
+            .map(|quarter| compute_kpis(&records, &calendar, &settings, quarter))
+            .collect();
+        disclose(&kpis, Disclosure::Published, by_service, &quarters)
+    };
     let learning = learning::in_quarters(
         tx,
         &organisation.id,

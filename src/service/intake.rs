@@ -7,7 +7,9 @@ use super::accounts::{crypto_failure, validate_text};
 use super::casefile::{self, seal_json, stored_public_key};
 use super::content::{ConcernContent, IdentityContent};
 use super::{Portal, ServiceError};
-use crate::crypto::{self, CaseKey, DataKey, KeyKind, PublicKey, RecordKind, Secret, WrapContext};
+use crate::crypto::{
+    self, CaseKey, DataKey, KeyKind, PublicKey, RecordKind, Secret, SubmissionToken, WrapContext,
+};
 use crate::ids::{CaseId, EventId, RecordId, UserId};
 use crate::model::Author;
 use crate::procedure::{Anonymity, Event, EventKind, Service, Topic};
@@ -18,6 +20,9 @@ use crate::store::wraps::{self, Recipient, Wrap};
 use crate::store::{StoreError, Tx, events, organisations};
 
 pub const MAX_CONCERN_CHARS: usize = 20_000;
+
+/// The conflict code for a submission token used on an earlier day.
+pub const ALREADY_SENT: &str = "already_sent";
 
 pub struct NewConcern {
     pub organisation: String,
@@ -36,10 +41,13 @@ pub struct ReporterIdentity {
     pub contact: Secret<String>,
 }
 
-/// Given to the reporter once.
+/// Given to the reporter when the concern is sent, and again to a browser that sends the same
+/// submission token on the same day.
 pub struct Receipt {
     pub case_key: Secret<String>,
     pub reference: String,
+    /// This submission had already been sent: nothing new was saved.
+    pub already_sent: bool,
 }
 
 /// Someone who will be able to read a new concern.
@@ -217,6 +225,27 @@ fn reporter_record<'a>(
     }
 }
 
+/// The answer to a submission sent again: the same key and reference on the day it was sent,
+/// and afterwards only that it was sent.
+fn replay(sent: &Case, case_key: &CaseKey, today: Date) -> Result<Receipt, ServiceError> {
+    if sent.received_on == today {
+        Ok(Receipt {
+            case_key: case_key.to_display_string(),
+            reference: sent.reference.clone(),
+            already_sent: true,
+        })
+    } else {
+        Err(ServiceError::Conflict {
+            code: ALREADY_SENT,
+            message: format!(
+                "this concern was already sent on {} as {}; it was not sent again",
+                crate::procedure::date_words(sent.received_on),
+                sent.reference
+            ),
+        })
+    }
+}
+
 fn readers_ref(readers: &[User]) -> Vec<&User> {
     readers.iter().collect()
 }
@@ -267,20 +296,78 @@ impl Portal {
         })
     }
 
+    /// Sends a concern with a new random case key. Clients that may send twice use
+    /// [`Portal::submit_concern_once`].
     pub fn submit_concern(&self, concern: NewConcern) -> Result<Receipt, ServiceError> {
+        self.submit_with_retries(&concern, None)
+    }
+
+    /// Sends a concern at most once per token: the case key is derived from the token, so a
+    /// second send with it finds the case by its lookup id. On the day it was sent the same key
+    /// and reference come back (`already_sent`); later the answer is a conflict
+    /// `already_sent`, because an old page replayed from a browser's history should not keep
+    /// showing the key.
+    pub fn submit_concern_once(
+        &self,
+        concern: NewConcern,
+        token: &SubmissionToken,
+    ) -> Result<Receipt, ServiceError> {
+        self.submit_with_retries(&concern, Some(token))
+    }
+
+    /// The answer to a submission already sent with this token, if it was: checked before the
+    /// rate limit, so a reload is never told its concern "has not been sent".
+    pub fn sent_with(&self, token: &SubmissionToken) -> Result<Option<Receipt>, ServiceError> {
         let today = self.clock.today();
-        // References are 40 random bits; on the rare clash, draw again.
+        let case_key = CaseKey::from_submission_token(token).map_err(crypto_failure)?;
+        let lookup_id = case_key.lookup_id();
+        let sent = self
+            .store
+            .read(|tx| cases::find_by_lookup_id(tx, &lookup_id))?;
+        sent.map(|sent| replay(&sent, &case_key, today)).transpose()
+    }
+
+    fn submit_with_retries(
+        &self,
+        concern: &NewConcern,
+        token: Option<&SubmissionToken>,
+    ) -> Result<Receipt, ServiceError> {
+        let today = self.clock.today();
+        // References are 40 random bits; on the rare clash, draw again. Two sends of one token
+        // racing on PostgreSQL: the loser's insert hits the unique lookup id, and its retry
+        // finds the winner's case.
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self.try_submit(&concern, today) {
-                Err(ServiceError::Conflict { .. }) if attempts < 4 => continue,
+            let case_key = match token {
+                Some(token) => CaseKey::from_submission_token(token).map_err(crypto_failure)?,
+                None => CaseKey::generate(),
+            };
+            match self.try_submit(concern, case_key, today) {
+                Err(ServiceError::Conflict { code, .. })
+                    if code != ALREADY_SENT && attempts < 4 =>
+                {
+                    continue;
+                }
                 outcome => return outcome,
             }
         }
     }
 
-    fn try_submit(&self, concern: &NewConcern, today: Date) -> Result<Receipt, ServiceError> {
+    fn try_submit(
+        &self,
+        concern: &NewConcern,
+        case_key: CaseKey,
+        today: Date,
+    ) -> Result<Receipt, ServiceError> {
+        let lookup_id = case_key.lookup_id();
+        // 0. A case already under this key means the same submission came again.
+        let sent = self
+            .store
+            .read(|tx| cases::find_by_lookup_id(tx, &lookup_id))?;
+        if let Some(sent) = sent {
+            return replay(&sent, &case_key, today);
+        }
         // 1. Read what the concern depends on: the organisation, its readers, the recovery key.
         let (organisation, checked, readers) = self.store.read(|tx| {
             let organisation = casefile::organisation(tx, &concern.organisation)?;
@@ -295,7 +382,6 @@ impl Portal {
 
         // 2. Seal and wrap outside the write lock: this is most of a submission's CPU, and
         //    SQLite has one writer.
-        let case_key = CaseKey::generate();
         let reporter = case_key.reporter_key_pair().map_err(crypto_failure)?;
         let case_data_key = DataKey::generate();
         let identity_key = DataKey::generate();
@@ -374,6 +460,13 @@ impl Portal {
         // 3. Write, after confirming nothing the wraps depend on changed meanwhile (an admin
         //    editing the intake list); if it did, start again with the new list.
         self.store.write(|tx| {
+            if cases::find_by_lookup_id(tx, &lookup_id)?.is_some() {
+                // Sent meanwhile by a twin request: the retry answers with its receipt.
+                return Err(ServiceError::Conflict {
+                    code: "sent_meanwhile",
+                    message: "this concern was sent by another request".to_owned(),
+                });
+            }
             let current = casefile::organisation(tx, &concern.organisation)?;
             let intake = users::intake_list(tx, &current.id)?;
             let still_same = current.id == organisation.id
@@ -391,7 +484,7 @@ impl Portal {
                     id: case_id.clone(),
                     organisation_id: organisation.id.clone(),
                     reference: reference.clone(),
-                    lookup_id: case_key.lookup_id().to_vec(),
+                    lookup_id: lookup_id.to_vec(),
                     reporter_public_key: reporter.public.to_bytes().to_vec(),
                     service: concern.service.as_str().to_owned(),
                     anonymity: match concern.anonymity {
@@ -429,10 +522,12 @@ impl Portal {
                 None,
             )?;
             Ok::<_, ServiceError>(())
-        })?;
+        })
+?;
         Ok(Receipt {
             case_key: case_key.to_display_string(),
             reference,
+            already_sent: false,
         })
     }
 }

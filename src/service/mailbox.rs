@@ -7,6 +7,7 @@ use time::{Date, Duration};
 use super::accounts::crypto_failure;
 use super::casefile::{self, open_json, seal_json};
 use super::content::{EventContent, MessageContent};
+use super::identity_consent::IdentityRequestView;
 use super::{Portal, ServiceError};
 use crate::crypto::{
     self, CaseKey, CaseKeyError, DataKey, KeyKind, RecordKind, Secret, SessionToken, WrapContext,
@@ -45,6 +46,8 @@ pub struct MailboxView {
     pub attachments: Vec<super::attachments::AttachmentListing>,
     pub signposting: Option<Vec<Signpost>>,
     pub open: bool,
+    /// Handlers asking to be told who the reporter is; nothing is shared until they agree.
+    pub identity_requests: Vec<IdentityRequestView>,
 }
 
 fn typo(error: CaseKeyError) -> ServiceError {
@@ -285,5 +288,6 @@ fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, Service
         attachments: super::attachments::listing(tx, &case.id, &mailbox.key)?,
         signposting,
         open: procedure.status() == procedure::Status::Open,
+        identity_requests: super::identity_consent::pending_views(tx, case, &mailbox.key)?,
     })
 }

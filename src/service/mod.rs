@@ -13,6 +13,7 @@ pub mod content;
 mod custody;
 mod exclusions;
 pub mod governance;
+pub mod identity_consent;
 pub mod intake;
 pub mod mailbox;
 pub mod organisations;

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod conflicts;
 pub mod connection;
 pub mod events;
+pub mod identity_requests;
 pub mod learning;
 pub mod migrate;
 pub mod narratives;

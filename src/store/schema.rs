@@ -213,6 +213,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    identity_requests (id) {
+        id -> Text,
+        case_id -> Text,
+        recipient_user_id -> Text,
+        recipient_key_generation -> Integer,
+        requested_by -> Text,
+        sealed_reason -> Binary,
+        pending_wrap -> Binary,
+        requested_on -> Date,
+        decision -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
     learning_entries (id) {
         id -> Text,
         organisation_id -> Text,
@@ -273,6 +288,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminders_sent,
     notice_preferences,
     notice_runs,
+    identity_requests,
     learning_entries,
     report_narratives,
     attachments,

@@ -104,6 +104,8 @@ pub fn app(
         .route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/style.css", web::get().to(pages::stylesheet))
+        .route("/favicon.svg", web::get().to(pages::favicon))
+        .route("/favicon.ico", web::get().to(pages::favicon))
         .route("/", web::get().to(pages::start))
         .route(
             "/what-changed",
@@ -145,6 +147,10 @@ pub fn app(
             web::resource("/mailbox/messages")
                 .app_data(form_config(MAX_TEXT_FORM_BYTES))
                 .route(web::post().to(reporter::mailbox::send_message)),
+        )
+        .route(
+            "/mailbox/identity-requests/{id}",
+            web::post().to(reporter::mailbox::decide_identity_request),
         )
         .route(
             "/mailbox/sign-out",

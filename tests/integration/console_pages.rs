@@ -999,14 +999,19 @@ async fn an_admin_manages_accounts_the_intake_list_and_the_calendar() {
         "/console/admin/holidays",
         &[
             ("action", "add"),
-            ("date", "24/12/2026"),
+            ("date", "24/13/2026"),
             ("label", "x"),
             ("year", "2026"),
         ],
     )
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.text().contains("year-month-day"), "{}", bad.text());
+    assert!(
+        bad.text()
+            .contains("Enter the date like 24 December 2026 or 24/12/2026"),
+        "{}",
+        bad.text()
+    );
 
     // A day that has come keeps the calendar it was counted on: dates already given to
     // reporters and figures already reported must not move.

@@ -21,5 +21,6 @@ mod recovery;
 mod reporter_api;
 mod reporter_pages;
 mod reports;
+mod resubmission;
 mod setup;
 mod structure;

@@ -429,3 +429,47 @@ async fn a_planted_string_appears_nowhere_in_the_database() {
     // The check itself works: a value we do store in the clear is found.
     assert!(app.database_contains("nhs-testshire"));
 }
+
+#[actix_web::test]
+async fn a_concern_sent_again_with_its_submission_token_is_one_concern() {
+    let app = TestApp::with_settings(|raw| raw.concern_submissions_per_hour = 1);
+    app.staff();
+    let service = app.service().await;
+    let token = speakup::crypto::SubmissionToken::generate();
+    let token = token.to_form_value();
+    let body = json!({
+        "organisation": "nhs-testshire",
+        "service": "nhs",
+        "anonymity": "anonymous",
+        "concern": "The fire door on ward 9 is wedged open.",
+        "submission_token": token.expose_secret(),
+    });
+    let (status, first) = call(&service, post_json("/api/v1/concerns", body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["already_sent"], false);
+    // A retry (even past the rate limit of one an hour) answers with the same receipt.
+    let (status, again) = call(&service, post_json("/api/v1/concerns", body.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["already_sent"], true);
+    assert_eq!(again["case_key"], first["case_key"]);
+    assert_eq!(again["reference"], first["reference"]);
+    assert!(!app.database_contains(token.expose_secret()));
+
+    // A day later: 409, without the key.
+    app.clock.advance(time::Duration::days(1));
+    let (status, later) = call(&service, post_json("/api/v1/concerns", body.clone())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{later}");
+    assert_eq!(later["error"]["code"], "already_sent");
+    assert!(
+        !later
+            .to_string()
+            .contains(first["case_key"].as_str().unwrap())
+    );
+
+    // A malformed token is refused, not turned into a key.
+    let mut bad = body.clone();
+    bad["submission_token"] = json!("too-short");
+    let (status, refused) = call(&service, post_json("/api/v1/concerns", bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"]["code"], "invalid_submission_token");
+}

@@ -124,6 +124,9 @@ pub struct GrantRequest {
     user: String,
     #[serde(default)]
     identity: bool,
+    /// Shown to the reporter when `identity` asks for their consent.
+    #[serde(default)]
+    reason: String,
 }
 
 pub async fn grant(
@@ -134,7 +137,16 @@ pub async fn grant(
 ) -> Result<HttpResponse, ApiError> {
     let request = request.into_inner();
     let portal = portal.into_inner();
-    blocking(move || portal.grant(&handler.0, &reference, &request.user, request.identity)).await?;
+    blocking(move || {
+        portal.grant_with_reason(
+            &handler.0,
+            &reference,
+            &request.user,
+            request.identity,
+            &request.reason,
+        )
+    })
+    .await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"granted": true})))
 }
 

@@ -18,6 +18,10 @@ pub fn routes(scope: &mut web::ServiceConfig) {
         .route("/mailbox", web::get().to(reporter::mailbox))
         .route("/mailbox/messages", web::post().to(reporter::send_message))
         .route(
+            "/mailbox/identity-requests/{id}",
+            web::post().to(reporter::decide_identity_request),
+        )
+        .route(
             "/mailbox/attachments",
             web::post().to(reporter::upload_attachment),
         )

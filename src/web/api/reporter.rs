@@ -5,10 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::crypto::Secret;
+use crate::crypto::{Secret, SubmissionToken};
 use crate::ids::UserId;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
+use crate::service::identity_consent::Decision;
 use crate::service::intake::{NewConcern, ReporterIdentity};
 use crate::service::{Portal, ServiceError};
 use crate::web::attachments::{self, FormCheck};
@@ -46,6 +47,10 @@ pub struct ConcernRequest {
     identity: Option<IdentityRequest>,
     #[serde(default)]
     topic: Option<Topic>,
+    /// 32 random bytes as 43 base64url characters, chosen by the client once per concern:
+    /// sending again with it answers with the same receipt instead of a second concern.
+    #[serde(default)]
+    submission_token: Option<String>,
 }
 
 impl From<ConcernRequest> for NewConcern {
@@ -74,6 +79,7 @@ impl From<ConcernRequest> for NewConcern {
 struct ReceiptAnswer<'a> {
     case_key: &'a str,
     reference: &'a str,
+    already_sent: bool,
 }
 
 pub async fn submit_concern(
@@ -83,14 +89,48 @@ pub async fn submit_concern(
     client: ClientKey,
     request: web::Json<ConcernRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limits.concern_submissions.check(client)?;
-    let concern = NewConcern::from(request.into_inner());
+    let mut request = request.into_inner();
+    let token = match request.submission_token.take() {
+        None => None,
+        Some(text) => Some(SubmissionToken::parse(&text).ok_or_else(|| {
+            ServiceError::invalid(
+                "invalid_submission_token",
+                "submission_token must be 32 random bytes as 43 base64url characters",
+            )
+        })?),
+    };
     let portal = portal.into_inner();
-    let receipt = blocking(move || portal.submit_concern(concern)).await?;
-    metrics.concerns_received.inc();
-    Ok(HttpResponse::Created().json(ReceiptAnswer {
+    // A token sent again answers before the rate limit: a retry is not a second concern.
+    let receipt = match token {
+        Some(token) => {
+            let replaying = portal.clone();
+            let (sent, token) =
+                blocking(move || replaying.sent_with(&token).map(|sent| (sent, token))).await?;
+            match sent {
+                Some(receipt) => receipt,
+                None => {
+                    limits.concern_submissions.check(client)?;
+                    let concern = NewConcern::from(request);
+                    blocking(move || portal.submit_concern_once(concern, &token)).await?
+                }
+            }
+        }
+        None => {
+            limits.concern_submissions.check(client)?;
+            let concern = NewConcern::from(request);
+            blocking(move || portal.submit_concern(concern)).await?
+        }
+    };
+    let status = if receipt.already_sent {
+        actix_web::http::StatusCode::OK
+    } else {
+        metrics.concerns_received.inc();
+        actix_web::http::StatusCode::CREATED
+    };
+    Ok(HttpResponse::build(status).json(ReceiptAnswer {
         case_key: receipt.case_key.expose_secret(),
         reference: &receipt.reference,
+        already_sent: receipt.already_sent,
     }))
 }
 
@@ -164,6 +204,26 @@ pub async fn close_mailbox(
     let portal = portal.into_inner();
     blocking(move || portal.close_mailbox(token.0.expose_secret())).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDecisionRequest {
+    decision: Decision,
+}
+
+/// `POST /mailbox/identity-requests/{id}`: the reporter agrees (or not) to share their identity.
+pub async fn decide_identity_request(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    id: web::Path<String>,
+    request: web::Json<IdentityDecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let decision = request.into_inner().decision;
+    let portal = portal.into_inner();
+    blocking(move || portal.decide_identity_request(token.0.expose_secret(), &id, decision))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"decided": true})))
 }
 
 pub async fn upload_attachment(

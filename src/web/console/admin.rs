@@ -11,7 +11,7 @@ use super::{Choice, Day, Done, Shell, day, refusal, render, see_other, segment, 
 use crate::crypto::Secret;
 use crate::ids::UserId;
 use crate::model::Role;
-use crate::procedure::parse_iso_date;
+use crate::procedure::parse_typed_date;
 use crate::service::accounts::{Actor, NewAccount};
 use crate::service::admin::AccountSummary;
 use crate::service::sessions::Handler;
@@ -650,10 +650,10 @@ pub async fn change_holiday(
             "choose what to do with the date",
         )),
     };
-    let date = parse_iso_date(form.date.trim()).map_err(|_| {
+    let date = parse_typed_date(form.date.trim()).map_err(|_| {
         ServiceError::invalid(
             "invalid_date",
-            "enter the date as year-month-day, for example 2026-12-24",
+            "enter the date like 24 December 2026 or 24/12/2026",
         )
     });
     let values = HolidayValues {

@@ -10,7 +10,7 @@ use super::cases::{Kept, refused};
 use super::{Choice, see_other, segment, ticked};
 use crate::procedure::letters::long_date;
 use crate::procedure::{
-    EscalationReason, EventType, NotWhistleblowingKind, Outcome, parse_iso_date,
+    EscalationReason, EventType, NotWhistleblowingKind, Outcome, parse_typed_date,
 };
 use crate::service::case_events::EventInput;
 use crate::service::casework::{CaseDetail, CaseEvent};
@@ -316,10 +316,10 @@ impl EventForm {
     fn input(self) -> Result<EventInput, ServiceError> {
         let until = match self.until.trim() {
             "" => None,
-            text => Some(parse_iso_date(text).map_err(|_| {
+            text => Some(parse_typed_date(text).map_err(|_| {
                 ServiceError::invalid(
                     "invalid_date",
-                    "enter the new date as year-month-day, for example 2026-12-04",
+                    "enter the new date like 4 December 2026 or 4/12/2026",
                 )
             })?),
         };

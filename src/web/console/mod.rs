@@ -184,7 +184,9 @@ fn notice_for(done: &str) -> Option<&'static str> {
         "noted" => "Your note has been saved. The reporter cannot see it.",
         "attached" => "The file has been added. The reporter can download it from their mailbox.",
         "recorded" => "The step has been recorded, and the reporter has been written to.",
-        "granted" => "Access given.",
+        "granted" => {
+            "Access given. If you asked to share the reporter's identity, the reporter is asked first in their mailbox; nothing is shared until they agree."
+        }
         "revoked" => "Access removed.",
         "conflict_declared" => {
             "Your conflict of interest is recorded. You no longer have access to that case."

@@ -16,11 +16,12 @@ use super::{
     SummaryItem, format_thousands, long_date, page_with_status, retry_after, see_other, sentence,
     wait_words,
 };
-use crate::crypto::{CaseKey, Secret};
+use crate::crypto::{CaseKey, Secret, SubmissionToken};
 use crate::ids::UserId;
 use crate::procedure::{self, Anonymity, IntakeExplainer, Service, Topic};
 use crate::service::intake::{
-    IntakeContact, IntakeOrganisation, MAX_CONCERN_CHARS, NewConcern, ReporterIdentity,
+    ALREADY_SENT, IntakeContact, IntakeOrganisation, MAX_CONCERN_CHARS, NewConcern,
+    ReporterIdentity,
 };
 use crate::service::mailbox::parse_service;
 use crate::service::{Portal, ServiceError};
@@ -170,6 +171,9 @@ pub struct ConcernForm {
     csrf: String,
     #[serde(default)]
     organisation: String,
+    /// The one-time submission token issued with the form (see `crypto::SubmissionToken`).
+    #[serde(default)]
+    submission: String,
     #[serde(default)]
     service: String,
     #[serde(default)]
@@ -193,9 +197,12 @@ pub struct ConcernForm {
 }
 
 /// What the reporter has entered so far, rendered back into the form or into hidden fields.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Clone, Default, Serialize)]
 struct ConcernValues {
     organisation: String,
+    /// The submission token, carried from the form to "Send my concern" so that sending twice
+    /// sends once. As secret as the case key derived from it: only ever in a POST body.
+    submission: String,
     service: String,
     anonymity: String,
     name: String,
@@ -212,6 +219,10 @@ impl ConcernValues {
     fn fresh(organisation: &IntakeOrganisation) -> ConcernValues {
         ConcernValues {
             organisation: organisation.slug.clone(),
+            submission: SubmissionToken::generate()
+                .to_form_value()
+                .expose_secret()
+                .clone(),
             service: match organisation.services.as_slice() {
                 [only] => only.as_str().to_owned(),
                 _ => String::new(),
@@ -236,12 +247,21 @@ impl ConcernValues {
             .collect();
         readers.sort();
         let mut became_aware_on = form.became_aware_on.trim().to_owned();
-        // Write a date typed as 1/10/2026 back as 2026-10-01, the form a date field shows.
+        // Write a date typed as 1/10/2026 back in words, as every page shows dates.
         if let Ok(Some(date)) = parse_became_aware(&became_aware_on) {
-            became_aware_on = date.to_string();
+            became_aware_on = procedure::date_words(date);
         }
+        // A form from before tokens existed, or a damaged one, gets a fresh token.
+        let submission = match SubmissionToken::parse(&form.submission) {
+            Some(_) => form.submission.trim().to_owned(),
+            None => SubmissionToken::generate()
+                .to_form_value()
+                .expose_secret()
+                .clone(),
+        };
         let values = ConcernValues {
             organisation: form.organisation.trim().to_owned(),
+            submission,
             service: form.service,
             anonymity: form.anonymity,
             name: form.name,
@@ -259,38 +279,14 @@ impl ConcernValues {
     }
 }
 
-/// The date the reporter became aware: empty, `YYYY-MM-DD` (what a date field sends) or, where
-/// a browser shows a plain text box, day/month/year as people in the UK write it.
+/// The date the reporter became aware: empty, or a date as people type it (see
+/// `procedure::parse_typed_date`).
 fn parse_became_aware(text: &str) -> Result<Option<Date>, ()> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    if let Ok(date) = procedure::parse_iso_date(text) {
-        return Ok(Some(date));
-    }
-    let parts: Vec<&str> = text.split(['/', '.', '-', ' ']).collect();
-    let [day, month, year] = parts.as_slice() else {
-        return Err(());
-    };
-    let number = |part: &str| -> Result<u32, ()> {
-        if part.is_empty() || part.len() > 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(());
-        }
-        part.parse::<u32>().map_err(|_| ())
-    };
-    if year.len() != 4 {
-        return Err(());
-    }
-    let year = i32::try_from(number(year)?).map_err(|_| ())?;
-    let month = u8::try_from(number(month)?)
-        .ok()
-        .and_then(|month| time::Month::try_from(month).ok())
-        .ok_or(())?;
-    let day = u8::try_from(number(day)?).map_err(|_| ())?;
-    Date::from_calendar_date(year, month, day)
-        .map(Some)
-        .map_err(|_| ())
+    procedure::parse_typed_date(text).map(Some).map_err(|_| ())
 }
 
 fn item(field: &'static str, message: &str) -> SummaryItem {
@@ -356,8 +352,8 @@ fn parse(
         Err(()) => {
             errors.push(item(
                 "became_aware_on",
-                "Enter the date you became aware like 2026-10-01 (year, month, day), or leave \
-                 it empty.",
+                "Enter the date you became aware like 1 October 2026 or 1/10/2026, or leave it \
+                 empty.",
             ));
             None
         }
@@ -660,11 +656,23 @@ pub async fn check(
 // Sending, and the case key
 
 #[derive(Serialize)]
+struct AlreadySentView {
+    title: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
 struct KeyView<'a> {
     title: &'static str,
     csrf: &'a str,
     case_key: &'a str,
+    /// The key split into its groups of four, so a phone wraps between groups, never inside one.
+    key_groups: Vec<&'a str>,
     reference: &'a str,
+    /// The same submission came again (a reload, back and send): nothing new was saved.
+    already_sent: bool,
+    /// What the reporter typed when it did not match, so one typo does not clear the field.
+    typed: &'a str,
     field_error: Option<String>,
     error: Option<String>,
     errors: Vec<SummaryItem>,
@@ -674,8 +682,13 @@ fn key_page(
     csrf: &CsrfToken,
     case_key: &str,
     reference: &str,
-    problem: Option<&str>,
+    already_sent: bool,
+    problem: Option<(&str, &str)>,
 ) -> Result<HttpResponse, PageError> {
+    let (typed, problem) = match problem {
+        Some((typed, message)) => (typed, Some(message)),
+        None => ("", None),
+    };
     let errors: Vec<SummaryItem> = problem
         .map(|message| item("typed", message))
         .into_iter()
@@ -690,7 +703,10 @@ fn key_page(
             },
             csrf: csrf.value(),
             case_key,
+            key_groups: case_key.split('-').collect(),
             reference,
+            already_sent,
+            typed,
             field_error: problem.map(str::to_owned),
             error: None,
             errors,
@@ -730,6 +746,25 @@ pub async fn submit(
             );
         }
     };
+    let token =
+        SubmissionToken::parse(&values.submission).unwrap_or_else(SubmissionToken::generate);
+    // The same form again (a reload, back and send, a double click) answers before the rate
+    // limit: it must never be told its concern "has not been sent".
+    let replaying = portal.clone();
+    let token = match blocking(move || replaying.sent_with(&token).map(|sent| (sent, token))).await
+    {
+        Ok((Some(receipt), _)) => {
+            return key_page(
+                &csrf,
+                receipt.case_key.expose_secret(),
+                &receipt.reference,
+                true,
+                None,
+            );
+        }
+        Ok((None, token)) => token,
+        Err(error) => return submit_refused(&csrf, &organisation, &values, error),
+    };
     match limits.concern_submissions.check(client) {
         Ok(()) => {}
         Err(ServiceError::RateLimited {
@@ -755,24 +790,51 @@ pub async fn submit(
         Err(other) => return Err(other.into()),
     }
     let sending = portal.clone();
-    match blocking(move || sending.submit_concern(concern)).await {
+    match blocking(move || sending.submit_concern_once(concern, &token)).await {
         Ok(receipt) => {
-            metrics.concerns_received.inc();
+            if !receipt.already_sent {
+                metrics.concerns_received.inc();
+            }
             key_page(
                 &csrf,
                 receipt.case_key.expose_secret(),
                 &receipt.reference,
+                receipt.already_sent,
                 None,
             )
         }
-        Err(ServiceError::Invalid { code, message }) => form_page(
-            &csrf,
-            &organisation,
-            &values,
+        Err(error) => submit_refused(&csrf, &organisation, &values, error),
+    }
+}
+
+/// A send that did not go through: a token used on an earlier day, or a refusal shown on the
+/// form next to the field it is about.
+fn submit_refused(
+    csrf: &CsrfToken,
+    organisation: &IntakeOrganisation,
+    values: &ConcernValues,
+    error: ServiceError,
+) -> Result<HttpResponse, PageError> {
+    match error {
+        ServiceError::Conflict {
+            code: ALREADY_SENT,
+            message,
+        } => page_with_status(
+            "concern_already_sent.html",
+            &AlreadySentView {
+                title: "Your concern has already been sent",
+                message: sentence(&message),
+            },
+            StatusCode::CONFLICT,
+        ),
+        ServiceError::Invalid { code, message } => form_page(
+            csrf,
+            organisation,
+            values,
             refusal(code, &message),
             StatusCode::BAD_REQUEST,
         ),
-        Err(other) => Err(other.into()),
+        other => Err(other.into()),
     }
 }
 
@@ -853,10 +915,12 @@ pub async fn saved(csrf: CsrfToken, form: web::Form<SavedForm>) -> Result<HttpRe
             &csrf,
             display.expose_secret(),
             reference,
-            Some(
+            false,
+            Some((
+                "",
                 "Type your case key in the box to check you have it, or choose \"I have saved it \
                  somewhere safe\".",
-            ),
+            )),
         );
     }
     match CaseKey::parse(typed.expose_secret()) {
@@ -865,7 +929,12 @@ pub async fn saved(csrf: CsrfToken, form: web::Form<SavedForm>) -> Result<HttpRe
             &csrf,
             display.expose_secret(),
             reference,
-            Some("That doesn't match. Check it against the key above, one group at a time."),
+            false,
+            Some((
+                typed.expose_secret(),
+                "That doesn't match. Check it against the key above, one group at a time: what \
+                 you typed is still in the box.",
+            )),
         ),
     }
 }
@@ -896,6 +965,7 @@ mod tests {
             "31/02/2026",
             "1/10/26",
             "2026/10/01x",
+            "1 Octember 2026",
         ] {
             assert_eq!(parse_became_aware(bad), Err(()), "{bad}");
         }

@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::crypto::Secret;
 use crate::model::Author;
 use crate::procedure::{Anonymity, Due, Signpost, State};
+use crate::service::identity_consent::{Decision, IdentityRequestView};
 use crate::service::mailbox::{MAX_MESSAGE_CHARS, MailboxView};
 use crate::service::{Portal, ServiceError};
 use crate::web::blocking;
@@ -39,15 +40,15 @@ pub(super) fn token_from(request: &HttpRequest) -> Option<Secret<String>> {
         .map(Secret::new)
 }
 
-fn session_cookie(token: &str, minutes: u32) -> Cookie<'static> {
+/// A browser-session cookie (no Max-Age or Expires): it goes when the browser closes, as the
+/// page promises. The server ends the session after `reporter_session_minutes` whatever the
+/// cookie does.
+fn session_cookie(token: &str) -> Cookie<'static> {
     Cookie::build(COOKIE, token.to_owned())
         .path("/")
         .secure(true)
         .http_only(true)
         .same_site(SameSite::Strict)
-        .max_age(actix_web::cookie::time::Duration::seconds(
-            i64::from(minutes) * 60,
-        ))
         .finish()
 }
 
@@ -186,10 +187,7 @@ pub async fn sign_in(
         Ok(token) => {
             let mut response = see_other("/mailbox");
             response
-                .add_cookie(&session_cookie(
-                    token.expose_secret(),
-                    portal.settings.reporter_session_minutes,
-                ))
+                .add_cookie(&session_cookie(token.expose_secret()))
                 .map_err(|_| {
                     ServiceError::Internal("could not set the mailbox cookie".to_owned())
                 })?;
@@ -291,6 +289,8 @@ struct MailboxPage<'a> {
     field_error: Option<String>,
     error: Option<String>,
     errors: Vec<SummaryItem>,
+    identity_requests: Vec<IdentityRequestView>,
+    decided: bool,
 }
 
 /// What the stage means, in a sentence.
@@ -355,6 +355,7 @@ fn due_lines(due: &Due) -> Vec<String> {
 struct Reply {
     sent: bool,
     attached: bool,
+    decided: bool,
     body: String,
     problem: Option<String>,
 }
@@ -426,6 +427,8 @@ fn mailbox_page(
             errors,
             reference: view.reference,
             organisation: view.organisation,
+            identity_requests: view.identity_requests,
+            decided: reply.decided,
         },
         status,
     )
@@ -437,6 +440,7 @@ pub struct ShowQuery {
     sent: Option<String>,
     #[serde(default)]
     attached: Option<String>,
+    decided: Option<String>,
 }
 
 /// `GET /mailbox`: the mailbox when signed in, otherwise the sign-in form.
@@ -458,6 +462,7 @@ pub async fn show(
             Reply {
                 sent: query.sent.as_deref() == Some("1"),
                 attached: query.attached.as_deref() == Some("1"),
+                decided: query.decided.as_deref() == Some("1"),
                 body: String::new(),
                 problem: None,
             },
@@ -524,6 +529,7 @@ pub async fn send_message(
             Reply {
                 sent: false,
                 attached: false,
+                decided: false,
                 body: body.expose_secret().clone(),
                 problem: Some(sentence(&message)),
             },
@@ -534,6 +540,39 @@ pub async fn send_message(
             Some(body.expose_secret().clone()),
             StatusCode::UNAUTHORIZED,
         ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    decision: Decision,
+}
+
+/// `POST /mailbox/identity-requests/{id}`: the reporter's answer to a request to share their
+/// identity with someone new.
+pub async fn decide_identity_request(
+    request: HttpRequest,
+    portal: web::Data<Portal>,
+    csrf: CsrfToken,
+    id: web::Path<String>,
+    form: web::Form<DecisionForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf.verify(&form.csrf)?;
+    let Some(token) = token_from(&request) else {
+        return session_ended(&csrf, None, StatusCode::UNAUTHORIZED);
+    };
+    let decision = form.decision;
+    let deciding = portal.clone();
+    match blocking(move || deciding.decide_identity_request(token.expose_secret(), &id, decision))
+        .await
+    {
+        Ok(()) => Ok(see_other("/mailbox?decided=1")),
+        Err(ServiceError::Unauthorized { .. }) => {
+            session_ended(&csrf, None, StatusCode::UNAUTHORIZED)
+        }
+        Err(other) => Err(other.into()),
     }
 }
 
