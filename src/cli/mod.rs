@@ -71,7 +71,8 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Write a consistent copy of a live SQLite database to DEST.
+    /// Write a consistent copy of a live SQLite database to DEST and of the attachment files
+    /// to DEST.attachments (for PostgreSQL, say what to copy).
     Backup {
         #[arg(value_name = "DEST")]
         destination: PathBuf,
