@@ -86,6 +86,8 @@ pub trait BlobStore: Send + Sync {
     fn delete(&self, key: &BlobKey) -> BoxFuture<'_, Result<(), BlobError>>;
     /// What an operator must copy to back the store up.
     fn backup_hint(&self) -> BackupHint;
+    /// Removes uploads a previous run left unfinished; called once at start.
+    fn clear_incoming(&self) -> Result<(), BlobError>;
 }
 
 /// Copies a local store's committed blobs (not unfinished uploads) to `destination`, which

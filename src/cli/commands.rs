@@ -332,6 +332,11 @@ fn open_portal(overrides: &Overrides) -> Result<Portal, CliError> {
 fn serve(overrides: &Overrides) -> Result<(), CliError> {
     web::views::check().map_err(CliError::Startup)?;
     let portal = open_portal(overrides)?;
+    // Half-written uploads from a crash are sealed but useless; drop them.
+    portal
+        .blobs
+        .clear_incoming()
+        .map_err(|error| CliError::Startup(error.to_string()))?;
     let settings = portal.settings.clone();
     tracing::info!(
         database = %portal.store.describe(),
