@@ -58,6 +58,8 @@ pub struct RawSettings {
     pub attachment_uploads_per_hour: u32,
     /// `file://DIR` (empty: `data_dir/attachments`).
     pub attachment_store: String,
+    /// Bearer token a Prometheus scraper sends to `/metrics`; empty means `/metrics` is 404.
+    pub metrics_token: String,
 }
 
 impl Default for RawSettings {
@@ -82,6 +84,7 @@ impl Default for RawSettings {
             max_case_attachments_mib: 500,
             attachment_uploads_per_hour: 60,
             attachment_store: String::new(),
+            metrics_token: String::new(),
         }
     }
 }
@@ -141,6 +144,7 @@ pub struct Settings {
     pub max_case_attachment_bytes: u64,
     pub attachment_uploads_per_hour: u32,
     pub attachment_store: AttachmentStoreSetting,
+    pub metrics_token: Option<std::sync::Arc<crate::crypto::Secret<String>>>,
 }
 
 impl Settings {
@@ -284,6 +288,20 @@ impl RawSettings {
         let attachment_store =
             AttachmentStoreSetting::parse(&self.attachment_store, &self.data_dir)
                 .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+        let metrics_token = match self.metrics_token.trim() {
+            "" => None,
+            token
+                if token.len() < 16
+                    || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
+                return Err(ConfigError::Invalid(
+                    "metrics_token must be at least 16 characters without spaces".to_owned(),
+                ));
+            }
+            token => Some(std::sync::Arc::new(crate::crypto::Secret::new(
+                token.to_owned(),
+            ))),
+        };
         Ok(Settings {
             bind,
             data_dir: self.data_dir,
@@ -304,6 +322,7 @@ impl RawSettings {
             max_case_attachment_bytes: u64::from(self.max_case_attachments_mib) * MIB,
             attachment_uploads_per_hour: self.attachment_uploads_per_hour,
             attachment_store,
+            metrics_token,
         })
     }
 }

@@ -138,6 +138,7 @@ pub fn app(
                 .route(web::post().to(reporter::concern::submit)),
         )
         .route("/concerns/saved", web::post().to(reporter::concern::saved))
+        .route("/protection", web::get().to(pages::protection))
         .route("/mailbox", web::get().to(reporter::mailbox::show))
         .route(
             "/mailbox/sign-in",
@@ -151,6 +152,11 @@ pub fn app(
         .route(
             "/mailbox/identity-requests/{id}",
             web::post().to(reporter::mailbox::decide_identity_request),
+        )
+        .service(
+            web::resource("/mailbox/requests")
+                .app_data(form_config(MAX_TEXT_FORM_BYTES))
+                .route(web::post().to(reporter::requests::make_request)),
         )
         .route(
             "/mailbox/sign-out",

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_client;
+mod audit_anchoring;
 mod browser;
 mod support;
 
@@ -14,6 +15,7 @@ mod console_pages;
 mod handlers;
 mod http_shell;
 mod insiders;
+mod mailbox_requests;
 mod outbox;
 mod procedure_flow;
 mod races;

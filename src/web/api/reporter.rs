@@ -7,6 +7,7 @@ use time::Date;
 
 use crate::crypto::{Secret, SubmissionToken};
 use crate::ids::UserId;
+use crate::model::RequestKind;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
 use crate::service::identity_consent::Decision;
@@ -16,7 +17,6 @@ use crate::web::attachments::{self, FormCheck};
 use crate::web::bearer::BearerToken;
 use crate::web::blocking;
 use crate::web::error::ApiError;
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
 pub async fn organisations(portal: web::Data<Portal>) -> Result<HttpResponse, ApiError> {
@@ -85,7 +85,6 @@ struct ReceiptAnswer<'a> {
 pub async fn submit_concern(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     request: web::Json<ConcernRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -124,7 +123,6 @@ pub async fn submit_concern(
     let status = if receipt.already_sent {
         actix_web::http::StatusCode::OK
     } else {
-        metrics.concerns_received.inc();
         actix_web::http::StatusCode::CREATED
     };
     Ok(HttpResponse::build(status).json(ReceiptAnswer {
@@ -148,7 +146,6 @@ struct TokenAnswer<'a> {
 pub async fn open_mailbox(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     request: web::Json<MailboxSignIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -156,15 +153,6 @@ pub async fn open_mailbox(
     let case_key = Secret::new(request.into_inner().case_key);
     let portal = portal.into_inner();
     let outcome = blocking(move || portal.open_mailbox(case_key.expose_secret())).await;
-    Metrics::count_outcome(
-        &metrics.mailbox_sign_ins,
-        match &outcome {
-            Ok(_) => "success",
-            Err(ServiceError::Invalid { .. }) => "typo",
-            Err(ServiceError::Unauthorized { .. }) => "unknown",
-            Err(_) => "error",
-        },
-    );
     let token = outcome?;
     Ok(HttpResponse::Ok().json(TokenAnswer {
         token: token.expose_secret(),
@@ -253,4 +241,28 @@ pub async fn download_attachment(
     })
     .await?;
     Ok(attachments::download(&portal, ticket).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxRequest {
+    #[serde(rename = "type")]
+    kind: RequestKind,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// `POST /mailbox/requests`: the reporter asks for stage 2, withdraws, or reports detriment.
+pub async fn make_request(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    request: web::Json<MailboxRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let MailboxRequest { kind, message } = request.into_inner();
+    let message = message.map(Secret::new);
+    let portal = portal.into_inner();
+    let receipt =
+        blocking(move || portal.reporter_request(token.0.expose_secret(), kind, message.as_ref()))
+            .await?;
+    Ok(HttpResponse::Created().json(receipt))
 }

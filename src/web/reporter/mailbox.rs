@@ -24,7 +24,6 @@ use crate::service::{Portal, ServiceError};
 use crate::web::blocking;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::PageError;
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
 pub const COOKIE: &str = "__Host-speakup-mailbox";
@@ -119,7 +118,7 @@ fn sign_in_page(
 }
 
 /// The sign-in form after a session has ended, with the cookie cleared.
-fn session_ended(
+pub(super) fn session_ended(
     csrf: &CsrfToken,
     unsent: Option<String>,
     status: StatusCode,
@@ -145,7 +144,6 @@ pub struct SignInForm {
 pub async fn sign_in(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     csrf: CsrfToken,
     form: web::Form<SignInForm>,
@@ -174,15 +172,6 @@ pub async fn sign_in(
     }
     let opening = portal.clone();
     let outcome = blocking(move || opening.open_mailbox(case_key.expose_secret())).await;
-    Metrics::count_outcome(
-        &metrics.mailbox_sign_ins,
-        match &outcome {
-            Ok(_) => "success",
-            Err(ServiceError::Invalid { .. }) => "typo",
-            Err(ServiceError::Unauthorized { .. }) => "unknown",
-            Err(_) => "error",
-        },
-    );
     match outcome {
         Ok(token) => {
             let mut response = see_other("/mailbox");
@@ -278,10 +267,11 @@ struct MailboxPage<'a> {
     attached: bool,
     max_attachment: String,
     signposts: Option<Vec<SignpostView>>,
-    /// Replies are taken while the case is open, and after a stage 1 response, when the
-    /// signposting tells the reporter to reply here to ask for stage 2.
-    can_reply: bool,
     stage1_closed: bool,
+    /// What the reporter may ask for now (detriment can always be reported).
+    can_ask_stage2: bool,
+    can_withdraw: bool,
+    request_notice: Option<&'static str>,
     sent: bool,
     reply: String,
     max_message_chars: String,
@@ -353,9 +343,11 @@ fn due_lines(due: &Due) -> Vec<String> {
 }
 
 struct Reply {
+    /// What happened to a request just made, in a sentence.
+    request_notice: Option<&'static str>,
     sent: bool,
-    attached: bool,
     decided: bool,
+    attached: bool,
     body: String,
     problem: Option<String>,
 }
@@ -416,8 +408,14 @@ fn mailbox_page(
             signposts: view
                 .signposting
                 .map(|list| list.into_iter().map(SignpostView::from).collect()),
-            can_reply: view.open || view.state == State::Stage1Closed.as_str(),
             stage1_closed: view.state == State::Stage1Closed.as_str(),
+            can_ask_stage2: [State::Received, State::Stage1, State::Stage1Closed]
+                .iter()
+                .any(|state| view.state == state.as_str()),
+            can_withdraw: [State::Received, State::Stage1, State::Stage2]
+                .iter()
+                .any(|state| view.state == state.as_str()),
+            request_notice: reply.request_notice,
             sent: reply.sent,
             reply: reply.body,
             max_message_chars: format_thousands(MAX_MESSAGE_CHARS),
@@ -439,8 +437,13 @@ pub struct ShowQuery {
     #[serde(default)]
     sent: Option<String>,
     #[serde(default)]
-    attached: Option<String>,
     decided: Option<String>,
+    #[serde(default)]
+    attached: Option<String>,
+    #[serde(default)]
+    requested: Option<String>,
+    #[serde(default)]
+    refused: Option<String>,
 }
 
 /// `GET /mailbox`: the mailbox when signed in, otherwise the sign-in form.
@@ -460,9 +463,13 @@ pub async fn show(
             &portal.settings,
             view,
             Reply {
+                request_notice: super::requests::notice(
+                    query.requested.as_deref(),
+                    query.refused.as_deref(),
+                ),
                 sent: query.sent.as_deref() == Some("1"),
-                attached: query.attached.as_deref() == Some("1"),
                 decided: query.decided.as_deref() == Some("1"),
+                attached: query.attached.as_deref() == Some("1"),
                 body: String::new(),
                 problem: None,
             },
@@ -527,9 +534,10 @@ pub async fn send_message(
             &portal.settings,
             *view,
             Reply {
+                request_notice: None,
                 sent: false,
-                attached: false,
                 decided: false,
+                attached: false,
                 body: body.expose_secret().clone(),
                 problem: Some(sentence(&message)),
             },

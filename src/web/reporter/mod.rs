@@ -7,6 +7,7 @@
 pub mod concern;
 pub mod evidence;
 pub mod mailbox;
+pub mod requests;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
