@@ -74,7 +74,8 @@ pub enum Command {
     /// E-mail notices.
     #[command(subcommand)]
     Notify(NotifyCommand),
-    /// Write a consistent copy of a live SQLite database to DEST.
+    /// Write a consistent copy of a live SQLite database to DEST and of the attachment files
+    /// to DEST.attachments (for PostgreSQL, say what to copy).
     Backup {
         #[arg(value_name = "DEST")]
         destination: PathBuf,
