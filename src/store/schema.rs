@@ -70,6 +70,7 @@ diesel::table! {
         received_on -> Date,
         became_aware_on -> Nullable<Date>,
         next_record_seq -> Integer,
+        channel -> Text,
     }
 }
 
