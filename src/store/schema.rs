@@ -72,6 +72,7 @@ diesel::table! {
         received_on -> Date,
         became_aware_on -> Nullable<Date>,
         next_record_seq -> Integer,
+        channel -> Text,
     }
 }
 

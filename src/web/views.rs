@@ -45,6 +45,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "console/_cannot_read.html",
     "console/_notice.html",
     "console/account.html",
+    "console/record.html",
+    "console/recorded.html",
     "console/admin_enrolment.html",
     "console/admin_holidays.html",
     "console/admin_reset.html",

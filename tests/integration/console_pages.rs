@@ -617,7 +617,9 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         "{letters:?}"
     );
     assert!(
-        !letters.iter().any(|b| b.contains("Dr Head")),
+        letters
+            .iter()
+            .any(|b| b.contains("This extension was authorised by Dr Head")),
         "{letters:?}"
     );
 

@@ -20,6 +20,7 @@ mod notices;
 mod outbox;
 mod procedure_flow;
 mod races;
+mod recorded_concerns;
 mod recovery;
 mod reporter_api;
 mod reporter_pages;

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod events;
 pub mod evidence;
 pub mod oversight;
+pub mod record;
 pub mod sign_in;
 
 use actix_web::http::StatusCode;
@@ -33,6 +34,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/console/sign-out", web::post().to(sign_in::sign_out))
         .route("/console/deadlines", web::get().to(cases::deadlines))
         .route("/console/oversight", web::get().to(oversight::show))
+        .route("/console/record", web::get().to(record::show))
+        .route("/console/record", web::post().to(record::submit))
         .route("/console/cases/{reference}", web::get().to(cases::show))
         .route(
             "/console/cases/{reference}/{part}",
