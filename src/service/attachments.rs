@@ -88,6 +88,8 @@ pub struct AttachmentReceipt {
     pub name: String,
     pub size: u64,
     pub removed_metadata: Vec<String>,
+    /// What stays in the file and may still identify someone, in plain words.
+    pub not_removed: Vec<String>,
 }
 
 /// One attachment in a mailbox or case listing.
@@ -107,6 +109,7 @@ pub struct StoredFile {
     pub size: u64,
     pub stored_size: u64,
     pub removed_metadata: Vec<String>,
+    pub not_removed: Vec<String>,
 }
 
 fn case_full(limit: u64) -> ServiceError {
@@ -268,6 +271,7 @@ impl Portal {
             name,
             size: file.size,
             removed_metadata: file.removed_metadata,
+            not_removed: file.not_removed,
         })
     }
 

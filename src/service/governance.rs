@@ -8,11 +8,14 @@ use time::{Date, Month};
 use super::audit_log::{AuditHead, audit_head};
 use super::sessions::Handler;
 use super::{Portal, ServiceError, casefile};
-use crate::model::Role;
-use crate::procedure::{CaseRecord, DisclosedKpis, Disclosure, Period, compute_kpis, disclose};
+use crate::model::{RequestKind, Role};
+use crate::procedure::{
+    CaseRecord, DisclosedKpis, Disclosure, Figure, Period, compute_kpis, disclose,
+};
 use crate::store::audit::{self, NewEntry};
 use crate::store::learning::{self, LearningEntry};
 use crate::store::organisations::{self, Organisation};
+use crate::store::reporter_requests;
 use crate::store::{Tx, cases, events, narratives};
 
 /// Which version of the report: the published one (small numbers suppressed), or the board's
@@ -67,6 +70,9 @@ pub struct BoardReport {
     pub exact_figures_withheld: bool,
     #[serde(flatten)]
     pub figures: DisclosedKpis,
+    /// Reports of detriment (being treated badly for speaking up) made in the period, under
+    /// the same small-number rule; they feed no other figure.
+    pub detriment_reports: Figure,
     pub learning: Vec<LearningItem>,
     pub narratives: Vec<Narrative>,
     /// The audit log's head when the report was made: printed copies anchor the log outside
@@ -168,6 +174,17 @@ fn build(
             .collect();
         disclose(&kpis, Disclosure::Published, by_service, &quarters)
     };
+    let detriment = reporter_requests::count_in_period(
+        tx,
+        &organisation.id,
+        RequestKind::Detriment,
+        period.start(),
+        period.end(),
+    )?;
+    let detriment_reports = match u32::try_from(detriment).unwrap_or(u32::MAX) {
+        1..=4 if !exact => Figure::FewerThan5,
+        n => Figure::Count(n),
+    };
     let learning = learning::in_quarters(
         tx,
         &organisation.id,
@@ -203,6 +220,7 @@ fn build(
         generated_on: today,
         exact_figures_withheld: version == ReportVersion::Board && !exact,
         figures,
+        detriment_reports,
         learning,
         narratives,
         audit_checkpoint: audit_head(tx)?,

@@ -262,6 +262,7 @@ fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, Service
         State::Stage1Closed => Some(Route::Stage1Closed),
         State::NotWhistleblowing => casefile::not_whistleblowing_kind(&records, &mailbox.key)?
             .map(|kind| Route::NotWhistleblowing { kind }),
+        State::Withdrawn => Some(Route::Withdrawn),
         _ => None,
     };
     let signposting = route.map(|route| {

@@ -21,6 +21,7 @@ pub mod mailbox;
 pub mod organisations;
 pub mod oversight;
 pub mod recovery;
+pub mod reporter_requests;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;

@@ -286,6 +286,17 @@ diesel::table! {
 }
 
 diesel::joinable!(attachments -> cases (case_id));
+diesel::table! {
+    reporter_requests (id) {
+        id -> Text,
+        case_id -> Text,
+        kind -> Text,
+        requested_on -> Date,
+        message_record_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(reporter_requests -> cases (case_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(cases -> organisations (organisation_id));
 diesel::joinable!(key_wraps -> cases (case_id));
@@ -320,4 +331,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     learning_entries,
     report_narratives,
     attachments,
+    reporter_requests,
 );

@@ -3,31 +3,53 @@
 //! header at a time, so memory stays bounded whatever the file size.
 //!
 //! The file type is decided from the first bytes, never from the name or the browser's claimed
-//! type. Unknown types pass through unchanged and the report says nothing could be removed.
+//! type. Unknown types pass through unchanged, and the report says what could not be removed.
 
 mod detect;
+mod jpeg;
+mod png;
+mod webp;
 
 pub use detect::FileKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StripError {
     /// The file claims to be a known format but its structure is broken; storing it unchanged
-    /// could keep the very metadata the reporter was promised would go.
-    #[error("the {0} file is damaged and cannot be cleaned")]
+    /// could keep the very metadata the reporter was told would go.
+    #[error(
+        "this {0} file looks damaged, so its hidden details (such as location) cannot be removed \
+         safely; open it and save a copy, or take a screenshot, and attach that instead"
+    )]
     Malformed(&'static str),
 }
 
-/// What was done to a file.
+/// Plain-language descriptions of what was removed, each once, in the order found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Removed(Vec<String>);
+
+impl Removed {
+    fn add(&mut self, what: &str) {
+        if !self.0.iter().any(|known| known == what) {
+            self.0.push(what.to_owned());
+        }
+    }
+}
+
+/// What was done to a file, and what no stripping can do.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StripReport {
     pub kind: Option<FileKind>,
-    /// Plain words for what was removed, e.g. "EXIF data (camera, date, GPS position)".
     pub removed: Vec<String>,
+    /// What stays in the file and may still identify someone.
+    pub not_removed: Vec<String>,
 }
 
 enum State {
     /// Collecting the first bytes to tell the type.
     Sniffing(Vec<u8>),
+    Jpeg(jpeg::Jpeg),
+    Png(png::Png),
+    Webp(webp::Webp),
     Passing(Option<FileKind>),
 }
 
@@ -62,6 +84,9 @@ impl Stripper {
                 self.start(&head, out)?;
                 self.push(&input[take..], out)
             }
+            State::Jpeg(jpeg) => jpeg.push(input, out),
+            State::Png(png) => png.push(input, out),
+            State::Webp(webp) => webp.push(input, out),
             State::Passing(_) => {
                 out.extend_from_slice(input);
                 Ok(())
@@ -74,20 +99,65 @@ impl Stripper {
             let head = std::mem::take(head);
             self.start(&head, out)?;
         }
-        match self.state {
-            State::Passing(kind) => Ok(StripReport {
-                kind,
-                removed: Vec::new(),
-            }),
-            State::Sniffing(_) => Ok(StripReport::default()),
-        }
+        let (kind, removed) = match self.state {
+            State::Jpeg(jpeg) => (Some(FileKind::Jpeg), jpeg.finish()),
+            State::Png(png) => (Some(FileKind::Png), png.finish()),
+            State::Webp(webp) => (Some(FileKind::Webp), webp.finish()),
+            State::Passing(kind) => (kind, Removed::default()),
+            State::Sniffing(_) => (None, Removed::default()),
+        };
+        Ok(StripReport {
+            kind,
+            removed: removed.0,
+            not_removed: not_removed(kind),
+        })
     }
 
     fn start(&mut self, head: &[u8], out: &mut Vec<u8>) -> Result<(), StripError> {
-        self.state = State::Passing(detect::detect(head));
-        out.extend_from_slice(head);
-        Ok(())
+        let kind = detect::detect(head);
+        self.state = match kind {
+            Some(FileKind::Jpeg) => State::Jpeg(jpeg::Jpeg::new()),
+            Some(FileKind::Png) => State::Png(png::Png::new()),
+            Some(FileKind::Webp) => State::Webp(webp::Webp::new()),
+            other => State::Passing(other),
+        };
+        self.push(head, out)
     }
+}
+
+/// The honest list: what stripping cannot do for this kind of file.
+fn not_removed(kind: Option<FileKind>) -> Vec<String> {
+    let mut notes: Vec<&str> = Vec::new();
+    match kind {
+        Some(FileKind::Jpeg | FileKind::Png | FileKind::Webp) => {
+            notes.push(
+                "what the picture shows: faces, name badges, screens, documents, windows or \
+                 reflections that reveal who or where you are",
+            );
+        }
+        Some(FileKind::Heic) => {
+            notes.push(
+                "hidden details in HEIC photos (camera, time, GPS position) could not be \
+                 removed: to be safe, take a screenshot of the photo and attach that instead",
+            );
+            notes.push("what the picture shows: faces, name badges, screens or places");
+        }
+        Some(FileKind::Pdf) => {
+            notes.push(
+                "document properties (author, software, dates) inside PDF files are not removed \
+                 yet: if the PDF was made on a work computer it may carry your name",
+            );
+            notes.push("the text and pictures inside the document, including names and signatures");
+        }
+        None => {
+            notes.push(
+                "hidden details in this kind of file (for example author names in office \
+                 documents) are not removed",
+            );
+            notes.push("the text and pictures inside the file");
+        }
+    }
+    notes.into_iter().map(str::to_owned).collect()
 }
 
 #[cfg(test)]
@@ -113,7 +183,30 @@ pub(crate) mod tests {
                 let (out, report) = strip_in_steps(input, step).unwrap();
                 assert_eq!(out, input);
                 assert!(report.removed.is_empty());
+                assert!(!report.not_removed.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn every_kind_says_what_stays() {
+        for kind in [
+            None,
+            Some(FileKind::Jpeg),
+            Some(FileKind::Png),
+            Some(FileKind::Webp),
+            Some(FileKind::Heic),
+            Some(FileKind::Pdf),
+        ] {
+            assert!(!not_removed(kind).is_empty(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_short_jpeg_is_cleaned_even_below_the_sniff_length() {
+        // SOI + EOI: 4 bytes, fewer than the sniffing window.
+        let (out, report) = strip_in_steps(b"\xFF\xD8\xFF\xD9", 1).unwrap();
+        assert_eq!(out, b"\xFF\xD8\xFF\xD9");
+        assert_eq!(report.kind, Some(FileKind::Jpeg));
     }
 }

@@ -18,7 +18,7 @@ use crate::blobs::{BlobReader, BlobWriter};
 use crate::crypto::{AttachmentOpener, AttachmentSealer};
 use crate::service::attachments::{AttachmentReceipt, DownloadTicket, StoredFile, UploadTicket};
 use crate::service::{Portal, ServiceError};
-use crate::strip::{StripError, Stripper};
+use crate::strip::{StripError, StripReport, Stripper};
 
 /// Multipart framing and small fields around the file.
 const FORM_OVERHEAD: u64 = 64 * 1024;
@@ -174,13 +174,14 @@ async fn store_field(
     };
     let outcome = pump(field, ticket.sealer()?, writer.as_mut(), limits).await;
     match outcome {
-        Ok((size, stored_size, removed_metadata)) => {
+        Ok((size, stored_size, report)) => {
             writer.commit().await.map_err(store_failed)?;
             Ok(StoredFile {
                 name,
                 size,
                 stored_size,
-                removed_metadata,
+                removed_metadata: report.removed,
+                not_removed: report.not_removed,
             })
         }
         Err(error) => {
@@ -201,7 +202,7 @@ async fn pump(
     mut sealer: AttachmentSealer,
     writer: &mut dyn BlobWriter,
     limits: Limits,
-) -> Result<(u64, u64, Vec<String>), ServiceError> {
+) -> Result<(u64, u64, StripReport), ServiceError> {
     let mut stripper = Stripper::new();
     let mut clean = Vec::new();
     let mut sealed = Vec::new();
@@ -238,7 +239,7 @@ async fn pump(
         return Err(case_full_now());
     }
     writer.write(&sealed).await.map_err(store_failed)?;
-    Ok((kept, stored, report.removed))
+    Ok((kept, stored, report))
 }
 
 fn case_full_now() -> ServiceError {
@@ -356,4 +357,70 @@ fn finished(mut state: OpenedStream) -> OpenedStream {
 fn stream_error(error: impl std::fmt::Display) -> actix_web::Error {
     tracing::error!(error = %error, "attachment failed to open while downloading");
     actix_web::error::ErrorInternalServerError("attachment could not be opened")
+}
+
+/// An attachment as a page lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttachmentView {
+    pub name: String,
+    pub href: String,
+    pub size: String,
+    pub from_reporter: bool,
+    pub sent_on: String,
+    pub removed: Vec<String>,
+}
+
+pub fn views(
+    listing: &[crate::service::attachments::AttachmentListing],
+    href: impl Fn(&str) -> String,
+) -> Vec<AttachmentView> {
+    listing
+        .iter()
+        .map(|file| AttachmentView {
+            name: file.name.clone(),
+            href: href(&file.id),
+            size: human_size(file.size),
+            from_reporter: file.from == crate::model::Author::Reporter,
+            sent_on: crate::web::reporter::long_date(file.sent_on),
+            removed: file.removed_metadata.clone(),
+        })
+        .collect()
+}
+
+/// "812 bytes", "4.2 KB", "17.0 MB": decimal units, as people read file sizes.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["KB", "MB", "GB"];
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(4_200), "4.2 KB");
+        assert_eq!(human_size(52_428_800), "52.4 MB");
+        assert_eq!(human_size(3_000_000_000), "3.0 GB");
+    }
+
+    #[test]
+    fn download_names_cannot_break_the_header() {
+        let header = content_disposition("a\";b\r\nX: y.pdf");
+        let text = header.to_string();
+        assert!(text.starts_with("attachment;"), "{text}");
+        assert!(!text.contains('\r') && !text.contains('\n'), "{text}");
+        assert!(text.contains("filename=\"a__b__X_ y.pdf\""), "{text}");
+    }
 }

@@ -29,6 +29,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "console/admin_approvals.html",
     "_timescales.html",
     "_safety.html",
+    "_protection.html",
+    "protection.html",
     "concern_organisation.html",
     "concern_form.html",
     "concern_check.html",

@@ -8,9 +8,12 @@ use serde_json::{Value, json};
 use crate::api_client::{
     bearer, call, confidential_concern, delete, get, post_json, raise, sign_in,
 };
+use crate::browser::Browser;
+use crate::console_pages::{open, signed_in};
 use crate::support::{TestApp, files_under};
 
 const BOUNDARY: &str = "----speakup-test-boundary-7d1f";
+const MULTIPART: &str = "multipart/form-data; boundary=----speakup-test-boundary-7d1f";
 
 /// A multipart body with `fields` (name, value) and then one file field.
 pub fn multipart(fields: &[(&str, &str)], file_name: &str, content: &[u8]) -> Vec<u8> {
@@ -145,6 +148,12 @@ async fn reporter_and_handler_exchange_files_that_are_sealed_at_rest() {
     assert_eq!(receipt["name"], "ward 7 rota.txt");
     assert_eq!(receipt["size"], 300_000);
     assert_eq!(receipt["removed_metadata"], json!([]));
+    assert!(
+        receipt["not_removed"]
+            .to_string()
+            .contains("text and pictures inside"),
+        "{receipt}"
+    );
     let id = receipt["id"].as_str().unwrap().to_owned();
 
     let (_, mailbox) = call(&service, bearer(get("/api/v1/mailbox"), &token)).await;
@@ -454,4 +463,189 @@ async fn uploads_are_rate_limited() {
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
+}
+
+#[actix_web::test]
+async fn a_photo_comes_back_without_its_gps_position() {
+    let app = TestApp::new();
+    let staff = app.staff();
+    let service = app.service().await;
+    let (case_key, reference) = raise(&service, confidential_concern("Photo")).await;
+    let token = mailbox_token(&service, &case_key).await;
+    let photo = include_bytes!("../fixtures/photo-with-gps.jpg");
+    assert!(photo.windows(16).any(|w| w == b"Model-GPS-CANARY"));
+
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            upload(
+                "/api/v1/mailbox/attachments",
+                multipart(&[], "IMG_0042.jpg", photo),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let removed = receipt["removed_metadata"].to_string();
+    assert!(removed.contains("GPS position"), "{removed}");
+    assert!(
+        receipt["not_removed"].to_string().contains("faces"),
+        "the reporter is told what stripping cannot do: {receipt}"
+    );
+    let id = receipt["id"].as_str().unwrap();
+    assert_eq!(receipt["size"], photo.len() - 196);
+
+    let cora = sign_in(&app, &service, &staff.contacts[0]).await;
+    let (status, body, _) = download(
+        &service,
+        bearer(
+            get(&format!("/api/v1/cases/{reference}/attachments/{id}")),
+            &cora,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with(b"\xFF\xD8") && body.ends_with(b"\xFF\xD9"));
+    assert!(
+        !body.windows(6).any(|w| w == b"Exif\0\0"),
+        "no EXIF segment"
+    );
+    assert!(!body.windows(16).any(|w| w == b"Model-GPS-CANARY"));
+    // The picture itself is untouched: everything after the EXIF segment is identical.
+    assert_eq!(&body[20..], &photo[216..]);
+    let (_, mailbox) = call(&service, bearer(get("/api/v1/mailbox"), &token)).await;
+    assert!(
+        mailbox["attachments"][0]["removed_metadata"]
+            .to_string()
+            .contains("GPS")
+    );
+}
+
+#[actix_web::test]
+async fn files_go_through_plain_html_forms_for_reporter_and_handler() {
+    let app = TestApp::with_settings(|raw| raw.max_attachment_mib = 1);
+    let staff = app.staff();
+    let (case_key, reference) = raise(&app.service().await, confidential_concern("Forms")).await;
+
+    // The reporter signs in to the mailbox the way a browser without JavaScript does.
+    let mut reporter = Browser::new(app.service().await);
+    let sign_in = reporter.get("/mailbox").await;
+    let signed = reporter
+        .post_form(
+            "/mailbox/sign-in",
+            &[("csrf", &sign_in.csrf()), ("case_key", &case_key)],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let mailbox = reporter.get("/mailbox").await;
+    assert!(
+        mailbox.body.contains(r#"enctype="multipart/form-data""#),
+        "the mailbox has a file form"
+    );
+    assert!(
+        mailbox
+            .text()
+            .contains("We cannot remove what a file shows")
+    );
+    let csrf = mailbox.csrf();
+
+    // Without the form's CSRF field the upload is refused.
+    let refused = reporter
+        .post_body(
+            "/mailbox/attachments",
+            MULTIPART,
+            multipart(&[], "x.txt", b"x"),
+        )
+        .await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+
+    let photo = include_bytes!("../fixtures/photo-with-gps.jpg");
+    let added = reporter
+        .post_body(
+            "/mailbox/attachments",
+            MULTIPART,
+            multipart(&[("csrf", &csrf)], "IMG_0042.jpg", photo),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    assert_eq!(
+        added.location().as_deref(),
+        Some("/mailbox?attached=1#files")
+    );
+    let mailbox = reporter.get("/mailbox?attached=1").await;
+    let text = mailbox.text();
+    assert!(text.contains("Your file has been added"), "{text}");
+    assert!(text.contains("IMG_0042.jpg"), "{text}");
+    assert!(text.contains("We removed: EXIF data"), "{text}");
+    let href = mailbox
+        .body
+        .split("href=\"")
+        .find(|part| part.starts_with("/mailbox/attachments/"))
+        .and_then(|part| part.split('"').next())
+        .unwrap()
+        .to_owned();
+    let (status, body) = reporter.download(&href).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!body.windows(16).any(|w| w == b"Model-GPS-CANARY"));
+    assert_eq!(&body[20..], &photo[216..]);
+
+    // Too large: a readable HTML page with status 413.
+    let too_big = reporter
+        .post_body(
+            "/mailbox/attachments",
+            MULTIPART,
+            multipart(&[("csrf", &csrf)], "big.bin", &vec![7u8; 1024 * 1024 + 10]),
+        )
+        .await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(too_big.body.contains("<html"), "an HTML page");
+    assert!(
+        too_big.text().contains("larger than 1 MiB"),
+        "{}",
+        too_big.text()
+    );
+
+    // Signed out, the download link leads nowhere.
+    let mut stranger = Browser::new(app.service().await);
+    let (status, _) = stranger.download(&href).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The contact sees it on the case page, downloads it and adds a file of her own.
+    let mut console = signed_in(&app, app.service().await, &staff.contacts[0]).await;
+    let case_uri = format!("/console/cases/{reference}");
+    let page = open(&mut console, &case_uri).await;
+    assert!(page.text().contains("IMG_0042.jpg"), "{}", page.text());
+    assert!(page.body.contains(r#"id="evidence-file""#));
+    let file_href = page
+        .body
+        .split("href=\"")
+        .find(|part| part.starts_with(&format!("{case_uri}/attachments/")))
+        .and_then(|part| part.split('"').next())
+        .unwrap()
+        .to_owned();
+    let (status, body) = console.download(&file_href).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&body[20..], &photo[216..]);
+    let csrf = page.csrf();
+    let added = console
+        .post_body(
+            &format!("{case_uri}/attachments"),
+            MULTIPART,
+            multipart(&[("csrf", &csrf)], "reply.txt", b"Our policy, attached."),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    let page = open(&mut console, &format!("{case_uri}?done=attached")).await;
+    assert!(page.text().contains("The file has been added"));
+    assert!(page.text().contains("reply.txt"));
+    assert!(page.text().contains("Downloaded a file"), "audit trail");
+    let mailbox = reporter.get("/mailbox").await;
+    assert!(mailbox.text().contains("reply.txt"));
+    assert!(mailbox.text().contains("The people handling your concern"));
+
+    // A handler without the case reaches nothing.
+    let mut ivy = signed_in(&app, app.service().await, &staff.investigator).await;
+    let (status, _) = ivy.download(&file_href).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -15,6 +15,7 @@ mod console_pages;
 mod handlers;
 mod http_shell;
 mod insiders;
+mod mailbox_requests;
 mod outbox;
 mod procedure_flow;
 mod races;

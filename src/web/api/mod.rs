@@ -18,6 +18,7 @@ pub fn routes(scope: &mut web::ServiceConfig) {
         )
         .route("/mailbox", web::get().to(reporter::mailbox))
         .route("/mailbox/messages", web::post().to(reporter::send_message))
+        .route("/mailbox/requests", web::post().to(reporter::make_request))
         .route(
             "/mailbox/identity-requests/{id}",
             web::post().to(reporter::decide_identity_request),

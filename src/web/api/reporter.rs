@@ -7,6 +7,7 @@ use time::Date;
 
 use crate::crypto::{Secret, SubmissionToken};
 use crate::ids::UserId;
+use crate::model::RequestKind;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
 use crate::service::identity_consent::Decision;
@@ -240,4 +241,28 @@ pub async fn download_attachment(
     })
     .await?;
     Ok(attachments::download(&portal, ticket).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxRequest {
+    #[serde(rename = "type")]
+    kind: RequestKind,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// `POST /mailbox/requests`: the reporter asks for stage 2, withdraws, or reports detriment.
+pub async fn make_request(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    request: web::Json<MailboxRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let MailboxRequest { kind, message } = request.into_inner();
+    let message = message.map(Secret::new);
+    let portal = portal.into_inner();
+    let receipt =
+        blocking(move || portal.reporter_request(token.0.expose_secret(), kind, message.as_ref()))
+            .await?;
+    Ok(HttpResponse::Created().json(receipt))
 }
