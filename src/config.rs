@@ -8,12 +8,16 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::blobs::AttachmentStoreSetting;
+
 /// Environment variables with the `SPEAKUP_` prefix that are not settings: the config file path
 /// itself and the test suite's PostgreSQL URL. Every other `SPEAKUP_*` variable must be a setting,
 /// so a misspelt one is an error rather than silently ignored.
 const NON_SETTING_VARIABLES: &[&str] = &["config", "test_postgres_url"];
 
 const DEFAULT_CONFIG_FILE: &str = "speakup.toml";
+
+const MIB: u64 = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -46,6 +50,16 @@ pub struct RawSettings {
     pub handler_sign_ins_per_minute: u32,
     /// Password checks (64 MiB of Argon2id each) allowed to run at once; more wait their turn.
     pub max_concurrent_password_checks: u32,
+    /// Largest single attachment, in MiB (before metadata is stripped).
+    pub max_attachment_mib: u32,
+    /// All attachments of one case together, in MiB.
+    pub max_case_attachments_mib: u32,
+    /// Attachment uploads one client may make per hour.
+    pub attachment_uploads_per_hour: u32,
+    /// `file://DIR` (empty: `data_dir/attachments`).
+    pub attachment_store: String,
+    /// Bearer token a Prometheus scraper sends to `/metrics`; empty means `/metrics` is 404.
+    pub metrics_token: String,
 }
 
 impl Default for RawSettings {
@@ -66,6 +80,11 @@ impl Default for RawSettings {
             mailbox_sign_ins_per_minute: 10,
             handler_sign_ins_per_minute: 10,
             max_concurrent_password_checks: 4,
+            max_attachment_mib: 50,
+            max_case_attachments_mib: 500,
+            attachment_uploads_per_hour: 60,
+            attachment_store: String::new(),
+            metrics_token: String::new(),
         }
     }
 }
@@ -121,6 +140,11 @@ pub struct Settings {
     pub mailbox_sign_ins_per_minute: u32,
     pub handler_sign_ins_per_minute: u32,
     pub max_concurrent_password_checks: u32,
+    pub max_attachment_bytes: u64,
+    pub max_case_attachment_bytes: u64,
+    pub attachment_uploads_per_hour: u32,
+    pub attachment_store: AttachmentStoreSetting,
+    pub metrics_token: Option<std::sync::Arc<crate::crypto::Secret<String>>>,
 }
 
 impl Settings {
@@ -248,6 +272,36 @@ impl RawSettings {
             1,
             64,
         )?;
+        require_range("max_attachment_mib", self.max_attachment_mib, 1, 4096)?;
+        require_range(
+            "max_case_attachments_mib",
+            self.max_case_attachments_mib,
+            self.max_attachment_mib,
+            1024 * 1024,
+        )?;
+        require_range(
+            "attachment_uploads_per_hour",
+            self.attachment_uploads_per_hour,
+            1,
+            10_000_000,
+        )?;
+        let attachment_store =
+            AttachmentStoreSetting::parse(&self.attachment_store, &self.data_dir)
+                .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+        let metrics_token = match self.metrics_token.trim() {
+            "" => None,
+            token
+                if token.len() < 16
+                    || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
+                return Err(ConfigError::Invalid(
+                    "metrics_token must be at least 16 characters without spaces".to_owned(),
+                ));
+            }
+            token => Some(std::sync::Arc::new(crate::crypto::Secret::new(
+                token.to_owned(),
+            ))),
+        };
         Ok(Settings {
             bind,
             data_dir: self.data_dir,
@@ -264,6 +318,11 @@ impl RawSettings {
             mailbox_sign_ins_per_minute: self.mailbox_sign_ins_per_minute,
             handler_sign_ins_per_minute: self.handler_sign_ins_per_minute,
             max_concurrent_password_checks: self.max_concurrent_password_checks,
+            max_attachment_bytes: u64::from(self.max_attachment_mib) * MIB,
+            max_case_attachment_bytes: u64::from(self.max_case_attachments_mib) * MIB,
+            attachment_uploads_per_hour: self.attachment_uploads_per_hour,
+            attachment_store,
+            metrics_token,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! Standards. See docs/ARCHITECTURE.md for the layers: `web` → `service` → (`crypto`,
 //! `procedure`, `store`), and where each kind of change goes.
 
+pub mod blobs;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,5 +13,6 @@ pub mod notify;
 pub mod procedure;
 pub mod service;
 pub mod store;
+pub mod strip;
 pub mod telemetry;
 pub mod web;

@@ -100,3 +100,12 @@ mod tests {
         );
     }
 }
+
+stable_strings!(
+    /// What a reporter can ask for from the mailbox.
+    RequestKind {
+        Stage2 => "stage2",
+        Withdraw => "withdraw",
+        Detriment => "detriment",
+    }
+);

@@ -13,6 +13,7 @@ use crate::model::Role;
 use crate::procedure::parse_iso_date;
 use crate::service::Portal;
 use crate::service::accounts::{Actor, NewAccount};
+use crate::service::audit_log::AuditHead;
 use crate::service::governance::{ReportVersion, parse_period};
 use crate::service::organisations::ServiceSet;
 use crate::store::Store;
@@ -94,9 +95,23 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
                 "totp_uri": created.totp_uri.expose_secret(),
             }))
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Head) => {
             let portal = open_portal(overrides)?;
-            match portal.verify_audit_log()? {
+            print_line(&json!(portal.audit_head()?))
+        }
+        Command::Audit(AuditCommand::Verify {
+            expect_entries,
+            expect_head,
+        }) => {
+            let checkpoint = match (expect_entries, expect_head) {
+                (Some(entries), Some(head)) => Some(
+                    AuditHead::checkpoint(entries, &head)
+                        .map_err(|error| CliError::Usage(error.to_string()))?,
+                ),
+                _ => None,
+            };
+            let portal = open_portal(overrides)?;
+            match portal.verify_audit_log_against(checkpoint.as_ref())? {
                 ChainCheck::Intact { entries } => {
                     print_line(&json!({"intact": true, "entries": entries}))
                 }

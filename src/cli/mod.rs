@@ -222,8 +222,18 @@ pub enum ReportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain; exit code 1 and the first broken entry if it fails.
-    Verify,
+    /// Check the hash chain; exit code 1 and the first broken entry if it fails. With a
+    /// checkpoint from `audit head`, also fail if the log no longer passes through it.
+    Verify {
+        /// Entries in the log when the checkpoint was taken.
+        #[arg(long, requires = "expect_head")]
+        expect_entries: Option<i64>,
+        /// The head hash printed with that checkpoint.
+        #[arg(long, requires = "expect_entries")]
+        expect_head: Option<String>,
+    },
+    /// Print the chain's head `{"entries": N, "head": "hex"}` to keep outside the database.
+    Head,
 }
 
 /// Why a command failed; decides the exit code.

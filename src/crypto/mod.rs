@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod attachment;
 pub mod audit_chain;
 mod case_key;
 mod crockford;
@@ -24,6 +25,10 @@ mod session;
 mod submission;
 mod wrap;
 
+pub use attachment::{
+    AttachmentBinding, AttachmentOpener, AttachmentSealer, CHUNK_LEN as ATTACHMENT_CHUNK_LEN,
+    HEADER_LEN as ATTACHMENT_HEADER_LEN, sealed_len as attachment_sealed_len,
+};
 pub use case_key::{CaseKey, CaseKeyError};
 pub use password::{PasswordCost, PasswordKeys, derive_password_keys, new_password_salt};
 pub use random::{random_id, random_reference, random_token, token_digest};

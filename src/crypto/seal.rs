@@ -53,10 +53,13 @@ pub enum RecordKind {
     HandlerSecret,
     TotpSecret,
     Session,
+    IdentityRequest,
+    /// An attachment's name, type and size; the bytes are in the attachment store.
+    Attachment,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 10] = [
         RecordKind::Concern,
         RecordKind::Identity,
         RecordKind::Message,
@@ -65,6 +68,8 @@ impl RecordKind {
         RecordKind::HandlerSecret,
         RecordKind::TotpSecret,
         RecordKind::Session,
+        RecordKind::IdentityRequest,
+        RecordKind::Attachment,
     ];
 
     /// The stable wire string; part of the ciphertext format, never rename.
@@ -78,6 +83,8 @@ impl RecordKind {
             RecordKind::HandlerSecret => "handler-secret",
             RecordKind::TotpSecret => "totp-secret",
             RecordKind::Session => "session",
+            RecordKind::IdentityRequest => "identity-request",
+            RecordKind::Attachment => "attachment",
         }
     }
 }
@@ -345,7 +352,9 @@ pub(super) mod tests {
                 "event-text",
                 "handler-secret",
                 "totp-secret",
-                "session"
+                "session",
+                "identity-request",
+                "attachment",
             ]
         );
     }

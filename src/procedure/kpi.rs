@@ -107,6 +107,36 @@ impl Period {
         self.start <= date && date <= self.end
     }
 
+    /// The calendar quarters that exactly make up this period, when it is longer than one and
+    /// starts and ends on quarter boundaries (a calendar or financial year); otherwise none.
+    /// Their figures are published on their own, so this period's must be safe against them.
+    pub fn quarters(&self) -> Vec<Period> {
+        let mut quarters = Vec::new();
+        let mut year = self.start.year();
+        let mut q = (u8::from(self.start.month()) - 1) / 3 + 1;
+        while let Ok(quarter) = Self::quarter(year, q) {
+            if quarter.end > self.end || quarters.len() > 400 {
+                break;
+            }
+            quarters.push(quarter);
+            if q == 4 {
+                q = 1;
+                year += 1;
+            } else {
+                q += 1;
+            }
+        }
+        let tiles = quarters
+            .first()
+            .is_some_and(|first| first.start == self.start)
+            && quarters.last().is_some_and(|last| last.end == self.end);
+        if tiles && quarters.len() > 1 {
+            quarters
+        } else {
+            Vec::new()
+        }
+    }
+
     /// `2024-Q1` for a calendar quarter, `2024` for a calendar year, `2024/25` for a financial
     /// year, otherwise `2024-01-15..2024-02-14`.
     pub fn label(&self) -> String {
@@ -140,9 +170,14 @@ impl FromStr for Period {
     }
 }
 
-/// Closures at one stage within the period.
+/// One stage's figures within the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StageKpis {
+    /// Concerns at this stage on any day of the period: the Standards' "concerns handled at
+    /// that stage", the base of the extension percentage.
+    pub handled: u32,
+    /// Of those handled, how many had an extension authorised at this stage by the period's end.
+    pub extended: u32,
     pub closed: u32,
     pub upheld: u32,
     pub partially_upheld: u32,
@@ -154,11 +189,10 @@ pub struct StageKpis {
     /// Closed after that, but by an authorised extended date: not late.
     pub within_extension: u32,
     pub late: u32,
-    pub extended: u32,
 }
 
 impl StageKpis {
-    fn add(&mut self, outcome: Outcome, working_days: u32, timeliness: Timeliness, extended: bool) {
+    fn add_closure(&mut self, outcome: Outcome, working_days: u32, timeliness: Timeliness) {
         self.closed += 1;
         match outcome {
             Outcome::Upheld => self.upheld += 1,
@@ -170,9 +204,6 @@ impl StageKpis {
             Timeliness::OnTime => self.on_time += 1,
             Timeliness::WithinExtension => self.within_extension += 1,
             Timeliness::Late => self.late += 1,
-        }
-        if extended {
-            self.extended += 1;
         }
     }
 
@@ -201,19 +232,22 @@ pub(crate) fn ratio_1dp(numerator: u64, denominator: u64, scale: u64) -> Option<
     Some(tenths as f64 / 10.0)
 }
 
-/// All figures for one group of cases (everything, NHS only, or local authority only).
+/// All figures for one set of cases (one service, or both together).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SplitKpis {
     /// Cases received in the period.
     pub received: u32,
-    pub anonymous: u32,
-    pub confidential: u32,
     /// Of those received in the period, found not to be whistleblowing by the end of it.
     pub not_whistleblowing: u32,
     /// Of those received in the period, withdrawn by the end of it.
     pub withdrawn: u32,
     pub stage1: StageKpis,
     pub stage2: StageKpis,
+    /// Cases placed at stage 2 in the period after stage 1 (escalated, or asked for by the
+    /// reporter after a stage 1 response).
+    pub stage2_escalated: u32,
+    /// Cases placed at stage 2 in the period straight from receipt.
+    pub stage2_direct: u32,
 }
 
 impl SplitKpis {
@@ -235,20 +269,22 @@ impl SplitKpis {
     pub fn closed(&self) -> u32 {
         self.stage1.closed + self.stage2.closed
     }
+
+    /// Cases placed at stage 2 in the period.
+    pub fn stage2_entered(&self) -> u32 {
+        self.stage2_escalated + self.stage2_direct
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Kpis {
-    pub period: Period,
+/// One group's figures: both services together, and each service apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GroupKpis {
     pub overall: SplitKpis,
     pub nhs: SplitKpis,
     pub local_authority: SplitKpis,
-    /// Cases whose stored history could not be replayed and so are in no figure. Should be 0;
-    /// anything else is a data problem to investigate, shown rather than hidden.
-    pub unreadable: u32,
 }
 
-impl Kpis {
+impl GroupKpis {
     pub fn split(&self, service: Option<Service>) -> &SplitKpis {
         match service {
             None => &self.overall,
@@ -258,9 +294,32 @@ impl Kpis {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kpis {
+    pub period: Period,
+    /// Concerns handled under the Standards: raised by someone who gave their name, in
+    /// confidence.
+    pub standards: GroupKpis,
+    /// Anonymous concerns: looked into, but outside the Standards (they cannot go to the INWO),
+    /// so counted apart and never mixed into the Standards' figures.
+    pub anonymous: GroupKpis,
+    /// Cases whose stored history could not be replayed and so are in no figure. Should be 0;
+    /// anything else is a data problem to investigate, shown rather than hidden.
+    pub unreadable: u32,
+}
+
+impl Kpis {
+    pub fn group(&self, anonymity: Anonymity) -> &GroupKpis {
+        match anonymity {
+            Anonymity::Confidential => &self.standards,
+            Anonymity::Anonymous => &self.anonymous,
+        }
+    }
+}
+
 /// Counts the period's figures. Receipts count by the date received, closures by the date
-/// closed; each case is seen as it stood at the end of the period, so a report can be run again
-/// later and give the same answer.
+/// closed, stages by the days the case was at them; each case is seen as it stood at the end of
+/// the period, so a report can be run again later and give the same answer.
 pub fn compute_kpis(
     cases: &[CaseRecord],
     calendar: &Calendar,
@@ -269,9 +328,8 @@ pub fn compute_kpis(
 ) -> Kpis {
     let mut kpis = Kpis {
         period,
-        overall: SplitKpis::default(),
-        nhs: SplitKpis::default(),
-        local_authority: SplitKpis::default(),
+        standards: GroupKpis::default(),
+        anonymous: GroupKpis::default(),
         unreadable: 0,
     };
     for record in cases {
@@ -288,39 +346,51 @@ pub fn compute_kpis(
             kpis.unreadable += 1;
             continue;
         };
-        for split in [
-            &mut kpis.overall,
-            match record.service {
-                Service::Nhs => &mut kpis.nhs,
-                Service::LocalAuthority => &mut kpis.local_authority,
-            },
-        ] {
-            count_case(split, &case, record.anonymity, period);
-        }
+        let group = match record.anonymity {
+            Anonymity::Confidential => &mut kpis.standards,
+            Anonymity::Anonymous => &mut kpis.anonymous,
+        };
+        count_case(&mut group.overall, &case, period);
+        let service = match record.service {
+            Service::Nhs => &mut group.nhs,
+            Service::LocalAuthority => &mut group.local_authority,
+        };
+        count_case(service, &case, period);
     }
     kpis
 }
 
-fn count_case(split: &mut SplitKpis, case: &CaseProcedure, anonymity: Anonymity, period: Period) {
+fn count_case(split: &mut SplitKpis, case: &CaseProcedure, period: Period) {
     if period.contains(case.received_on()) {
         split.received += 1;
-        match anonymity {
-            Anonymity::Anonymous => split.anonymous += 1,
-            Anonymity::Confidential => split.confidential += 1,
-        }
         match case.state() {
             State::NotWhistleblowing => split.not_whistleblowing += 1,
             State::Withdrawn => split.withdrawn += 1,
             _ => {}
         }
     }
+    for spell in case.spells() {
+        if spell.overlaps(period.start(), period.end()) {
+            let stage = split.stage_mut(spell.stage);
+            stage.handled += 1;
+            if spell.extended {
+                stage.extended += 1;
+            }
+        }
+        if spell.stage == ProcedureStage::Stage2 && period.contains(spell.from) {
+            if spell.escalated {
+                split.stage2_escalated += 1;
+            } else {
+                split.stage2_direct += 1;
+            }
+        }
+    }
     for closure in case.closures() {
         if period.contains(closure.closed_on) {
-            split.stage_mut(closure.stage).add(
+            split.stage_mut(closure.stage).add_closure(
                 closure.outcome,
                 closure.working_days,
                 closure.timeliness(),
-                closure.extended,
             );
         }
     }

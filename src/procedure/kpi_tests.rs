@@ -4,7 +4,7 @@ use time::Date;
 use time::macros::date;
 
 use super::calendar::Calendar;
-use super::disclosure::{Disclosure, Figure, Percent, Share, disclose};
+use super::disclosure::{ByService, DisclosedKpis, Disclosure, Figure, Percent, Share, disclose};
 use super::error::ProcedureError;
 use super::kpi::{CaseRecord, Kpis, Period, SplitKpis, StageKpis, compute_kpis};
 use super::signposting::{Anonymity, Service};
@@ -214,27 +214,31 @@ fn q1_2025() -> Kpis {
 fn raw_figures_for_the_quarter() {
     let kpis = q1_2025();
     assert_eq!(kpis.unreadable, 1);
-    // Received in Q1: A B C D F G H I J L (not E, K from December, nor N from April).
-    // NHS: A B C D H I J = 7; LA: F G L = 3. Anonymous: C (NHS), G (LA).
-    // Closed at stage 1 in Q1: A B C J (NHS) and F (LA). At stage 2: D E K (NHS) and L (LA).
+    // Under the Standards (confidential): NHS A B D E H I J K, LA F L. Anonymous: C (NHS),
+    // G (LA), counted apart.
+    // Received in Q1: NHS A B D H I J = 6 (not E, K from December), LA F L = 2.
+    // At stage 1 during Q1: NHS A B J, LA F. At stage 2: NHS D E I J K (K from December, I
+    // still open at the end of March), LA L.
+    // Placed at stage 2 in Q1: E and J from stage 1; D, I and L straight from receipt (K was
+    // placed there in December).
     let nhs = SplitKpis {
-        received: 7,
-        anonymous: 1,
-        confidential: 6,
+        received: 6,
         not_whistleblowing: 0,
-        withdrawn: 1,
+        withdrawn: 1, // H
         stage1: StageKpis {
-            closed: 4,
-            upheld: 1,           // B
-            partially_upheld: 1, // C
-            not_upheld: 2,       // A, J
-            working_days_total: 4 + 8 + 6 + 3,
+            handled: 3,  // A B J
+            extended: 1, // B
+            closed: 3,
+            upheld: 1,     // B
+            not_upheld: 2, // A, J
+            working_days_total: 4 + 8 + 3,
             on_time: 2,          // A, J
             within_extension: 1, // B
-            late: 1,             // C
-            extended: 1,         // B
+            ..StageKpis::default()
         },
         stage2: StageKpis {
+            handled: 5,  // D E I J K
+            extended: 1, // E
             closed: 3,
             upheld: 1,           // D
             partially_upheld: 1, // E
@@ -243,16 +247,14 @@ fn raw_figures_for_the_quarter() {
             on_time: 1,          // D
             within_extension: 1, // E
             late: 1,             // K
-            extended: 1,         // E
         },
+        stage2_escalated: 2, // E, J
+        stage2_direct: 2,    // D, I
     };
     let local_authority = SplitKpis {
-        received: 3,
-        anonymous: 1,
-        confidential: 2,
-        not_whistleblowing: 1, // G
-        withdrawn: 0,
+        received: 2,
         stage1: StageKpis {
+            handled: 1,
             closed: 1,
             upheld: 1, // F
             working_days_total: 3,
@@ -260,33 +262,37 @@ fn raw_figures_for_the_quarter() {
             ..StageKpis::default()
         },
         stage2: StageKpis {
+            handled: 1,
             closed: 1,
             not_upheld: 1, // L
             working_days_total: 20,
             on_time: 1,
             ..StageKpis::default()
         },
+        stage2_direct: 1,
+        ..SplitKpis::default()
     };
-    assert_eq!(kpis.nhs, nhs);
-    assert_eq!(kpis.local_authority, local_authority);
+    assert_eq!(kpis.standards.nhs, nhs);
+    assert_eq!(kpis.standards.local_authority, local_authority);
     let overall = SplitKpis {
-        received: 10,
-        anonymous: 2,
-        confidential: 8,
-        not_whistleblowing: 1,
+        received: 8,
+        not_whistleblowing: 0,
         withdrawn: 1,
         stage1: StageKpis {
-            closed: 5,
+            handled: 4,
+            extended: 1,
+            closed: 4,
             upheld: 2,
-            partially_upheld: 1,
+            partially_upheld: 0,
             not_upheld: 2,
-            working_days_total: 24,
+            working_days_total: 18,
             on_time: 3,
             within_extension: 1,
-            late: 1,
-            extended: 1,
+            late: 0,
         },
         stage2: StageKpis {
+            handled: 6,
+            extended: 1,
             closed: 4,
             upheld: 1,
             partially_upheld: 1,
@@ -295,17 +301,37 @@ fn raw_figures_for_the_quarter() {
             on_time: 2,
             within_extension: 1,
             late: 1,
-            extended: 1,
         },
+        stage2_escalated: 2,
+        stage2_direct: 3,
     };
-    assert_eq!(kpis.overall, overall);
-    assert_eq!(kpis.overall.closed(), 9);
-    // Averages: 24 / 5 = 4.8; 100 / 4 = 25.0; NHS 21 / 4 = 5.25 → 5.3 (half up); 80 / 3 = 26.67
-    // → 26.7.
-    assert_eq!(kpis.overall.stage1.average_working_days(), Some(4.8));
-    assert_eq!(kpis.overall.stage2.average_working_days(), Some(25.0));
-    assert_eq!(kpis.nhs.stage1.average_working_days(), Some(5.3));
-    assert_eq!(kpis.nhs.stage2.average_working_days(), Some(26.7));
+    assert_eq!(kpis.standards.overall, overall);
+    assert_eq!(kpis.standards.overall.closed(), 8);
+    assert_eq!(kpis.standards.overall.stage2_entered(), 5);
+    // Anonymous: C at stage 1 (6 working days, late), G not whistleblowing.
+    let anonymous = &kpis.anonymous.overall;
+    assert_eq!(
+        (
+            anonymous.received,
+            anonymous.not_whistleblowing,
+            anonymous.stage1.closed,
+            anonymous.stage1.late
+        ),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(kpis.anonymous.nhs.stage1.partially_upheld, 1);
+    assert_eq!(kpis.anonymous.local_authority.received, 1);
+    // Averages: 18 / 4 = 4.5; 100 / 4 = 25.0; NHS 15 / 3 = 5.0; 80 / 3 = 26.67 → 26.7.
+    assert_eq!(
+        kpis.standards.overall.stage1.average_working_days(),
+        Some(4.5)
+    );
+    assert_eq!(
+        kpis.standards.overall.stage2.average_working_days(),
+        Some(25.0)
+    );
+    assert_eq!(kpis.standards.nhs.stage1.average_working_days(), Some(5.0));
+    assert_eq!(kpis.standards.nhs.stage2.average_working_days(), Some(26.7));
     assert_eq!(StageKpis::default().average_working_days(), None);
 }
 
@@ -321,143 +347,144 @@ const HIDDEN: Share = Share {
     percent: Percent::Suppressed,
 };
 
+fn by_service(d: &DisclosedKpis) -> ByService {
+    d.by_service
+        .unwrap_or_else(|| unreachable!("a partnership has both services"))
+}
+
 #[test]
 fn internal_figures_show_everything() {
-    let d = disclose(&q1_2025(), Disclosure::Internal);
+    let d = disclose(&q1_2025(), Disclosure::Internal, true, &[]);
     let o = &d.overall;
-    assert_eq!(o.received, Figure::Count(10));
-    assert_eq!(o.closed.total, Figure::Count(9));
-    // 5 / 9 = 55.6%, 4 / 9 = 44.4%.
-    assert_eq!(o.closed.stage1, share(5, 55.6));
-    assert_eq!(o.closed.stage2, share(4, 44.4));
-    // Stage 1 outcomes of 5: 2 (40%), 1 (20%), 2 (40%); stage 2 of 4: 1, 1, 2 = 25, 25, 50%.
-    assert_eq!(o.outcomes.stage1.upheld, share(2, 40.0));
-    assert_eq!(o.outcomes.stage1.partially_upheld, share(1, 20.0));
-    assert_eq!(o.outcomes.stage1.not_upheld, share(2, 40.0));
+    assert_eq!(o.received, Figure::Count(8));
+    assert_eq!(o.closed.total, Figure::Count(8));
+    assert_eq!(o.closed.stage1, share(4, 50.0));
+    assert_eq!(o.closed.stage2, share(4, 50.0));
+    // Stage 1 outcomes of 4: 2, 0, 2; stage 2 of 4: 1, 1, 2.
+    assert_eq!(o.outcomes.stage1.upheld, share(2, 50.0));
+    assert_eq!(o.outcomes.stage1.partially_upheld, share(0, 0.0));
+    assert_eq!(o.outcomes.stage1.not_upheld, share(2, 50.0));
     assert_eq!(o.outcomes.stage2.not_upheld, share(2, 50.0));
-    assert_eq!(o.average_working_days.stage1, Percent::Value(4.8));
-    // Timescales: stage 1 3 / 1 / 1 of 5; stage 2 2 / 1 / 1 of 4.
-    assert_eq!(o.within_timescale.stage1.on_time, share(3, 60.0));
-    assert_eq!(o.within_timescale.stage1.within_extension, share(1, 20.0));
-    assert_eq!(o.within_timescale.stage1.late, share(1, 20.0));
+    assert_eq!(o.average_working_days.stage1, Percent::Value(4.5));
+    // Timescales: stage 1 3 / 1 / 0 of 4; stage 2 2 / 1 / 1 of 4.
+    assert_eq!(o.within_timescale.stage1.on_time, share(3, 75.0));
+    assert_eq!(o.within_timescale.stage1.within_extension, share(1, 25.0));
+    assert_eq!(o.within_timescale.stage1.late, share(0, 0.0));
     assert_eq!(o.within_timescale.stage2.on_time, share(2, 50.0));
     assert_eq!(o.within_timescale.stage2.within_extension, share(1, 25.0));
-    assert_eq!(o.extended.stage1, share(1, 20.0));
-    assert_eq!(o.extended.stage2, share(1, 25.0));
-    // NHS: 4 / 7 = 57.1%, 3 / 7 = 42.9%; stage 2 outcomes 1 / 3 = 33.3% each.
-    assert_eq!(d.nhs.closed.stage1, share(4, 57.1));
-    assert_eq!(d.nhs.closed.stage2, share(3, 42.9));
-    assert_eq!(d.nhs.outcomes.stage2.upheld, share(1, 33.3));
-    assert_eq!(d.nhs.average_working_days.stage2, Percent::Value(26.7));
-    // Local authority: one closure at each stage.
-    assert_eq!(d.local_authority.closed.stage1, share(1, 50.0));
-    assert_eq!(d.local_authority.outcomes.stage1.upheld, share(1, 100.0));
-    assert_eq!(d.local_authority.outcomes.stage1.not_upheld, share(0, 0.0));
-    assert_eq!(d.local_authority.extended.stage2, share(0, 0.0));
+    // Extensions as a share of the concerns handled at the stage: 1 of 4 and 1 of 6.
+    assert_eq!(o.handled.stage1, Figure::Count(4));
+    assert_eq!(o.handled.stage2, Figure::Count(6));
+    assert_eq!(o.extended.stage1, share(1, 25.0));
+    assert_eq!(o.extended.stage2, share(1, 16.7));
+    // Placed at stage 2: 5, of which 2 from stage 1 and 3 straight.
+    assert_eq!(o.stage2_entered.total, Figure::Count(5));
+    assert_eq!(o.stage2_entered.escalated, share(2, 40.0));
+    assert_eq!(o.stage2_entered.direct, share(3, 60.0));
+    let services = by_service(&d);
+    assert_eq!(services.nhs.closed.stage1, share(3, 50.0));
+    assert_eq!(services.nhs.outcomes.stage2.upheld, share(1, 33.3));
+    assert_eq!(
+        services.nhs.average_working_days.stage2,
+        Percent::Value(26.7)
+    );
+    assert_eq!(services.local_authority.closed.stage1, share(1, 50.0));
+    assert_eq!(
+        services.local_authority.outcomes.stage1.upheld,
+        share(1, 100.0)
+    );
+    assert_eq!(services.local_authority.extended.stage2, share(0, 0.0));
+    assert_eq!(d.anonymous.overall.received, Figure::Count(2));
     assert_eq!(d.unreadable, Figure::Count(1));
 }
 
 #[test]
 fn published_figures_hide_small_numbers_and_their_complements() {
-    let d = disclose(&q1_2025(), Disclosure::Published);
+    let d = disclose(&q1_2025(), Disclosure::Published, true, &[]);
     let o = &d.overall;
-    // Received: 10 = anonymous 2 + confidential 8. 2 is small; 8 would give it away, so it is
-    // suppressed too (as "suppressed": it is not fewer than 5).
-    assert_eq!(o.received, Figure::Count(10));
-    assert_eq!(o.anonymous, Figure::FewerThan5);
-    assert_eq!(o.confidential, Figure::Suppressed);
-    // Overall 10 = NHS 7 + LA 3: LA is small, so NHS goes too.
-    assert_eq!(d.nhs.received, Figure::Suppressed);
-    assert_eq!(d.local_authority.received, Figure::FewerThan5);
-    // NHS 7 = anonymous 1 + confidential 6: hidden as a pair.
-    assert_eq!(d.nhs.confidential, Figure::Suppressed);
-    // Closed 9 = stage 1 (5) + stage 2 (4): stage 2 is small, so stage 1 goes too, with both
-    // percentages.
-    assert_eq!(o.closed.total, Figure::Count(9));
-    assert_eq!(
-        o.closed.stage1,
-        Share {
-            count: Figure::Suppressed,
-            percent: Percent::Suppressed
-        }
-    );
+    let services = by_service(&d);
+    // Received 8 = NHS 6 + LA 2: LA is small, so NHS goes too (as "suppressed": it is not
+    // fewer than 5).
+    assert_eq!(o.received, Figure::Count(8));
+    assert_eq!(services.nhs.received, Figure::Suppressed);
+    assert_eq!(services.local_authority.received, Figure::FewerThan5);
+    // Closed 8 = stage 1 (4) + stage 2 (4): both small.
+    assert_eq!(o.closed.total, Figure::Count(8));
+    assert_eq!(o.closed.stage1, HIDDEN);
     assert_eq!(o.closed.stage2, HIDDEN);
-    // And 9 = NHS 7 + LA 2.
-    assert_eq!(d.nhs.closed.total, Figure::Suppressed);
-    assert_eq!(d.local_authority.closed.total, Figure::FewerThan5);
-    // Every count here is 1 to 4, so every outcome, timescale and extension figure is hidden,
-    // and every average, which is computed from a hidden count of closures.
-    for split in [&d.overall, &d.nhs, &d.local_authority] {
+    for split in [o, &services.nhs, &services.local_authority] {
         assert_eq!(split.average_working_days.stage1, Percent::Suppressed);
         assert_eq!(split.average_working_days.stage2, Percent::Suppressed);
     }
     assert_eq!(o.outcomes.stage1.upheld, HIDDEN);
     assert_eq!(o.within_timescale.stage2.late, HIDDEN);
     assert_eq!(o.extended.stage1, HIDDEN);
-    assert_eq!(o.not_whistleblowing, Figure::FewerThan5);
+    // Stage 2 was handled for 6 concerns: shown, but the 1 extended among them is not.
+    assert_eq!(o.handled.stage2, Figure::Count(6));
+    assert_eq!(o.extended.stage2, HIDDEN);
     assert_eq!(o.withdrawn, Figure::FewerThan5);
     // Zeros are shown, but a percentage of a hidden total is not.
-    assert_eq!(d.nhs.not_whistleblowing, Figure::Count(0));
-    assert_eq!(d.local_authority.withdrawn, Figure::Count(0));
+    assert_eq!(o.not_whistleblowing, Figure::Count(0));
     assert_eq!(
-        d.local_authority.outcomes.stage1.not_upheld,
+        services.local_authority.outcomes.stage1.not_upheld,
         Share {
             count: Figure::Count(0),
             percent: Percent::Suppressed
         }
     );
+    assert_eq!(d.anonymous.overall.received, Figure::FewerThan5);
     assert_eq!(d.unreadable, Figure::FewerThan5);
 }
 
 #[test]
 fn published_json_shape() {
-    let d = disclose(&q1_2025(), Disclosure::Published);
+    let d = disclose(&q1_2025(), Disclosure::Published, true, &[]);
     let json = serde_json::to_value(d).unwrap_or_default();
     assert_eq!(
         json["period"],
         serde_json::json!({"label": "2025-Q1", "start": "2025-01-01", "end": "2025-03-31"})
     );
     assert_eq!(json["disclosure"], "published");
-    assert_eq!(json["received"], 10);
-    assert_eq!(json["anonymous"], "fewer than 5");
-    assert_eq!(json["closed"]["total"], 9);
+    assert_eq!(json["received"], 8);
+    assert_eq!(json["closed"]["total"], 8);
     assert_eq!(
         json["closed"]["stage1"],
-        serde_json::json!({"count": "suppressed", "percent": "suppressed"})
+        serde_json::json!({"count": "fewer than 5", "percent": "suppressed"})
     );
-    assert_eq!(json["confidential"], "suppressed");
     assert_eq!(
         json["outcomes"]["stage2"]["partially_upheld"]["count"],
         "fewer than 5"
     );
     assert_eq!(json["average_working_days"]["stage1"], "suppressed");
-    assert_eq!(
-        json["within_timescale"]["stage1"]["within_extension"]["percent"],
-        "suppressed"
-    );
     assert_eq!(json["extended"]["stage2"]["count"], "fewer than 5");
-    assert_eq!(json["nhs"]["not_whistleblowing"], 0);
-    assert_eq!(json["local_authority"]["received"], "fewer than 5");
+    assert_eq!(json["handled"]["stage2"], 6);
+    assert_eq!(json["by_service"]["nhs"]["not_whistleblowing"], 0);
+    assert_eq!(
+        json["by_service"]["local_authority"]["received"],
+        "fewer than 5"
+    );
+    assert_eq!(json["anonymous"]["received"], "fewer than 5");
     for key in [
         "received",
-        "anonymous",
-        "confidential",
         "not_whistleblowing",
         "withdrawn",
+        "handled",
         "closed",
         "outcomes",
         "average_working_days",
         "within_timescale",
         "extended",
+        "stage2_entered",
     ] {
         assert!(json.get(key).is_some(), "{key}");
-        assert!(json["nhs"].get(key).is_some(), "nhs {key}");
+        assert!(json["by_service"]["nhs"].get(key).is_some(), "nhs {key}");
+        assert!(json["anonymous"].get(key).is_some(), "anonymous {key}");
     }
-    let internal =
-        serde_json::to_value(disclose(&q1_2025(), Disclosure::Internal)).unwrap_or_default();
+    let internal = serde_json::to_value(disclose(&q1_2025(), Disclosure::Internal, true, &[]))
+        .unwrap_or_default();
     assert_eq!(
         internal["closed"]["stage1"],
-        serde_json::json!({"count": 5, "percent": 55.6})
+        serde_json::json!({"count": 4, "percent": 50.0})
     );
     assert_eq!(internal["average_working_days"]["stage2"], 25.0);
 }
@@ -472,13 +499,13 @@ fn closures_count_by_closing_date_across_quarters() {
         &Settings::default(),
         q4,
     );
-    assert_eq!(kpis.overall.received, 2); // E, K
-    assert_eq!(kpis.overall.stage1.closed, 1); // E at stage 1
+    assert_eq!(kpis.standards.overall.received, 2); // E, K
+    assert_eq!(kpis.standards.overall.stage1.closed, 1); // E at stage 1
     // Stage 1, day 1 Tue 3 Dec (Mon 2 Dec was St Andrew's substitute), closed Mon 9 Dec:
     // 3, 4, 5, 6, 9 = 5 working days, on time.
-    assert_eq!(kpis.overall.stage1.working_days_total, 5);
-    assert_eq!(kpis.overall.stage1.on_time, 1);
-    assert_eq!(kpis.overall.stage2.closed, 0);
+    assert_eq!(kpis.standards.overall.stage1.working_days_total, 5);
+    assert_eq!(kpis.standards.overall.stage1.on_time, 1);
+    assert_eq!(kpis.standards.overall.stage2.closed, 0);
     assert_eq!(kpis.unreadable, 0);
     // In Q2 2025: I and J close at stage 2; J's stage 1 closure stays in Q1.
     let q2 = Period::parse_quarter("2025-q2").unwrap_or_else(|_| unreachable!());
@@ -489,10 +516,13 @@ fn closures_count_by_closing_date_across_quarters() {
         q2,
     );
     assert_eq!(
-        (kpis.overall.stage1.closed, kpis.overall.stage2.closed),
+        (
+            kpis.standards.overall.stage1.closed,
+            kpis.standards.overall.stage2.closed
+        ),
         (0, 2)
     );
-    assert_eq!(kpis.overall.received, 1); // N
+    assert_eq!(kpis.standards.overall.received, 1); // N
     // The whole year counts each closure once, at its own stage.
     let year = Period::year(2025).unwrap_or_else(|_| unreachable!());
     let kpis = compute_kpis(
@@ -501,10 +531,15 @@ fn closures_count_by_closing_date_across_quarters() {
         &Settings::default(),
         year,
     );
+    // C's stage 1 closure is anonymous: counted apart.
     assert_eq!(
-        (kpis.overall.stage1.closed, kpis.overall.stage2.closed),
-        (5, 6)
+        (
+            kpis.standards.overall.stage1.closed,
+            kpis.standards.overall.stage2.closed
+        ),
+        (4, 6)
     );
+    assert_eq!(kpis.anonymous.overall.stage1.closed, 1);
 }
 
 #[test]
@@ -533,6 +568,33 @@ fn periods() {
         );
     }
     assert_eq!(Period::year(2025).map(|p| p.label()), Ok("2025".to_owned()));
+    // The quarters a year or financial year is made of; none for a quarter or an odd span.
+    let labels = |p: Result<Period, ProcedureError>| {
+        p.map(|p| p.quarters().iter().map(Period::label).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        labels(Period::year(2025)),
+        Ok(vec![
+            "2025-Q1".into(),
+            "2025-Q2".into(),
+            "2025-Q3".into(),
+            "2025-Q4".into()
+        ])
+    );
+    assert_eq!(
+        labels(Period::financial_year(2024)),
+        Ok(vec![
+            "2024-Q2".into(),
+            "2024-Q3".into(),
+            "2024-Q4".into(),
+            "2025-Q1".into()
+        ])
+    );
+    assert_eq!(labels(Period::quarter(2025, 2)), Ok(Vec::new()));
+    assert_eq!(
+        labels(Period::new(date!(2025 - 01 - 15), date!(2025 - 12 - 31))),
+        Ok(Vec::new())
+    );
     let fy = Period::financial_year(2024);
     assert_eq!(
         fy.map(|p| (p.start(), p.end(), p.label())),

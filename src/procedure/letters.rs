@@ -23,6 +23,8 @@ pub struct LetterFacts<'a> {
     pub not_whistleblowing: Option<NotWhistleblowingKind>,
     /// Who the reporter can talk to about a final decision (name and role).
     pub contact: &'a str,
+    /// The reporter asked for this step from their mailbox (stage 2, withdrawal).
+    pub requested_by_reporter: bool,
 }
 
 /// "Friday 4 December 2026".
@@ -189,10 +191,30 @@ pub fn letter(event: &EventKind, facts: &LetterFacts<'_>) -> Option<String> {
             push_paragraph(&mut letter, &next);
             return Some(letter);
         }
-        EventKind::Withdraw => push_paragraph(
-            &mut letter,
-            "Your concern has been recorded as withdrawn. If that is not what you wanted, reply here and tell us.",
-        ),
+        EventKind::Withdraw => {
+            if facts.requested_by_reporter {
+                push_paragraph(
+                    &mut letter,
+                    "You asked to withdraw your concern, so it has been recorded as withdrawn. Nothing more will be done about it unless you ask.",
+                );
+            } else {
+                push_paragraph(&mut letter, "Your concern has been recorded as withdrawn.");
+                if !facts.reason.trim().is_empty() {
+                    push_paragraph(
+                        &mut letter,
+                        &format!("The reason recorded is: {}", facts.reason.trim()),
+                    );
+                }
+                push_paragraph(
+                    &mut letter,
+                    "If that is not what you wanted, write to us here and tell us: your mailbox stays open.",
+                );
+            }
+            push_paragraph(
+                &mut letter,
+                "If you are treated badly because you raised a concern, tell us here at any time: you are protected from that.",
+            );
+        }
         EventKind::Close { outcome } => {
             let final_stage = facts.state_before == Some(State::Stage2);
             push_paragraph(

@@ -61,7 +61,11 @@ pub enum NotWhistleblowingKind {
 pub enum Route {
     Stage2Closed,
     Stage1Closed,
-    NotWhistleblowing { kind: NotWhistleblowingKind },
+    NotWhistleblowing {
+        kind: NotWhistleblowingKind,
+    },
+    /// Withdrawn, by the reporter or for a reason a handler recorded.
+    Withdrawn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -170,6 +174,23 @@ fn inwo_after_stage1(became_aware_on: Option<Date>) -> Signpost {
     )
 }
 
+/// After a withdrawal or a "not whistleblowing" decision on an NHS concern raised in confidence:
+/// the INWO can still be asked to look at how it was handled.
+fn inwo_after_decision(became_aware_on: Option<Date>, why: &str) -> Signpost {
+    let deadline = became_aware_on.and_then(inwo_deadline);
+    signpost(
+        INWO,
+        format!(
+            "{why} If you are unhappy with how your concern was handled, you can contact the \
+             Independent National Whistleblowing Officer (INWO). The INWO is independent of the \
+             NHS and it costs you nothing. {}",
+            time_limit_text(became_aware_on, deadline)
+        ),
+        &[INWO_PHONE, INWO_WEB, SPSO_POST],
+        deadline,
+    )
+}
+
 fn inwo_anonymous() -> Signpost {
     signpost(
         INWO,
@@ -186,8 +207,9 @@ fn inwo_anonymous() -> Signpost {
 
 fn ask_for_stage2(anonymity: Anonymity) -> Signpost {
     let mut text = "If you are unhappy with the stage 1 response, you can ask for your concern to \
-                    be investigated at stage 2. Reply in this mailbox, or tell the person who gave \
-                    you the response, and say why you are unhappy."
+                    be investigated at stage 2. Choose \u{201c}Ask for stage 2\u{201d} in this \
+                    mailbox, or tell the person who gave you the response, and say why you are \
+                    unhappy."
         .to_owned();
     if anonymity == Anonymity::Anonymous {
         text.push_str(
@@ -323,14 +345,31 @@ pub fn signposts(request: &SignpostRequest) -> Vec<Signpost> {
         became_aware_on,
     } = *request;
     let mut list = match route {
-        Route::NotWhistleblowing { kind } => return not_whistleblowing(kind, service),
+        Route::NotWhistleblowing { kind } => {
+            let mut list = not_whistleblowing(kind, service);
+            // The decision that it is not whistleblowing is itself something the INWO can look
+            // at, for a concern about NHS services raised in confidence.
+            if (service, anonymity) == (Service::Nhs, Anonymity::Confidential) {
+                list.push(inwo_after_decision(
+                    became_aware_on,
+                    "If you think your concern is a whistleblowing concern after all, say so in \
+                     this mailbox.",
+                ));
+            }
+            return list;
+        }
         Route::Stage1Closed => vec![ask_for_stage2(anonymity)],
-        Route::Stage2Closed => Vec::new(),
+        Route::Stage2Closed | Route::Withdrawn => Vec::new(),
     };
     match (service, anonymity) {
         (Service::Nhs, Anonymity::Anonymous) => list.push(inwo_anonymous()),
         (Service::Nhs, Anonymity::Confidential) => list.push(match route {
             Route::Stage1Closed => inwo_after_stage1(became_aware_on),
+            Route::Withdrawn => inwo_after_decision(
+                became_aware_on,
+                "Your concern has been withdrawn. If that is not what you wanted, say so in this \
+                 mailbox.",
+            ),
             _ => inwo_after_stage2(became_aware_on),
         }),
         (Service::LocalAuthority, _) => {
@@ -558,8 +597,18 @@ mod tests {
             req.topic = Topic::PublicMoney;
             signposts(&req)
         };
+        // An NHS concern raised in confidence: the right procedure first, then the INWO, who can
+        // look at the decision that it is not whistleblowing.
         let grievance = nw(NotWhistleblowingKind::Grievance, Service::Nhs);
-        assert_eq!(bodies(&grievance), ["Your employer's grievance procedure"]);
+        assert_eq!(
+            bodies(&grievance),
+            ["Your employer's grievance procedure", INWO]
+        );
+        assert!(
+            grievance[1]
+                .plain_text
+                .contains("whistleblowing concern after all")
+        );
         assert!(grievance[0].plain_text.contains("grievance policy"));
         assert!(
             grievance[0]
@@ -568,7 +617,7 @@ mod tests {
         );
 
         let complaint = nw(NotWhistleblowingKind::PatientComplaint, Service::Nhs);
-        assert_eq!(bodies(&complaint), ["NHS complaints procedure", SPSO]);
+        assert_eq!(bodies(&complaint), ["NHS complaints procedure", SPSO, INWO]);
         assert!(
             complaint[1]
                 .contact
@@ -585,7 +634,8 @@ mod tests {
             NotWhistleblowingKind::ChildProtection,
         ] {
             let list = nw(kind, Service::Nhs);
-            assert_eq!(list.len(), 1);
+            assert_eq!(list.len(), 2);
+            assert_eq!(list[1].body_name, INWO);
             assert!(list[0].plain_text.contains("999"));
             assert!(list[0].plain_text.contains("social work"));
             assert!(list[0].contact.contains(&"Emergency: 999".to_owned()));
@@ -600,6 +650,40 @@ mod tests {
                 .plain_text
                 .contains("an adult")
         );
+    }
+
+    #[test]
+    fn withdrawn_concerns_are_signposted_too() {
+        let nhs = signposts(&request(
+            Service::Nhs,
+            Anonymity::Confidential,
+            Route::Withdrawn,
+        ));
+        assert_eq!(bodies(&nhs), [INWO]);
+        assert!(nhs[0].plain_text.contains("withdrawn"));
+        assert!(nhs[0].deadline.is_some());
+        let anonymous = signposts(&request(
+            Service::Nhs,
+            Anonymity::Anonymous,
+            Route::Withdrawn,
+        ));
+        assert_eq!(bodies(&anonymous), [INWO]);
+        assert!(anonymous[0].plain_text.contains("cannot review"));
+        let council = signposts(&request(
+            Service::LocalAuthority,
+            Anonymity::Confidential,
+            Route::Withdrawn,
+        ));
+        assert!(!bodies(&council).contains(&INWO));
+        // Anonymous "not whistleblowing": no INWO line, as the INWO cannot take it.
+        let anonymous_nw = signposts(&request(
+            Service::Nhs,
+            Anonymity::Anonymous,
+            Route::NotWhistleblowing {
+                kind: NotWhistleblowingKind::Grievance,
+            },
+        ));
+        assert!(!bodies(&anonymous_nw).contains(&INWO));
     }
 
     #[test]

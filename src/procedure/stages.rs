@@ -372,6 +372,30 @@ impl Closure {
     }
 }
 
+/// A stretch of time a case spent at one stage, from the day it was placed there to the day it
+/// left (closed, escalated, withdrawn, found not to be whistleblowing), or still running. The
+/// Standards count "concerns handled at a stage" and extensions against these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StageSpell {
+    pub stage: ProcedureStage,
+    #[serde(with = "iso_date")]
+    pub from: Date,
+    #[serde(with = "iso_date::option")]
+    pub until: Option<Date>,
+    /// An extension was authorised at this stage.
+    pub extended: bool,
+    /// Stage 2 reached from stage 1 (escalated or asked for after a stage 1 response), rather
+    /// than straight from receipt.
+    pub escalated: bool,
+}
+
+impl StageSpell {
+    /// Whether the case was at this stage on any day from `start` to `end`.
+    pub fn overlaps(&self, start: Date, end: Date) -> bool {
+        self.from <= end && self.until.is_none_or(|until| until >= start)
+    }
+}
+
 /// How far to trust a history.
 #[derive(Debug, Clone, Copy)]
 enum Check {
@@ -394,6 +418,7 @@ pub struct CaseProcedure {
     stage1: Option<StageClock>,
     stage2: Option<StageClock>,
     closures: Vec<Closure>,
+    spells: Vec<StageSpell>,
 }
 
 impl CaseProcedure {
@@ -447,6 +472,7 @@ impl CaseProcedure {
             stage1: Some(StageClock::stage1(calendar, settings, first.on)?),
             stage2: None,
             closures: Vec::new(),
+            spells: Vec::new(),
         };
         for event in rest {
             case.step(*event, calendar, check)?;
@@ -499,6 +525,7 @@ impl CaseProcedure {
             (State::Received, EventKind::Stage1) => {
                 self.state = State::Stage1;
                 self.stage = Stage::Stage1;
+                self.begin_spell(ProcedureStage::Stage1, event.on, false);
             }
             (
                 State::Received | State::Stage1 | State::Stage1Closed,
@@ -517,13 +544,18 @@ impl CaseProcedure {
                     event.on
                 };
                 self.stage2 = Some(StageClock::stage2(calendar, start)?);
+                let escalated = self.state != State::Received;
+                self.end_spell(event.on);
+                self.begin_spell(ProcedureStage::Stage2, event.on, escalated);
                 self.state = State::Stage2;
                 self.stage = Stage::Stage2;
             }
             (State::Received | State::Stage1, EventKind::NotWhistleblowing) => {
+                self.end_spell(event.on);
                 self.state = State::NotWhistleblowing;
             }
             (State::Received | State::Stage1 | State::Stage2, EventKind::Withdraw) => {
+                self.end_spell(event.on);
                 self.state = State::Withdrawn;
             }
             (State::Stage1 | State::Stage2, EventKind::Acknowledge) => {
@@ -533,6 +565,9 @@ impl CaseProcedure {
                 self.clock_mut()
                     .ok_or(not_allowed)?
                     .extend(calendar, event.on, until, strict)?;
+                if let Some(spell) = self.open_spell() {
+                    spell.extended = true;
+                }
             }
             (State::Stage1 | State::Stage2, EventKind::Update) => {
                 self.clock_mut()
@@ -552,6 +587,7 @@ impl CaseProcedure {
                     working_days: calendar.working_days_used(clock.day_one, event.on),
                 };
                 self.closures.push(closure);
+                self.end_spell(event.on);
                 self.state = match closure.stage {
                     ProcedureStage::Stage1 => State::Stage1Closed,
                     ProcedureStage::Stage2 => State::Stage2Closed,
@@ -561,6 +597,26 @@ impl CaseProcedure {
         }
         self.events.push(event);
         Ok(())
+    }
+
+    fn begin_spell(&mut self, stage: ProcedureStage, from: Date, escalated: bool) {
+        self.spells.push(StageSpell {
+            stage,
+            from,
+            until: None,
+            extended: false,
+            escalated,
+        });
+    }
+
+    fn open_spell(&mut self) -> Option<&mut StageSpell> {
+        self.spells.last_mut().filter(|spell| spell.until.is_none())
+    }
+
+    fn end_spell(&mut self, on: Date) {
+        if let Some(spell) = self.open_spell() {
+            spell.until = Some(on);
+        }
     }
 
     /// The clock of the stage the case is at, while one is running.
@@ -633,6 +689,11 @@ impl CaseProcedure {
 
     pub fn closures(&self) -> &[Closure] {
         &self.closures
+    }
+
+    /// The stages the case has been at, in order.
+    pub fn spells(&self) -> &[StageSpell] {
+        &self.spells
     }
 
     /// The event types that could be valid now, in a stable order: the UI shows only these.

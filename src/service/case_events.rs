@@ -156,7 +156,16 @@ fn event_kind(input: &EventInput, state: State) -> Result<EventKind, ServiceErro
             required("the update for the reporter", &input.message)?;
             EventKind::Update
         }
-        EventType::Withdraw => EventKind::Withdraw,
+        EventType::Withdraw => {
+            // A concern leaves the figures as withdrawn only for a reason on record: the
+            // reporter's own request (from the mailbox, or told to a handler) or another one
+            // the reporter will read.
+            required(
+                "why the concern is withdrawn (for example: the reporter asked by phone on …)",
+                &input.reason,
+            )?;
+            EventKind::Withdraw
+        }
         EventType::Close => {
             let outcome = input.outcome.ok_or_else(|| {
                 ServiceError::invalid(
@@ -193,6 +202,8 @@ impl Portal {
         let record_id = RecordId::generate();
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
+            // Two steps recorded at once (two handlers, a double click) must not both pass.
+            cases::lock(tx, &open.case.id)?;
             let calendar = casefile::calendar_for(tx, &open.organisation)?;
             let settings = casefile::procedure_settings(&open.organisation);
             let history = events::for_case(tx, &open.case.id)?;
@@ -224,6 +235,7 @@ impl Portal {
                     message: &input.message,
                     not_whistleblowing: input.not_whistleblowing,
                     contact: &contact,
+                    requested_by_reporter: false,
                 },
             );
             if let Some(letter) = letter {
@@ -363,5 +375,12 @@ mod tests {
         close.findings = "Found.".into();
         assert!(event_kind(&close, State::Stage2).is_ok());
         assert!(event_kind(&EventInput::new(EventType::Received), State::Received).is_err());
+        let mut withdraw = EventInput::new(EventType::Withdraw);
+        assert!(
+            event_kind(&withdraw, State::Stage1).is_err(),
+            "a withdrawal needs a reason"
+        );
+        withdraw.reason = "The reporter asked by phone.".into();
+        assert!(event_kind(&withdraw, State::Stage1).is_ok());
     }
 }

@@ -11,7 +11,7 @@ use crate::procedure::{
     self, Calendar, CalendarChange, CalendarChangeKind, CaseProcedure, DayOneRule,
 };
 use crate::store::Tx;
-use crate::store::cases::SealedRecord;
+use crate::store::cases::{Case, SealedRecord};
 use crate::store::events::StoredEvent;
 use crate::store::organisations::{self, HolidayChange, HolidayOverride, Organisation};
 
@@ -132,4 +132,10 @@ pub fn organisation(tx: &mut Tx, slug: &str) -> Result<Organisation, ServiceErro
             "choose one of the organisations listed",
         )
     })
+}
+
+/// The organisation a stored case belongs to.
+pub fn organisation_of(tx: &mut Tx, case: &Case) -> Result<Organisation, ServiceError> {
+    organisations::find(tx, &case.organisation_id)?
+        .ok_or_else(|| ServiceError::Internal("case without organisation".into()))
 }

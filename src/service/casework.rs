@@ -191,6 +191,7 @@ pub struct CaseDetail {
     /// A confidential case whose identity this handler has not been given.
     pub identity_withheld: bool,
     pub messages: Vec<CaseMessage>,
+    pub attachments: Vec<super::attachments::AttachmentListing>,
     pub notes: Vec<CaseNote>,
     pub events: Vec<CaseEvent>,
     pub allowed_events: Vec<EventType>,
@@ -491,6 +492,7 @@ impl Portal {
             can_grant_identity: identity.is_some(),
             identity,
             messages,
+            attachments: super::attachments::listing(tx, &case.id, &open.key)?,
             notes,
             events,
             allowed_events: procedure.allowed_events(today),
@@ -573,7 +575,21 @@ impl Portal {
         email: &str,
         with_identity: bool,
     ) -> Result<(), ServiceError> {
+        self.grant_with_reason(handler, reference, email, with_identity, "")
+    }
+
+    /// As [`Portal::grant`]; `reason` is what the reporter reads when asked to share their
+    /// identity with the new holder.
+    pub fn grant_with_reason(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        email: &str,
+        with_identity: bool,
+        reason: &str,
+    ) -> Result<(), ServiceError> {
         let email = super::accounts::normalise_email(email)?;
+        let reason = super::identity_consent::checked_reason(reason)?;
         let today = self.clock.today();
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
@@ -638,25 +654,13 @@ impl Portal {
                         "only someone who holds the reporter's identity can share it",
                     )
                 })?;
-                if wraps::find(tx, &case.id, &recipient, KeyKind::Identity)?.is_none() {
-                    let wrapped = crypto::wrap_key(
-                        &identity,
-                        &target_key,
-                        &WrapContext::new(case.id.as_str(), KeyKind::Identity),
-                    )
-                    .map_err(crypto_failure)?;
-                    wraps::insert(
-                        tx,
-                        &Wrap {
-                            case_id: case.id.clone(),
-                            recipient,
-                            key_kind: KeyKind::Identity,
-                            wrapped,
-                            granted_by: Some(handler.user.id.clone()),
-                            granted_on: today,
-                        },
-                    )?;
-                    granted.push("identity");
+                // Never shared directly: the reporter is asked first (Part 8 of the Standards).
+                if wraps::find(tx, &case.id, &recipient, KeyKind::Identity)?.is_none()
+                    && super::identity_consent::request(
+                        tx, &open, handler, &target, &identity, &reason, today,
+                    )?
+                {
+                    granted.push("identity_requested");
                 }
             }
             if granted.is_empty() {

@@ -27,6 +27,15 @@ pub struct MessageContent {
     pub body: String,
 }
 
+/// An attachment's description; its bytes are sealed separately in the attachment store.
+#[derive(Serialize, Deserialize)]
+pub struct AttachmentContent {
+    pub name: String,
+    pub size: u64,
+    /// What was stripped before sealing, in plain words.
+    pub removed_metadata: Vec<String>,
+}
+
 /// What the reporter is told about a procedure event, and the handler's own reason or findings.
 #[derive(Serialize, Deserialize)]
 pub struct EventContent {

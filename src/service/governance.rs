@@ -5,13 +5,17 @@
 use serde::Serialize;
 use time::{Date, Month};
 
+use super::audit_log::{AuditHead, audit_head};
 use super::sessions::Handler;
 use super::{Portal, ServiceError, casefile};
-use crate::model::Role;
-use crate::procedure::{CaseRecord, DisclosedKpis, Disclosure, Period, compute_kpis, disclose};
+use crate::model::{RequestKind, Role};
+use crate::procedure::{
+    CaseRecord, DisclosedKpis, Disclosure, Figure, Period, compute_kpis, disclose,
+};
 use crate::store::audit::{self, NewEntry};
 use crate::store::learning::{self, LearningEntry};
 use crate::store::organisations::{self, Organisation};
+use crate::store::reporter_requests;
 use crate::store::{Tx, cases, events, narratives};
 
 /// Which version of the report: the published one (small numbers suppressed), or the board's
@@ -66,8 +70,14 @@ pub struct BoardReport {
     pub exact_figures_withheld: bool,
     #[serde(flatten)]
     pub figures: DisclosedKpis,
+    /// Reports of detriment (being treated badly for speaking up) made in the period, under
+    /// the same small-number rule; they feed no other figure.
+    pub detriment_reports: Figure,
     pub learning: Vec<LearningItem>,
     pub narratives: Vec<Narrative>,
+    /// The audit log's head when the report was made: printed copies anchor the log outside
+    /// the database (`speakup audit verify --expect-entries … --expect-head …`).
+    pub audit_checkpoint: AuditHead,
 }
 
 /// Parses the period arguments used by the CLI and the API: `2026-Q4`, `2026`, or `2026/27`.
@@ -152,14 +162,29 @@ fn build(
     let records = case_records(tx, &organisation)?;
     let kpis = compute_kpis(&records, &calendar, &settings, period);
     let exact = version == ReportVersion::Board && organisation.board_exact_figures;
-    let figures = disclose(
-        &kpis,
-        if exact {
-            Disclosure::Internal
-        } else {
-            Disclosure::Published
-        },
-    );
+    let by_service = organisation.serves_nhs && organisation.serves_local_authority;
+    let figures = if exact {
+        disclose(&kpis, Disclosure::Internal, by_service, &[])
+    } else {
+        // A year's published figures must stay safe against its published quarters.
+        let quarters: Vec<_> = period
+            .quarters()
+            .into_iter()
+            .map(|quarter| compute_kpis(&records, &calendar, &settings, quarter))
+            .collect();
+        disclose(&kpis, Disclosure::Published, by_service, &quarters)
+    };
+    let detriment = reporter_requests::count_in_period(
+        tx,
+        &organisation.id,
+        RequestKind::Detriment,
+        period.start(),
+        period.end(),
+    )?;
+    let detriment_reports = match u32::try_from(detriment).unwrap_or(u32::MAX) {
+        1..=4 if !exact => Figure::FewerThan5,
+        n => Figure::Count(n),
+    };
     let learning = learning::in_quarters(
         tx,
         &organisation.id,
@@ -195,8 +220,10 @@ fn build(
         generated_on: today,
         exact_figures_withheld: version == ReportVersion::Board && !exact,
         figures,
+        detriment_reports,
         learning,
         narratives,
+        audit_checkpoint: audit_head(tx)?,
     })
 }
 

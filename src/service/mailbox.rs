@@ -7,6 +7,7 @@ use time::{Date, Duration};
 use super::accounts::crypto_failure;
 use super::casefile::{self, open_json, seal_json};
 use super::content::{EventContent, MessageContent};
+use super::identity_consent::IdentityRequestView;
 use super::{Portal, ServiceError};
 use crate::crypto::{
     self, CaseKey, CaseKeyError, DataKey, KeyKind, RecordKind, Secret, SessionToken, WrapContext,
@@ -42,8 +43,11 @@ pub struct MailboxView {
     pub state_label: &'static str,
     pub due: Due,
     pub messages: Vec<MailboxMessage>,
+    pub attachments: Vec<super::attachments::AttachmentListing>,
     pub signposting: Option<Vec<Signpost>>,
     pub open: bool,
+    /// Handlers asking to be told who the reporter is; nothing is shared until they agree.
+    pub identity_requests: Vec<IdentityRequestView>,
 }
 
 fn typo(error: CaseKeyError) -> ServiceError {
@@ -78,9 +82,9 @@ fn session_ended() -> ServiceError {
 }
 
 /// An open mailbox: the case and its data key, recovered from the session.
-struct OpenMailbox {
-    case: Case,
-    key: DataKey,
+pub(super) struct OpenMailbox {
+    pub case: Case,
+    pub key: DataKey,
 }
 
 impl Portal {
@@ -113,7 +117,11 @@ impl Portal {
         Ok(token.encode())
     }
 
-    fn mailbox_access(&self, tx: &mut Tx, token: &str) -> Result<OpenMailbox, ServiceError> {
+    pub(super) fn mailbox_access(
+        &self,
+        tx: &mut Tx,
+        token: &str,
+    ) -> Result<OpenMailbox, ServiceError> {
         let token = SessionToken::parse(token).map_err(|_| session_ended())?;
         let (sealed, expires_at) =
             sessions::find_reporter(tx, &token.id_hex())?.ok_or_else(session_ended)?;
@@ -254,6 +262,7 @@ fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, Service
         State::Stage1Closed => Some(Route::Stage1Closed),
         State::NotWhistleblowing => casefile::not_whistleblowing_kind(&records, &mailbox.key)?
             .map(|kind| Route::NotWhistleblowing { kind }),
+        State::Withdrawn => Some(Route::Withdrawn),
         _ => None,
     };
     let signposting = route.map(|route| {
@@ -277,7 +286,9 @@ fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, Service
         state_label: state.label(),
         due: procedure.due(),
         messages,
+        attachments: super::attachments::listing(tx, &case.id, &mailbox.key)?,
         signposting,
         open: procedure.status() == procedure::Status::Open,
+        identity_requests: super::identity_consent::pending_views(tx, case, &mailbox.key)?,
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod attachments;
 pub mod audit_log;
 pub mod calendar;
 pub mod case_events;
@@ -12,17 +13,20 @@ pub mod content;
 mod custody;
 mod exclusions;
 pub mod governance;
+pub mod identity_consent;
 pub mod intake;
 pub mod mailbox;
 pub mod organisations;
 pub mod oversight;
 pub mod recovery;
+pub mod reporter_requests;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;
 
 use std::sync::Arc;
 
+use crate::blobs::{self, BlobStore};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::PasswordCost;
@@ -42,6 +46,9 @@ pub enum ServiceError {
     Unauthorized { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Over a size limit (413).
+    #[error("{message}")]
+    TooLarge { code: &'static str, message: String },
     #[error("too many attempts; try again in {retry_after_seconds} seconds")]
     RateLimited { retry_after_seconds: u64 },
     #[error(transparent)]
@@ -81,11 +88,15 @@ pub struct Portal {
     /// (see [`Portal::with_password_cost`]); not reachable from configuration.
     pub password_cost: PasswordCost,
     pub throttle: Arc<SignInThrottle>,
+    /// Where sealed attachments live (`attachment_store`).
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl Portal {
     pub fn new(store: Store, clock: Clock, settings: Settings) -> Portal {
+        let blobs = blobs::open_store(&settings.attachment_store);
         Portal {
+            blobs,
             store,
             clock,
             settings: Arc::new(settings),

@@ -6,8 +6,10 @@ use time::Date;
 
 use super::sessions::Handler;
 use super::{Portal, ServiceError, casefile};
+use crate::model::RequestKind;
 use crate::model::Role;
 use crate::procedure::{DeadlineKind, UrgencyLevel};
+use crate::store::reporter_requests;
 use crate::store::{cases, events, organisations};
 
 /// An overdue obligation on one case: no content, no people, no stage detail beyond the clock.
@@ -58,4 +60,35 @@ impl Portal {
             Ok(overdue)
         })
     }
+
+    /// Detriment reports reporters made from their mailbox, newest first: the case's reference
+    /// and the day only. What the reporter wrote is for the case's holders.
+    pub fn detriment_reports(
+        &self,
+        champion: &Handler,
+    ) -> Result<Vec<DetrimentReport>, ServiceError> {
+        if champion.user.role != Role::Champion {
+            return Err(ServiceError::NotFound);
+        }
+        self.store.read(|tx| {
+            Ok(reporter_requests::of_kind_in_organisation(
+                tx,
+                &champion.user.organisation_id,
+                RequestKind::Detriment,
+            )?
+            .into_iter()
+            .map(|request| DetrimentReport {
+                reference: request.reference,
+                reported_on: request.requested_on,
+            })
+            .collect())
+        })
+    }
+}
+
+/// A detriment report as the champion sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DetrimentReport {
+    pub reference: String,
+    pub reported_on: Date,
 }

@@ -129,6 +129,15 @@ pub fn for_case(tx: &mut Tx, case_id: &str) -> Result<Vec<Entry>, StoreError> {
         .load(tx)?)
 }
 
+/// The last entry's position and hash (`None` while the log is empty).
+pub fn head(tx: &mut Tx) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    Ok(audit_log::table
+        .order(audit_log::seq.desc())
+        .select((audit_log::seq, audit_log::hash))
+        .first(tx)
+        .optional()?)
+}
+
 /// Where the chain first fails, if anywhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainCheck {
@@ -138,6 +147,35 @@ pub enum ChainCheck {
 
 /// Walks the whole chain in pages and names the first entry that does not verify.
 pub fn verify(tx: &mut Tx) -> Result<ChainCheck, StoreError> {
+    verify_against(tx, None)
+}
+
+/// A head recorded outside the database: after `entries` entries the chain's hash was `head`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub entries: i64,
+    pub head: [u8; 32],
+}
+
+/// As [`verify`], and also that the chain still passes through `checkpoint`: entries removed
+/// from the end, or the log rewritten and re-chained before it, no longer do.
+pub fn verify_against(
+    tx: &mut Tx,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<ChainCheck, StoreError> {
+    let outcome = walk(tx, checkpoint)?;
+    if let (ChainCheck::Intact { entries }, Some(checkpoint)) = (&outcome, checkpoint)
+        && *entries < checkpoint.entries
+    {
+        return Ok(ChainCheck::Broken {
+            seq: entries + 1,
+            reason: "entries after this one were removed (the log is shorter than the checkpoint)",
+        });
+    }
+    Ok(outcome)
+}
+
+fn walk(tx: &mut Tx, checkpoint: Option<&Checkpoint>) -> Result<ChainCheck, StoreError> {
     let mut previous = audit_chain::GENESIS;
     let mut expected_seq = 1;
     loop {
@@ -165,6 +203,15 @@ pub fn verify(tx: &mut Tx) -> Result<ChainCheck, StoreError> {
                 return Ok(ChainCheck::Broken {
                     seq: entry.seq,
                     reason: "entry was altered",
+                });
+            }
+            if let Some(checkpoint) = checkpoint
+                && checkpoint.entries == entry.seq
+                && checkpoint.head != recomputed
+            {
+                return Ok(ChainCheck::Broken {
+                    seq: entry.seq,
+                    reason: "the log was rewritten: this entry's hash differs from the checkpoint",
                 });
             }
             previous = recomputed;

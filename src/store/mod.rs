@@ -1,17 +1,20 @@
 //! The only module that speaks SQL. Every use case runs inside one transaction opened here;
 //! one submodule per aggregate.
 
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod conflicts;
 pub mod connection;
 pub mod events;
+pub mod identity_requests;
 pub mod learning;
 pub mod migrate;
 pub mod narratives;
 pub mod organisations;
 pub mod outbox;
 pub mod reads;
+pub mod reporter_requests;
 pub mod schema;
 pub mod sessions;
 pub mod users;

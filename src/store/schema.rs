@@ -213,6 +213,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    identity_requests (id) {
+        id -> Text,
+        case_id -> Text,
+        recipient_user_id -> Text,
+        recipient_key_generation -> Integer,
+        requested_by -> Text,
+        sealed_reason -> Binary,
+        pending_wrap -> Binary,
+        requested_on -> Date,
+        decision -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
     learning_entries (id) {
         id -> Text,
         organisation_id -> Text,
@@ -235,6 +250,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attachments (id) {
+        id -> Text,
+        case_id -> Text,
+        stored_size -> BigInt,
+        created_on -> Date,
+    }
+}
+
+diesel::joinable!(attachments -> cases (case_id));
+diesel::table! {
+    reporter_requests (id) {
+        id -> Text,
+        case_id -> Text,
+        kind -> Text,
+        requested_on -> Date,
+        message_record_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(reporter_requests -> cases (case_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(cases -> organisations (organisation_id));
 diesel::joinable!(key_wraps -> cases (case_id));
@@ -263,6 +299,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminders_sent,
     notice_preferences,
     notice_runs,
+    identity_requests,
     learning_entries,
     report_narratives,
+    attachments,
+    reporter_requests,
 );

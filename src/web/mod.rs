@@ -2,6 +2,7 @@
 //! service, map the error.
 
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod bearer;
 pub mod console;
@@ -137,6 +138,7 @@ pub fn app(
                 .route(web::post().to(reporter::concern::submit)),
         )
         .route("/concerns/saved", web::post().to(reporter::concern::saved))
+        .route("/protection", web::get().to(pages::protection))
         .route("/mailbox", web::get().to(reporter::mailbox::show))
         .route(
             "/mailbox/sign-in",
@@ -148,8 +150,25 @@ pub fn app(
                 .route(web::post().to(reporter::mailbox::send_message)),
         )
         .route(
+            "/mailbox/identity-requests/{id}",
+            web::post().to(reporter::mailbox::decide_identity_request),
+        )
+        .service(
+            web::resource("/mailbox/requests")
+                .app_data(form_config(MAX_TEXT_FORM_BYTES))
+                .route(web::post().to(reporter::requests::make_request)),
+        )
+        .route(
             "/mailbox/sign-out",
             web::post().to(reporter::mailbox::sign_out),
+        )
+        .route(
+            "/mailbox/attachments",
+            web::post().to(reporter::evidence::upload),
+        )
+        .route(
+            "/mailbox/attachments/{id}",
+            web::get().to(reporter::evidence::download),
         )
         .configure(console::routes)
         .service(

@@ -47,3 +47,18 @@ pub async fn start(portal: web::Data<Portal>) -> Result<HttpResponse, PageError>
         },
     )
 }
+
+#[derive(Serialize)]
+struct ProtectionView {
+    title: &'static str,
+}
+
+/// `GET /protection`: protection from detriment and where to get support, in plain words.
+pub async fn protection() -> Result<HttpResponse, PageError> {
+    views::page(
+        "protection.html",
+        &ProtectionView {
+            title: "Your protection and where to get support",
+        },
+    )
+}

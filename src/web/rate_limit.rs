@@ -66,6 +66,7 @@ pub struct RateLimits {
     pub concern_submissions: KeyedLimiter,
     pub mailbox_sign_ins: KeyedLimiter,
     pub handler_sign_ins: KeyedLimiter,
+    pub attachment_uploads: KeyedLimiter,
     hasher: RandomState,
     trust_forwarded_for: bool,
 }
@@ -84,6 +85,7 @@ impl RateLimits {
             concern_submissions: KeyedLimiter::new(per_hour(settings.concern_submissions_per_hour)),
             mailbox_sign_ins: KeyedLimiter::new(per_minute(settings.mailbox_sign_ins_per_minute)),
             handler_sign_ins: KeyedLimiter::new(per_minute(settings.handler_sign_ins_per_minute)),
+            attachment_uploads: KeyedLimiter::new(per_hour(settings.attachment_uploads_per_hour)),
             hasher: RandomState::new(),
             trust_forwarded_for: settings.trust_forwarded_for,
         }

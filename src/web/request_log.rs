@@ -10,7 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use super::metrics::Metrics;
+use super::metrics::{Metrics, is_reporter_side};
 
 pub async fn log_request(
     request: ServiceRequest,
@@ -28,6 +28,11 @@ pub async fn log_request(
     let seconds = started.elapsed().as_secs_f64();
     if let Some(metrics) = metrics {
         metrics.observe_request(&method, &route, status, seconds);
+    }
+    // A timed log line per reporter request would record when someone raised a concern or
+    // read their mailbox; only failures on our side are worth that.
+    if is_reporter_side(&route) && status < 500 {
+        return Ok(response);
     }
     tracing::info!(
         target: "speakup::http",

@@ -26,6 +26,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "setup_done.html",
     "_timescales.html",
     "_safety.html",
+    "_protection.html",
+    "protection.html",
     "concern_organisation.html",
     "concern_form.html",
     "concern_check.html",

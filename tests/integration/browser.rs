@@ -168,6 +168,34 @@ where
     }
 }
 
+impl<S, B> Browser<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    /// Posts a body as is (a multipart form, say), with the cookies held.
+    pub async fn post_body(&mut self, uri: &str, content_type: &str, body: Vec<u8>) -> Page {
+        self.send(
+            TestRequest::post()
+                .uri(uri)
+                .insert_header(("content-type", content_type.to_owned()))
+                .set_payload(body),
+        )
+        .await
+    }
+
+    /// The raw bytes of a download, with its status.
+    pub async fn download(&mut self, uri: &str) -> (StatusCode, Vec<u8>) {
+        let response = test::call_service(
+            &self.service,
+            self.with_cookies(TestRequest::get().uri(uri)).to_request(),
+        )
+        .await;
+        let status = response.status();
+        (status, test::read_body(response).await.to_vec())
+    }
+}
+
 pub fn form_encode(text: &str) -> String {
     let mut out = String::new();
     for byte in text.bytes() {

@@ -13,7 +13,7 @@ async fn only_holders_read_a_case_and_identity_only_with_its_own_grant() {
     let app = TestApp::new();
     let staff = app.staff();
     let service = app.service().await;
-    let (_, reference) = raise(
+    let (case_key, reference) = raise(
         &service,
         confidential_concern("Drug counts on ward 3 do not add up."),
     )
@@ -81,7 +81,7 @@ async fn only_holders_read_a_case_and_identity_only_with_its_own_grant() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(error["error"]["code"], "identity_not_held");
 
-    // A holder of the identity grants it explicitly; then she can read it.
+    // A holder of the identity asks to share it; only once the reporter agrees can she read it.
     let (status, _) = call(
         &service,
         bearer(
@@ -94,6 +94,9 @@ async fn only_holders_read_a_case_and_identity_only_with_its_own_grant() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
+    let (_, case) = call(&service, bearer(get(&case_uri), &ivy)).await;
+    assert!(case["identity"].is_null(), "not before the reporter agrees");
+    crate::insiders::reporter_answers(&service, &case_key, "approve").await;
     let (_, case) = call(&service, bearer(get(&case_uri), &ivy)).await;
     assert_eq!(case["identity"]["contact"], "rhona@example.org");
 

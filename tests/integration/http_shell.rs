@@ -82,31 +82,81 @@ async fn unknown_api_paths_get_json_and_pages_get_html() {
 }
 
 #[actix_web::test]
-async fn metrics_are_prometheus_text_without_identifiers() {
-    let app = TestApp::new();
+async fn metrics_need_the_token_and_never_move_with_reporter_activity() {
+    const TOKEN: &str = "scraper-token-0123456789";
+    let app = TestApp::with_settings(|raw| raw.metrics_token = TOKEN.to_owned());
     let service = app.service().await;
+    let scrape = |token: Option<&str>| {
+        let request = test::TestRequest::get().uri("/metrics");
+        match token {
+            Some(token) => request.insert_header(("authorization", format!("Bearer {token}"))),
+            None => request,
+        }
+        .to_request()
+    };
+    for refused in [None, Some("wrong-token-0123456789")] {
+        let response = test::call_service(&service, scrape(refused)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{refused:?}");
+    }
     test::call_service(
         &service,
         test::TestRequest::get().uri("/healthz").to_request(),
     )
     .await;
-    let response = test::call_service(
-        &service,
-        test::TestRequest::get().uri("/metrics").to_request(),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    let body_of = |response| async move {
+        String::from_utf8(test::read_body(response).await.to_vec()).unwrap()
+    };
+    let before = body_of(test::call_service(&service, scrape(Some(TOKEN))).await).await;
     assert!(
-        body.contains(
+        before.contains(
             "speakup_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"2xx\"} 1"
         ),
-        "{body}"
+        "{before}"
     );
+    // A reporter raises a concern and opens the mailbox: no series moves.
+    app.staff();
+    let (case_key, _) = crate::api_client::raise(
+        &service,
+        crate::api_client::confidential_concern("Timed by nobody."),
+    )
+    .await;
+    let (status, _) = crate::api_client::call(
+        &service,
+        crate::api_client::post_json(
+            "/api/v1/mailbox/session",
+            serde_json::json!({"case_key": case_key}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    test::call_service(&service, test::TestRequest::get().uri("/").to_request()).await;
+    let after = body_of(test::call_service(&service, scrape(Some(TOKEN))).await).await;
+    let without_scrapes = |text: &str| {
+        text.lines()
+            .filter(|line| !line.contains("/metrics"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without_scrapes(&before), without_scrapes(&after));
     assert!(
-        body.contains("# TYPE speakup_concerns_received counter"),
-        "{body}"
+        !after.contains("concern") && !after.contains("mailbox"),
+        "{after}"
     );
+}
+
+#[actix_web::test]
+async fn without_a_metrics_token_there_is_no_metrics_page() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let response = test::call_service(
+        &service,
+        test::TestRequest::get()
+            .uri("/metrics")
+            .insert_header(("authorization", "Bearer anything-at-all-here"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
 #[actix_web::test]

@@ -1,8 +1,12 @@
 //! Promises that must hold against people with console accounts: the whistleblowing champion
 //! sees figures and overdue references only; admins and other handlers cannot read new concerns.
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
+
+use crate::browser::Browser;
 
 use crate::api_client::{bearer, call, confidential_concern, get, post_json, raise, sign_in};
 use crate::console_pages::{app, open, signed_in, submit};
@@ -131,4 +135,111 @@ async fn a_person_the_reporter_left_out_can_never_be_granted_the_case() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+/// Signs into the mailbox with the case key and answers the one pending identity request.
+pub async fn reporter_answers<S, B>(service: &S, case_key: &str, decision: &str) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (status, session) = call(
+        service,
+        post_json("/api/v1/mailbox/session", json!({"case_key": case_key})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let token = session["token"].as_str().unwrap().to_owned();
+    let (_, mailbox) = call(service, bearer(get("/api/v1/mailbox"), &token)).await;
+    let requests = mailbox["identity_requests"].as_array().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{mailbox}");
+    let id = requests[0]["id"].as_str().unwrap();
+    let (status, answer) = call(
+        service,
+        bearer(
+            post_json(
+                &format!("/api/v1/mailbox/identity-requests/{id}"),
+                json!({"decision": decision}),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, mailbox) = call(service, bearer(get("/api/v1/mailbox"), &token)).await;
+    assert_eq!(mailbox["identity_requests"], json!([]), "answered once");
+    requests[0].clone()
+}
+
+#[actix_web::test]
+async fn the_identity_goes_to_a_new_holder_only_with_the_reporters_consent() {
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let (case_key, reference) = raise(&api, confidential_concern("Rota fiddling on ward 9.")).await;
+    let case_uri = format!("/api/v1/cases/{reference}");
+    let cora = sign_in(&app, &api, &staff.contacts[0]).await;
+    let ivy_person = &staff.investigator;
+    let ivy = sign_in(&app, &api, ivy_person).await;
+    let ask = |reason: &'static str| {
+        bearer(
+            post_json(
+                &format!("{case_uri}/grants"),
+                json!({"user": ivy_person.email, "identity": true, "reason": reason}),
+            ),
+            &cora,
+        )
+    };
+    let (status, answer) = call(&api, ask("Ivy needs to interview you.")).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (_, case) = call(&api, bearer(get(&case_uri), &ivy)).await;
+    assert_eq!(case["concern"], "Rota fiddling on ward 9.");
+    assert!(case["identity"].is_null(), "{case}");
+
+    // The reporter says no: nothing changes for Ivy.
+    let request = reporter_answers(&api, &case_key, "decline").await;
+    assert_eq!(request["to_name"], "Ivy Investigator");
+    assert_eq!(request["to_role"], "Ivy Investigator's job");
+    assert_eq!(request["reason"], "Ivy needs to interview you.");
+    let (_, case) = call(&api, bearer(get(&case_uri), &ivy)).await;
+    assert!(case["identity"].is_null(), "{case}");
+
+    // Asked again, the reporter agrees through the HTML mailbox, without JavaScript.
+    let (status, answer) = call(&api, ask("Please, it matters.")).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let mut browser = Browser::new(app.service().await);
+    let sign_in_page = browser.get("/mailbox").await;
+    let signed = browser
+        .post_form(
+            "/mailbox/sign-in",
+            &[("csrf", &sign_in_page.csrf()), ("case_key", &case_key)],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let mailbox = browser.get("/mailbox").await;
+    assert!(
+        mailbox.text().contains("Please, it matters."),
+        "{}",
+        mailbox.text()
+    );
+    let marker = "action=\"/mailbox/identity-requests/";
+    let start = mailbox.body.find(marker).expect("an answer form") + marker.len();
+    let id = &mailbox.body[start..start + mailbox.body[start..].find('"').unwrap()];
+    let approved = browser
+        .post_form(
+            &format!("/mailbox/identity-requests/{id}"),
+            &[("csrf", &mailbox.csrf()), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    let (_, case) = call(&api, bearer(get(&case_uri), &ivy)).await;
+    assert_eq!(case["identity"]["name"], "Rhona Reporter", "{case}");
+    // An answered request cannot be answered again.
+    let again = browser
+        .post_form(
+            &format!("/mailbox/identity-requests/{id}"),
+            &[("csrf", &mailbox.csrf()), ("decision", "decline")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
 }

@@ -4,15 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_client;
+mod audit_anchoring;
 mod browser;
 mod support;
 
+mod attachments;
 mod calendar_cli;
 mod cli;
 mod console_pages;
 mod handlers;
 mod http_shell;
 mod insiders;
+mod mailbox_requests;
 mod outbox;
 mod procedure_flow;
 mod races;

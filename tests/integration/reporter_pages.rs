@@ -489,13 +489,9 @@ async fn a_reporter_raises_a_concern_keeps_the_key_and_uses_the_mailbox() {
         );
     }
     assert!(sent.location().is_none());
-    assert!(
-        app.state
-            .metrics
-            .encode()
-            .unwrap()
-            .contains("speakup_concerns_received_total 1")
-    );
+    // Nothing the reporter did moved a metric (a counter would date the submission).
+    let metrics = app.state.metrics.encode().unwrap();
+    assert!(!metrics.contains("concern"), "{metrics}");
 
     // Only the contacts left ticked can read it; Colm has no wrap at all.
     let case = case_by_reference(&app, &reference);
@@ -549,12 +545,8 @@ async fn a_reporter_raises_a_concern_keeps_the_key_and_uses_the_mailbox() {
     assert_eq!(case_key_on(&resent), case_key);
     assert_eq!(cases_in(&app, "nhs-testshire"), 1, "still one concern");
     assert!(
-        app.state
-            .metrics
-            .encode()
-            .unwrap()
-            .contains("speakup_concerns_received_total 1"),
-        "a resend is not counted"
+        !app.state.metrics.encode().unwrap().contains("concern"),
+        "no metric moves with a submission or its resend"
     );
 
     // Typing the key back: a wrong key is refused and the key shown again.
@@ -1113,7 +1105,10 @@ async fn sign_in_is_rate_limited_within_eleven_attempts() {
         Browser::new(app.service().await).peer_addr("203.0.113.9:40000".parse().unwrap());
     let csrf = browser.get("/mailbox").await.csrf();
     let mut limited_after = None;
-    for attempt in 1..=11 {
+    // The limit is 10 a minute, refilled one every 6 seconds of real time: on a loaded machine
+    // a slow run earns a token back, so allow one more attempt per 6 seconds taken.
+    let started = std::time::Instant::now();
+    for attempt in 1..=40 {
         let guess = CaseKey::generate().to_display_string();
         let page = browser
             .post_form(
@@ -1133,7 +1128,12 @@ async fn sign_in_is_rate_limited_within_eleven_attempts() {
         }
         assert_eq!(page.status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(limited_after, Some(11));
+    let refilled = u32::try_from(started.elapsed().as_secs() / 6).unwrap_or(u32::MAX);
+    let limited_after = limited_after.expect("sign-in is rate limited");
+    assert!(
+        (11..=11 + refilled).contains(&limited_after),
+        "limited after {limited_after} attempts, {refilled} refilled"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1214,7 +1214,7 @@ async fn after_a_stage_1_response_the_mailbox_signposts_and_still_takes_a_reply(
 }
 
 #[actix_web::test]
-async fn a_withdrawn_concern_takes_no_replies() {
+async fn a_withdrawn_concern_still_takes_messages_and_reports() {
     let app = TestApp::new();
     app.staff();
     let receipt = raise(&app, Anonymity::Anonymous);
@@ -1235,11 +1235,80 @@ async fn a_withdrawn_concern_takes_no_replies() {
     assert_accessible(&page, "withdrawn");
     assert!(page.text().contains("Stage Withdrawn"));
     assert!(page.text().contains("Anonymously"));
+    // The reporter is never shut out: they can write, and report being treated badly.
+    assert!(page.body.contains("action=\"/mailbox/messages\""));
+    assert!(page.text().contains("Report being treated badly"));
+    assert!(page.text().contains("You are protected for speaking up"));
+    assert!(page.body.contains("href=\"/protection\""));
+    // Nothing left to withdraw, nor to take to stage 2.
+    assert!(!page.text().contains("Withdraw my concern"));
+    assert!(!page.text().contains("Ask for stage 2"));
+    let csrf = page.csrf();
+    let reported = browser
+        .post_form(
+            "/mailbox/requests",
+            &[
+                ("csrf", &csrf),
+                ("type", "detriment"),
+                ("message", "Moved to nights."),
+            ],
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::SEE_OTHER);
+    let page = browser.get("/mailbox?requested=detriment").await;
     assert!(
+        page.text().contains("Your report has been sent"),
+        "{}",
         page.text()
-            .contains("you cannot send messages here any more")
     );
-    assert!(!page.body.contains("action=\"/mailbox/messages\""));
+    assert_accessible(&page, "detriment reported");
+}
+
+#[actix_web::test]
+async fn withdrawing_from_the_mailbox_asks_for_confirmation() {
+    let app = TestApp::new();
+    app.staff();
+    let receipt = raise(&app, Anonymity::Confidential);
+    let mut browser = Browser::new(app.service().await);
+    let csrf = browser.get("/mailbox").await.csrf();
+    browser
+        .post_form(
+            "/mailbox/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("case_key", receipt.case_key.expose_secret()),
+            ],
+        )
+        .await;
+    let page = browser.get("/mailbox").await;
+    assert!(page.text().contains("Withdraw my concern"));
+    assert!(page.text().contains("Ask for stage 2"));
+    let csrf = page.csrf();
+    let unconfirmed = browser
+        .post_form(
+            "/mailbox/requests",
+            &[("csrf", &csrf), ("type", "withdraw")],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, StatusCode::SEE_OTHER);
+    let page = browser.get("/mailbox?refused=confirm").await;
+    assert!(page.text().contains("Nothing was withdrawn"));
+    assert!(page.text().contains("Stage Received"), "{}", page.text());
+    let confirmed = browser
+        .post_form(
+            "/mailbox/requests",
+            &[("csrf", &csrf), ("type", "withdraw"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER);
+    let page = browser.get("/mailbox?requested=withdraw").await;
+    assert!(page.text().contains("Your concern has been withdrawn"));
+    assert!(page.text().contains("Stage Withdrawn"));
+    // The protection page is there for whoever follows the link.
+    let protection = browser.get("/protection").await;
+    assert_eq!(protection.status, StatusCode::OK);
+    assert_accessible(&protection, "protection");
+    assert!(protection.text().contains("If you are treated badly"));
 }
 
 #[actix_web::test]

@@ -105,11 +105,13 @@ async fn a_quarter_with_known_answers_from_the_api_and_the_cli() {
         board["period"],
         json!({"label": "2026-Q4", "start": "2026-10-01", "end": "2026-12-31"})
     );
-    // Received: all five; one anonymous; one not whistleblowing.
-    assert_eq!(board["received"], 5);
-    assert_eq!(board["anonymous"], 1);
-    assert_eq!(board["confidential"], 4);
-    assert_eq!(board["not_whistleblowing"], 1);
+    // Under the Standards: A, B, C and E. D is anonymous: counted apart, with its "not
+    // whistleblowing" finding.
+    assert_eq!(board["received"], 4);
+    assert_eq!(board["not_whistleblowing"], 0);
+    assert_eq!(board["anonymous"]["received"], 1);
+    assert_eq!(board["anonymous"]["not_whistleblowing"], 1);
+    assert_eq!(board["anonymous"]["closed"]["total"], 0);
     // Closed: A and B at stage 1, C at stage 2 → 2 of 3 = 66.7%, 1 of 3 = 33.3%.
     assert_eq!(board["closed"]["total"], 3);
     assert_eq!(
@@ -155,15 +157,28 @@ async fn a_quarter_with_known_answers_from_the_api_and_the_cli() {
         board["within_timescale"]["stage2"]["on_time"],
         json!({"count": 1, "percent": 100.0})
     );
+    // Extensions as a share of the concerns handled at each stage: B of A and B at stage 1
+    // (E was never placed at a stage), none of C at stage 2.
+    assert_eq!(board["handled"], json!({"stage1": 2, "stage2": 1}));
     assert_eq!(
         board["extended"],
         json!({"stage1": {"count": 1, "percent": 50.0}, "stage2": {"count": 0, "percent": 0.0}})
     );
+    // C went straight to stage 2.
+    assert_eq!(
+        board["stage2_entered"],
+        json!({"total": 1, "escalated": {"count": 0, "percent": 0.0},
+               "direct": {"count": 1, "percent": 100.0}})
+    );
     // The NHS / local-authority split: C is the only local-authority concern.
-    assert_eq!(board["nhs"]["received"], 4);
-    assert_eq!(board["local_authority"]["received"], 1);
-    assert_eq!(board["local_authority"]["closed"]["stage2"]["count"], 1);
-    assert_eq!(board["nhs"]["closed"]["stage2"]["count"], 0);
+    assert_eq!(board["by_service"]["nhs"]["received"], 3);
+    assert_eq!(board["by_service"]["local_authority"]["received"], 1);
+    assert_eq!(
+        board["by_service"]["local_authority"]["closed"]["stage2"]["count"],
+        1
+    );
+    assert_eq!(board["by_service"]["nhs"]["closed"]["stage2"]["count"], 0);
+    assert_eq!(board["anonymous"]["by_service"]["nhs"]["received"], 1);
     // Both learning entries are in the board version.
     assert_eq!(board["learning"].as_array().unwrap().len(), 2);
 
@@ -177,8 +192,8 @@ async fn a_quarter_with_known_answers_from_the_api_and_the_cli() {
     )
     .await;
     assert_eq!(published["disclosure"], "published");
-    assert_eq!(published["received"], 5);
-    assert_eq!(published["anonymous"], "fewer than 5");
+    assert_eq!(published["received"], "fewer than 5");
+    assert_eq!(published["anonymous"]["received"], "fewer than 5");
     assert_eq!(published["closed"]["total"], "fewer than 5");
     assert_eq!(
         published["closed"]["stage1"],
@@ -233,8 +248,10 @@ async fn a_quarter_with_known_answers_from_the_api_and_the_cli() {
         "average_working_days",
         "within_timescale",
         "extended",
-        "nhs",
-        "local_authority",
+        "handled",
+        "stage2_entered",
+        "by_service",
+        "anonymous",
         "learning",
     ] {
         assert_eq!(cli[key], board[key], "{key}");
@@ -259,15 +276,15 @@ async fn a_quarter_with_known_answers_from_the_api_and_the_cli() {
     assert!(
         csv.starts_with("organisation,period,start,end,section,measure,services,count,percent\n")
     );
-    assert!(csv.contains("NHS Testshire,2026-Q4,2026-10-01,2026-12-31,Received,Concerns received,All services,5,\n"), "{csv}");
+    assert!(csv.contains("NHS Testshire,2026-Q4,2026-10-01,2026-12-31,Received,Concerns received,Both services,fewer than 5,\n"), "{csv}");
     assert!(
-        csv.contains("Closed at stage 1 (% of all closed),All services,fewer than 5,suppressed"),
+        csv.contains("Closed at stage 1 (% of all closed),Both services,fewer than 5,suppressed"),
         "{csv}"
     );
     assert_eq!(
         csv.lines().count(),
-        1 + 24 * 3,
-        "24 measures × 3 columns for a partnership"
+        1 + (27 + 6) * 3,
+        "27 measures and 6 for anonymous concerns × 3 columns for a partnership"
     );
 }
 
@@ -285,7 +302,7 @@ async fn only_leads_and_admins_of_the_organisation_get_reports() {
     let admin = sign_in(&app, &service, &staff.admin).await;
     let (status, report) = call(&service, bearer(get(uri), &admin)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(report["received"], 5);
+    assert_eq!(report["received"], "fewer than 5");
     // Without the organisation's setting, the board version is still suppressed, and says so.
     let (_, board) = call(
         &service,

@@ -1,7 +1,8 @@
 //! Handler endpoints: a bearer token from `POST /session`; every case route answers 404 to
 //! anyone who does not hold the case.
 
-use actix_web::{HttpResponse, web};
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use time::Date;
@@ -11,6 +12,7 @@ use crate::procedure::dates::iso_date;
 use crate::procedure::{EscalationReason, EventType, NotWhistleblowingKind, Outcome};
 use crate::service::Portal;
 use crate::service::case_events::EventInput;
+use crate::web::attachments::{self, FormCheck};
 use crate::web::auth::{ApiHandler, KdfPermits};
 use crate::web::blocking;
 use crate::web::error::ApiError;
@@ -122,6 +124,9 @@ pub struct GrantRequest {
     user: String,
     #[serde(default)]
     identity: bool,
+    /// Shown to the reporter when `identity` asks for their consent.
+    #[serde(default)]
+    reason: String,
 }
 
 pub async fn grant(
@@ -132,7 +137,16 @@ pub async fn grant(
 ) -> Result<HttpResponse, ApiError> {
     let request = request.into_inner();
     let portal = portal.into_inner();
-    blocking(move || portal.grant(&handler.0, &reference, &request.user, request.identity)).await?;
+    blocking(move || {
+        portal.grant_with_reason(
+            &handler.0,
+            &reference,
+            &request.user,
+            request.identity,
+            &request.reason,
+        )
+    })
+    .await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"granted": true})))
 }
 
@@ -224,4 +238,33 @@ pub async fn event(
     let portal = portal.into_inner();
     let recorded = blocking(move || portal.record_event(&handler.0, &reference, input)).await?;
     Ok(HttpResponse::Created().json(recorded))
+}
+
+pub async fn upload_attachment(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    client: ClientKey,
+    handler: ApiHandler,
+    reference: web::Path<String>,
+    request: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    limits.attachment_uploads.check(client)?;
+    attachments::check_declared_length(&request, portal.settings.max_attachment_bytes)?;
+    let worker = portal.clone().into_inner();
+    let ticket = blocking(move || worker.handler_upload_ticket(&handler.0, &reference)).await?;
+    let receipt = attachments::receive(&portal, ticket, form, FormCheck::None).await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
+pub async fn download_attachment(
+    portal: web::Data<Portal>,
+    handler: ApiHandler,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    let worker = portal.clone().into_inner();
+    let ticket =
+        blocking(move || worker.handler_download_ticket(&handler.0, &reference, &id)).await?;
+    Ok(attachments::download(&portal, ticket).await?)
 }

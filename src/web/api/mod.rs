@@ -17,6 +17,19 @@ pub fn routes(scope: &mut web::ServiceConfig) {
         )
         .route("/mailbox", web::get().to(reporter::mailbox))
         .route("/mailbox/messages", web::post().to(reporter::send_message))
+        .route("/mailbox/requests", web::post().to(reporter::make_request))
+        .route(
+            "/mailbox/identity-requests/{id}",
+            web::post().to(reporter::decide_identity_request),
+        )
+        .route(
+            "/mailbox/attachments",
+            web::post().to(reporter::upload_attachment),
+        )
+        .route(
+            "/mailbox/attachments/{id}",
+            web::get().to(reporter::download_attachment),
+        )
         .route("/session", web::post().to(handler::sign_in))
         .route("/session", web::delete().to(handler::sign_out))
         .route("/cases", web::get().to(handler::cases))
@@ -26,6 +39,14 @@ pub fn routes(scope: &mut web::ServiceConfig) {
             web::post().to(handler::message),
         )
         .route("/cases/{reference}/notes", web::post().to(handler::note))
+        .route(
+            "/cases/{reference}/attachments",
+            web::post().to(handler::upload_attachment),
+        )
+        .route(
+            "/cases/{reference}/attachments/{id}",
+            web::get().to(handler::download_attachment),
+        )
         .route("/cases/{reference}/grants", web::post().to(handler::grant))
         .route(
             "/cases/{reference}/grants/{email}",

@@ -1,19 +1,22 @@
 //! Reporter endpoints: no account; a mailbox session token is a bearer token that expires.
 
-use actix_web::{HttpResponse, web};
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::crypto::{Secret, SubmissionToken};
 use crate::ids::UserId;
+use crate::model::RequestKind;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
+use crate::service::identity_consent::Decision;
 use crate::service::intake::{NewConcern, ReporterIdentity};
 use crate::service::{Portal, ServiceError};
+use crate::web::attachments::{self, FormCheck};
 use crate::web::bearer::BearerToken;
 use crate::web::blocking;
 use crate::web::error::ApiError;
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
 pub async fn organisations(portal: web::Data<Portal>) -> Result<HttpResponse, ApiError> {
@@ -82,7 +85,6 @@ struct ReceiptAnswer<'a> {
 pub async fn submit_concern(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     request: web::Json<ConcernRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -121,7 +123,6 @@ pub async fn submit_concern(
     let status = if receipt.already_sent {
         actix_web::http::StatusCode::OK
     } else {
-        metrics.concerns_received.inc();
         actix_web::http::StatusCode::CREATED
     };
     Ok(HttpResponse::build(status).json(ReceiptAnswer {
@@ -145,7 +146,6 @@ struct TokenAnswer<'a> {
 pub async fn open_mailbox(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     request: web::Json<MailboxSignIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -153,15 +153,6 @@ pub async fn open_mailbox(
     let case_key = Secret::new(request.into_inner().case_key);
     let portal = portal.into_inner();
     let outcome = blocking(move || portal.open_mailbox(case_key.expose_secret())).await;
-    Metrics::count_outcome(
-        &metrics.mailbox_sign_ins,
-        match &outcome {
-            Ok(_) => "success",
-            Err(ServiceError::Invalid { .. }) => "typo",
-            Err(ServiceError::Unauthorized { .. }) => "unknown",
-            Err(_) => "error",
-        },
-    );
     let token = outcome?;
     Ok(HttpResponse::Ok().json(TokenAnswer {
         token: token.expose_secret(),
@@ -201,4 +192,77 @@ pub async fn close_mailbox(
     let portal = portal.into_inner();
     blocking(move || portal.close_mailbox(token.0.expose_secret())).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDecisionRequest {
+    decision: Decision,
+}
+
+/// `POST /mailbox/identity-requests/{id}`: the reporter agrees (or not) to share their identity.
+pub async fn decide_identity_request(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    id: web::Path<String>,
+    request: web::Json<IdentityDecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let decision = request.into_inner().decision;
+    let portal = portal.into_inner();
+    blocking(move || portal.decide_identity_request(token.0.expose_secret(), &id, decision))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"decided": true})))
+}
+
+pub async fn upload_attachment(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    client: ClientKey,
+    token: BearerToken,
+    request: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    limits.attachment_uploads.check(client)?;
+    attachments::check_declared_length(&request, portal.settings.max_attachment_bytes)?;
+    let worker = portal.clone().into_inner();
+    let ticket = blocking(move || worker.reporter_upload_ticket(token.0.expose_secret())).await?;
+    let receipt = attachments::receive(&portal, ticket, form, FormCheck::None).await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
+pub async fn download_attachment(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let worker = portal.clone().into_inner();
+    let ticket = blocking(move || {
+        worker.reporter_download_ticket(token.0.expose_secret(), &id.into_inner())
+    })
+    .await?;
+    Ok(attachments::download(&portal, ticket).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxRequest {
+    #[serde(rename = "type")]
+    kind: RequestKind,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// `POST /mailbox/requests`: the reporter asks for stage 2, withdraws, or reports detriment.
+pub async fn make_request(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    request: web::Json<MailboxRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let MailboxRequest { kind, message } = request.into_inner();
+    let message = message.map(Secret::new);
+    let portal = portal.into_inner();
+    let receipt =
+        blocking(move || portal.reporter_request(token.0.expose_secret(), kind, message.as_ref()))
+            .await?;
+    Ok(HttpResponse::Created().json(receipt))
 }

@@ -77,7 +77,7 @@ pub fn capitalised(text: &str) -> String {
     }
 }
 
-fn case_href(reference: &str) -> String {
+pub fn case_href(reference: &str) -> String {
     format!("/console/cases/{}", segment(reference))
 }
 
@@ -285,6 +285,8 @@ struct IdentityShown {
 struct CasePage {
     reference: String,
     base: String,
+    attachments: Vec<crate::web::attachments::AttachmentView>,
+    max_attachment: String,
     organisation: String,
     service: &'static str,
     anonymous: bool,
@@ -322,7 +324,7 @@ pub const CASE_PARTS: [&str; 4] = ["conversation", "procedure", "access", "audit
 /// The part a form's section lives in.
 pub fn part_of(section: &str) -> &'static str {
     match section {
-        "conversation" | "notes" | "reply" | "note" => "conversation",
+        "conversation" | "notes" | "reply" | "note" | "evidence" => "conversation",
         "procedure" | "event" => "procedure",
         "holders" | "grant" | "revoke" | "conflict" => "access",
         "audit" => "audit",
@@ -375,12 +377,19 @@ fn action_words(action: &str) -> String {
         "event_recorded" => "Recorded a procedure step",
         "recovery_wrap_added" => "Added the organisation's recovery key",
         "case_recovered" => "Recovered the case with the recovery key",
+        "attachment_added" => "Added a file",
+        "attachment_downloaded" => "Downloaded a file",
         other => return other.replace('_', " "),
     }
     .to_owned()
 }
 
-fn case_view(detail: CaseDetail, me: &str, failure: Option<&Failure>) -> CasePage {
+fn case_view(
+    detail: CaseDetail,
+    me: &str,
+    failure: Option<&Failure>,
+    max_attachment_bytes: u64,
+) -> CasePage {
     let kept = failure.map(|f| &f.kept);
     let error = failure.map(|f| super::sentence(&f.message));
     let forms = events::forms(&detail, kept.and_then(|k| k.event.as_ref()), error);
@@ -398,6 +407,10 @@ fn case_view(detail: CaseDetail, me: &str, failure: Option<&Failure>) -> CasePag
         })
         .collect();
     CasePage {
+        attachments: crate::web::attachments::views(&detail.attachments, |id| {
+            format!("{}/attachments/{id}", case_href(&detail.reference))
+        }),
+        max_attachment: crate::web::attachments::human_size(max_attachment_bytes),
         base: case_href(&detail.reference),
         reference: detail.reference,
         organisation: detail.organisation,
@@ -479,6 +492,7 @@ pub async fn case_page(
     part: &'static str,
 ) -> Result<HttpResponse, PageError> {
     let user = handler.user.clone();
+    let max_attachment_bytes = portal.settings.max_attachment_bytes;
     let portal = portal.clone();
     let detail = match blocking(move || portal.case_detail(&handler, &reference)).await {
         Ok(detail) => detail,
@@ -499,7 +513,7 @@ pub async fn case_page(
     let shell = Shell::new(title, csrf, Some(&user))
         .notice(done)
         .error(failure.as_ref().map(|f| f.message.clone()));
-    let mut page = case_view(detail, &user.email, failure.as_ref());
+    let mut page = case_view(detail, &user.email, failure.as_ref(), max_attachment_bytes);
     page.part = part;
     render("console/case.html", shell, &page, status)
 }

@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin;
 pub mod cases;
 pub mod events;
+pub mod evidence;
 pub mod oversight;
 pub mod sign_in;
 
@@ -43,6 +44,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/console/cases/{reference}/notes",
             web::post().to(cases::note),
+        )
+        .route(
+            "/console/cases/{reference}/attachments",
+            web::post().to(evidence::upload),
+        )
+        .route(
+            "/console/cases/{reference}/attachments/{id}",
+            web::get().to(evidence::download),
         )
         .route(
             "/console/cases/{reference}/grants",
@@ -262,8 +271,11 @@ fn notice_for(done: &str) -> Option<&'static str> {
         "signed_out" => "You have signed out.",
         "replied" => "Your message has been sent. The reporter will see it in their mailbox.",
         "noted" => "Your note has been saved. The reporter cannot see it.",
+        "attached" => "The file has been added. The reporter can download it from their mailbox.",
         "recorded" => "The step has been recorded, and the reporter has been written to.",
-        "granted" => "Access given.",
+        "granted" => {
+            "Access given. If you asked to share the reporter's identity, the reporter is asked first in their mailbox; nothing is shared until they agree."
+        }
         "revoked" => "Access removed.",
         "conflict_declared" => {
             "Your conflict of interest is recorded. You no longer have access to that case."

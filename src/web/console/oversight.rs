@@ -22,8 +22,15 @@ struct OverdueRow {
 }
 
 #[derive(Serialize)]
+struct DetrimentRow {
+    reference: String,
+    reported: Day,
+}
+
+#[derive(Serialize)]
 struct OversightPage {
     cases: Vec<OverdueRow>,
+    detriment: Vec<DetrimentRow>,
 }
 
 pub async fn show(
@@ -34,7 +41,20 @@ pub async fn show(
     let champion = handler.0;
     let user = champion.user.clone();
     let portal = portal.get_ref().clone();
-    let overdue = blocking(move || portal.overdue_cases(&champion)).await?;
+    let (overdue, reports) = blocking(move || {
+        Ok((
+            portal.overdue_cases(&champion)?,
+            portal.detriment_reports(&champion)?,
+        ))
+    })
+    .await?;
+    let detriment = reports
+        .into_iter()
+        .map(|report| DetrimentRow {
+            reference: report.reference,
+            reported: day(report.reported_on),
+        })
+        .collect();
     let cases = overdue
         .into_iter()
         .map(|case| OverdueRow {
@@ -48,7 +68,7 @@ pub async fn show(
     render(
         "console/oversight.html",
         Shell::new("Oversight", &csrf, Some(&user)),
-        &OversightPage { cases },
+        &OversightPage { cases, detriment },
         StatusCode::OK,
     )
 }

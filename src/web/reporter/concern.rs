@@ -27,7 +27,6 @@ use crate::service::mailbox::parse_service;
 use crate::service::{Portal, ServiceError};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::{PageError, Problem};
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 use crate::web::{blocking, views};
 
@@ -723,7 +722,6 @@ fn key_page(
 pub async fn submit(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     csrf: CsrfToken,
     form: web::Form<ConcernForm>,
@@ -791,18 +789,13 @@ pub async fn submit(
     }
     let sending = portal.clone();
     match blocking(move || sending.submit_concern_once(concern, &token)).await {
-        Ok(receipt) => {
-            if !receipt.already_sent {
-                metrics.concerns_received.inc();
-            }
-            key_page(
-                &csrf,
-                receipt.case_key.expose_secret(),
-                &receipt.reference,
-                receipt.already_sent,
-                None,
-            )
-        }
+        Ok(receipt) => key_page(
+            &csrf,
+            receipt.case_key.expose_secret(),
+            &receipt.reference,
+            receipt.already_sent,
+            None,
+        ),
         Err(error) => submit_refused(&csrf, &organisation, &values, error),
     }
 }

@@ -14,15 +14,16 @@ use super::{
     SummaryItem, format_thousands, long_date, page_with_status, retry_after, see_other, sentence,
     wait_words,
 };
+use crate::config::Settings;
 use crate::crypto::Secret;
 use crate::model::Author;
 use crate::procedure::{Anonymity, Due, Signpost, State};
+use crate::service::identity_consent::{Decision, IdentityRequestView};
 use crate::service::mailbox::{MAX_MESSAGE_CHARS, MailboxView};
 use crate::service::{Portal, ServiceError};
 use crate::web::blocking;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::PageError;
-use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
 pub const COOKIE: &str = "__Host-speakup-mailbox";
@@ -30,7 +31,7 @@ pub const COOKIE: &str = "__Host-speakup-mailbox";
 const SESSION_ENDED: &str =
     "Your session ended, so you have been signed out. Sign in again with your case key.";
 
-fn token_from(request: &HttpRequest) -> Option<Secret<String>> {
+pub(super) fn token_from(request: &HttpRequest) -> Option<Secret<String>> {
     request
         .cookie(COOKIE)
         .map(|cookie| cookie.value().to_owned())
@@ -117,7 +118,7 @@ fn sign_in_page(
 }
 
 /// The sign-in form after a session has ended, with the cookie cleared.
-fn session_ended(
+pub(super) fn session_ended(
     csrf: &CsrfToken,
     unsent: Option<String>,
     status: StatusCode,
@@ -143,7 +144,6 @@ pub struct SignInForm {
 pub async fn sign_in(
     portal: web::Data<Portal>,
     limits: web::Data<RateLimits>,
-    metrics: web::Data<Metrics>,
     client: ClientKey,
     csrf: CsrfToken,
     form: web::Form<SignInForm>,
@@ -172,15 +172,6 @@ pub async fn sign_in(
     }
     let opening = portal.clone();
     let outcome = blocking(move || opening.open_mailbox(case_key.expose_secret())).await;
-    Metrics::count_outcome(
-        &metrics.mailbox_sign_ins,
-        match &outcome {
-            Ok(_) => "success",
-            Err(ServiceError::Invalid { .. }) => "typo",
-            Err(ServiceError::Unauthorized { .. }) => "unknown",
-            Err(_) => "error",
-        },
-    );
     match outcome {
         Ok(token) => {
             let mut response = see_other("/mailbox");
@@ -272,11 +263,15 @@ struct MailboxPage<'a> {
     state_text: &'static str,
     dates: Vec<String>,
     messages: Vec<MessageView>,
+    attachments: Vec<crate::web::attachments::AttachmentView>,
+    attached: bool,
+    max_attachment: String,
     signposts: Option<Vec<SignpostView>>,
-    /// Replies are taken while the case is open, and after a stage 1 response, when the
-    /// signposting tells the reporter to reply here to ask for stage 2.
-    can_reply: bool,
     stage1_closed: bool,
+    /// What the reporter may ask for now (detriment can always be reported).
+    can_ask_stage2: bool,
+    can_withdraw: bool,
+    request_notice: Option<&'static str>,
     sent: bool,
     reply: String,
     max_message_chars: String,
@@ -284,6 +279,8 @@ struct MailboxPage<'a> {
     field_error: Option<String>,
     error: Option<String>,
     errors: Vec<SummaryItem>,
+    identity_requests: Vec<IdentityRequestView>,
+    decided: bool,
 }
 
 /// What the stage means, in a sentence.
@@ -346,14 +343,18 @@ fn due_lines(due: &Due) -> Vec<String> {
 }
 
 struct Reply {
+    /// What happened to a request just made, in a sentence.
+    request_notice: Option<&'static str>,
     sent: bool,
+    decided: bool,
+    attached: bool,
     body: String,
     problem: Option<String>,
 }
 
 fn mailbox_page(
     csrf: &CsrfToken,
-    session_minutes: u32,
+    settings: &Settings,
     view: MailboxView,
     reply: Reply,
     status: StatusCode,
@@ -377,6 +378,11 @@ fn mailbox_page(
                 format!("Error: {title}")
             },
             csrf: csrf.value(),
+            attachments: crate::web::attachments::views(&view.attachments, |id| {
+                format!("/mailbox/attachments/{id}")
+            }),
+            attached: reply.attached,
+            max_attachment: crate::web::attachments::human_size(settings.max_attachment_bytes),
             dates: due_lines(&view.due),
             state_text: state_text(view.state),
             state_label: view.state_label,
@@ -402,17 +408,25 @@ fn mailbox_page(
             signposts: view
                 .signposting
                 .map(|list| list.into_iter().map(SignpostView::from).collect()),
-            can_reply: view.open || view.state == State::Stage1Closed.as_str(),
             stage1_closed: view.state == State::Stage1Closed.as_str(),
+            can_ask_stage2: [State::Received, State::Stage1, State::Stage1Closed]
+                .iter()
+                .any(|state| view.state == state.as_str()),
+            can_withdraw: [State::Received, State::Stage1, State::Stage2]
+                .iter()
+                .any(|state| view.state == state.as_str()),
+            request_notice: reply.request_notice,
             sent: reply.sent,
             reply: reply.body,
             max_message_chars: format_thousands(MAX_MESSAGE_CHARS),
-            session_minutes,
+            session_minutes: settings.reporter_session_minutes,
             field_error: reply.problem,
             error: None,
             errors,
             reference: view.reference,
             organisation: view.organisation,
+            identity_requests: view.identity_requests,
+            decided: reply.decided,
         },
         status,
     )
@@ -422,6 +436,14 @@ fn mailbox_page(
 pub struct ShowQuery {
     #[serde(default)]
     sent: Option<String>,
+    #[serde(default)]
+    decided: Option<String>,
+    #[serde(default)]
+    attached: Option<String>,
+    #[serde(default)]
+    requested: Option<String>,
+    #[serde(default)]
+    refused: Option<String>,
 }
 
 /// `GET /mailbox`: the mailbox when signed in, otherwise the sign-in form.
@@ -438,10 +460,16 @@ pub async fn show(
     match blocking(move || reading.mailbox(token.expose_secret())).await {
         Ok(view) => mailbox_page(
             &csrf,
-            portal.settings.reporter_session_minutes,
+            &portal.settings,
             view,
             Reply {
+                request_notice: super::requests::notice(
+                    query.requested.as_deref(),
+                    query.refused.as_deref(),
+                ),
                 sent: query.sent.as_deref() == Some("1"),
+                decided: query.decided.as_deref() == Some("1"),
+                attached: query.attached.as_deref() == Some("1"),
                 body: String::new(),
                 problem: None,
             },
@@ -503,10 +531,13 @@ pub async fn send_message(
         Sending::Sent => Ok(see_other("/mailbox?sent=1")),
         Sending::Refused { message, view } => mailbox_page(
             &csrf,
-            portal.settings.reporter_session_minutes,
+            &portal.settings,
             *view,
             Reply {
+                request_notice: None,
                 sent: false,
+                decided: false,
+                attached: false,
                 body: body.expose_secret().clone(),
                 problem: Some(sentence(&message)),
             },
@@ -517,6 +548,39 @@ pub async fn send_message(
             Some(body.expose_secret().clone()),
             StatusCode::UNAUTHORIZED,
         ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    decision: Decision,
+}
+
+/// `POST /mailbox/identity-requests/{id}`: the reporter's answer to a request to share their
+/// identity with someone new.
+pub async fn decide_identity_request(
+    request: HttpRequest,
+    portal: web::Data<Portal>,
+    csrf: CsrfToken,
+    id: web::Path<String>,
+    form: web::Form<DecisionForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf.verify(&form.csrf)?;
+    let Some(token) = token_from(&request) else {
+        return session_ended(&csrf, None, StatusCode::UNAUTHORIZED);
+    };
+    let decision = form.decision;
+    let deciding = portal.clone();
+    match blocking(move || deciding.decide_identity_request(token.expose_secret(), &id, decision))
+        .await
+    {
+        Ok(()) => Ok(see_other("/mailbox?decided=1")),
+        Err(ServiceError::Unauthorized { .. }) => {
+            session_ended(&csrf, None, StatusCode::UNAUTHORIZED)
+        }
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -5,7 +5,9 @@
 //! body or a response body, never in a URL or a cookie.
 
 pub mod concern;
+pub mod evidence;
 pub mod mailbox;
+pub mod requests;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

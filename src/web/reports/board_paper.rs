@@ -83,14 +83,17 @@ fn figure_words(figure: Figure) -> String {
 
 fn summary(report: &BoardReport) -> String {
     let overall = &report.figures.overall;
+    let anonymous = &report.figures.anonymous.overall;
     let text = format!(
-        "{} concerns were received and {} were closed ({} at stage 1 and {} at stage 2). {} closures had an authorised extension at stage 1 and {} at stage 2.",
+        "{} concerns were raised under the Standards and {} were closed ({} at stage 1 and {} at stage 2). Of the concerns handled at stage 1, {} had an authorised extension; at stage 2, {}. {} anonymous concerns were received, counted apart. Whistleblowers reported detriment (being treated badly for speaking up) {} times.",
         figure_words(overall.received),
         figure_words(overall.closed.total),
         figure_words(overall.closed.stage1.count),
         figure_words(overall.closed.stage2.count),
         figure_words(overall.extended.stage1.count),
         figure_words(overall.extended.stage2.count),
+        figure_words(anonymous.received),
+        figure_words(report.detriment_reports),
     );
     let mut characters = text.chars();
     match characters.next() {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::procedure::disclosure::DisclosedSplit;
+use crate::procedure::disclosure::{ByService, DisclosedSplit};
 use crate::procedure::{Figure, Percent, Share};
 use crate::service::governance::BoardReport;
 
@@ -75,10 +75,6 @@ type Measure = (&'static str, &'static str, fn(&DisclosedSplit) -> Cell);
 
 const MEASURES: &[Measure] = &[
     ("Received", "Concerns received", |s| count(s.received)),
-    ("Received", "of which anonymous", |s| count(s.anonymous)),
-    ("Received", "of which confidential", |s| {
-        count(s.confidential)
-    }),
     ("Received", "Not whistleblowing (other procedure)", |s| {
         count(s.not_whistleblowing)
     }),
@@ -144,40 +140,91 @@ const MEASURES: &[Measure] = &[
     ("Response times", "Stage 2 closed late", |s| {
         share(s.within_timescale.stage2.late)
     }),
-    ("Extensions", "Stage 1 closures with an extension", |s| {
-        share(s.extended.stage1)
+    ("Stages", "Concerns handled at stage 1", |s| {
+        count(s.handled.stage1)
     }),
-    ("Extensions", "Stage 2 closures with an extension", |s| {
-        share(s.extended.stage2)
+    ("Stages", "Concerns handled at stage 2", |s| {
+        count(s.handled.stage2)
+    }),
+    ("Stages", "Placed at stage 2 in the period", |s| {
+        count(s.stage2_entered.total)
+    }),
+    ("Stages", "of which escalated from stage 1", |s| {
+        share(s.stage2_entered.escalated)
+    }),
+    ("Stages", "of which straight to stage 2", |s| {
+        share(s.stage2_entered.direct)
+    }),
+    (
+        "Extensions",
+        "Stage 1 concerns with an authorised extension (% of stage 1 concerns handled)",
+        |s| share(s.extended.stage1),
+    ),
+    (
+        "Extensions",
+        "Stage 2 concerns with an authorised extension (% of stage 2 concerns handled)",
+        |s| share(s.extended.stage2),
+    ),
+];
+
+/// Anonymous concerns are looked into but are outside the Standards: a shorter table of their
+/// own, never added into the Standards' figures.
+const ANONYMOUS_SECTION: &str = "Anonymous concerns (outside the Standards)";
+
+type AnonymousMeasure = (&'static str, fn(&DisclosedSplit) -> Cell);
+
+const ANONYMOUS_MEASURES: &[AnonymousMeasure] = &[
+    ("Anonymous concerns received", |s| count(s.received)),
+    ("Anonymous concerns closed", |s| count(s.closed.total)),
+    ("Closed at stage 1", |s| share(s.closed.stage1)),
+    ("Closed at stage 2", |s| share(s.closed.stage2)),
+    ("Stage 1 average working days to full response", |s| {
+        average(s.average_working_days.stage1)
+    }),
+    ("Stage 2 average working days to full response", |s| {
+        average(s.average_working_days.stage2)
     }),
 ];
 
-/// Which columns the report has: overall always; NHS and local authority side by side for
-/// partnerships, whose boards must see them separately.
+/// Which columns the report has: for partnerships, NHS and local-authority services apart
+/// (the NHS board monitors its NHS services on their own) and then both together; otherwise the
+/// one service the organisation delivers.
 pub fn columns(report: &BoardReport) -> Vec<&'static str> {
-    if report.serves_nhs && report.serves_local_authority {
-        vec!["All services", "NHS services", "Local-authority services"]
-    } else {
-        vec!["All services"]
+    match (report.serves_nhs, report.serves_local_authority) {
+        (true, true) => vec!["NHS services", "Local-authority services", "Both services"],
+        (false, true) => vec!["Local-authority services"],
+        _ => vec!["NHS services"],
+    }
+}
+
+fn splits_of<'a>(
+    overall: &'a DisclosedSplit,
+    by_service: Option<&'a ByService>,
+) -> Vec<&'a DisclosedSplit> {
+    match by_service {
+        Some(by) => vec![&by.nhs, &by.local_authority, overall],
+        None => vec![overall],
     }
 }
 
 pub fn rows(report: &BoardReport) -> Vec<Row> {
-    let splits: Vec<&DisclosedSplit> = if columns(report).len() == 3 {
-        vec![
-            &report.figures.overall,
-            &report.figures.nhs,
-            &report.figures.local_authority,
-        ]
-    } else {
-        vec![&report.figures.overall]
-    };
+    let figures = &report.figures;
+    let standards = splits_of(&figures.overall, figures.by_service.as_ref());
+    let anonymous = splits_of(
+        &figures.anonymous.overall,
+        figures.anonymous.by_service.as_ref(),
+    );
     MEASURES
         .iter()
         .map(|(section, measure, cell)| Row {
             section,
             measure,
-            cells: splits.iter().map(|split| cell(split)).collect(),
+            cells: standards.iter().map(|split| cell(split)).collect(),
         })
+        .chain(ANONYMOUS_MEASURES.iter().map(|(measure, cell)| Row {
+            section: ANONYMOUS_SECTION,
+            measure,
+            cells: anonymous.iter().map(|split| cell(split)).collect(),
+        }))
         .collect()
 }

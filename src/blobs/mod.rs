@@ -1,0 +1,163 @@
+//! Where sealed attachment bytes live: behind one trait, so the local file system (the default)
+//! and S3-compatible object storage are interchangeable. Everything that reaches a store is
+//! already sealed; a store never sees plaintext or keys.
+//!
+//! Writes stream: a [`BlobWriter`] takes the sealed stream piece by piece and only makes the
+//! blob visible on [`BlobWriter::commit`], so a failed or refused upload leaves nothing behind.
+
+mod local;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use local::LocalStore;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("attachment store: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("attachment store: {0}")]
+    Remote(String),
+    #[error("attachment store: no such blob")]
+    Missing,
+    #[error("attachment store setting: {0}")]
+    Setting(String),
+}
+
+/// Names one blob: the case it belongs to and the attachment id. Both are the server's own
+/// random hex ids; anything else is refused so a key can never walk out of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobKey {
+    case_id: String,
+    attachment_id: String,
+}
+
+impl BlobKey {
+    pub fn new(case_id: &str, attachment_id: &str) -> Result<BlobKey, BlobError> {
+        let safe = |id: &str| {
+            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
+        };
+        if !safe(case_id) || !safe(attachment_id) {
+            return Err(BlobError::Setting("blob ids must be hex".to_owned()));
+        }
+        Ok(BlobKey {
+            case_id: case_id.to_owned(),
+            attachment_id: attachment_id.to_owned(),
+        })
+    }
+
+    pub fn case_id(&self) -> &str {
+        &self.case_id
+    }
+
+    pub fn attachment_id(&self) -> &str {
+        &self.attachment_id
+    }
+
+    /// `case/attachment`, the relative path or object name.
+    pub fn object_name(&self) -> String {
+        format!("{}/{}", self.case_id, self.attachment_id)
+    }
+}
+
+/// A blob being written. Dropping it without `commit` must leave nothing visible.
+pub trait BlobWriter: Send {
+    fn write<'a>(&'a mut self, sealed: &'a [u8]) -> BoxFuture<'a, Result<(), BlobError>>;
+    /// Makes the blob visible under its key, atomically.
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), BlobError>>;
+    /// Removes whatever was written so far.
+    fn abort(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+/// A blob being read, in pieces of bounded size.
+pub trait BlobReader: Send {
+    /// The next piece, or `None` at the end.
+    fn next_piece(&mut self) -> BoxFuture<'_, Result<Option<Vec<u8>>, BlobError>>;
+}
+
+pub trait BlobStore: Send + Sync {
+    fn create(&self, key: &BlobKey) -> BoxFuture<'_, Result<Box<dyn BlobWriter>, BlobError>>;
+    fn open(&self, key: &BlobKey) -> BoxFuture<'_, Result<Box<dyn BlobReader>, BlobError>>;
+    /// Removes one blob; removing a missing blob is not an error.
+    fn delete(&self, key: &BlobKey) -> BoxFuture<'_, Result<(), BlobError>>;
+    /// What an operator must copy to back the store up.
+    fn backup_hint(&self) -> BackupHint;
+}
+
+pub enum BackupHint {
+    /// Copy this directory.
+    Directory(PathBuf),
+    /// Object storage: say what to copy; the server cannot do it for you.
+    Remote(String),
+}
+
+/// The store named by the `attachment_store` setting. Nothing is touched until first use.
+pub fn open_store(setting: &AttachmentStoreSetting) -> Arc<dyn BlobStore> {
+    match setting {
+        AttachmentStoreSetting::Directory(dir) => Arc::new(LocalStore::new(dir)),
+    }
+}
+
+/// The parsed `attachment_store` setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentStoreSetting {
+    Directory(PathBuf),
+}
+
+impl AttachmentStoreSetting {
+    /// `""` → `DATA_DIR/attachments`; `file://DIR` → DIR.
+    pub fn parse(text: &str, data_dir: &Path) -> Result<Self, BlobError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(AttachmentStoreSetting::Directory(
+                data_dir.join("attachments"),
+            ));
+        }
+        if let Some(dir) = text.strip_prefix("file://") {
+            if dir.is_empty() {
+                return Err(BlobError::Setting(
+                    "attachment_store file:// needs a directory".to_owned(),
+                ));
+            }
+            return Ok(AttachmentStoreSetting::Directory(PathBuf::from(dir)));
+        }
+        Err(BlobError::Setting(format!(
+            "attachment_store {text:?} must be file://DIR"
+        )))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_hex_only() {
+        assert!(BlobKey::new("ab12", "cd34").is_ok());
+        for bad in ["", "..", "a/b", "ab\0", "x".repeat(65).as_str(), "AB12-"] {
+            assert!(BlobKey::new(bad, "cd").is_err(), "{bad:?}");
+            assert!(BlobKey::new("ab", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(BlobKey::new("ab", "cd").unwrap().object_name(), "ab/cd");
+    }
+
+    #[test]
+    fn store_setting_parses() {
+        let data = Path::new("/srv/data");
+        assert_eq!(
+            AttachmentStoreSetting::parse("", data).unwrap(),
+            AttachmentStoreSetting::Directory(PathBuf::from("/srv/data/attachments"))
+        );
+        assert_eq!(
+            AttachmentStoreSetting::parse("file:///mnt/evidence", data).unwrap(),
+            AttachmentStoreSetting::Directory(PathBuf::from("/mnt/evidence"))
+        );
+        assert!(AttachmentStoreSetting::parse("file://", data).is_err());
+        assert!(AttachmentStoreSetting::parse("ftp://x", data).is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! Part 8 of the Standards: a confidential reporter's identity is shared only with their
+//! consent. A holder of the identity asks; the identity key wrapped for the new person waits in
+//! the request until the reporter agrees from the mailbox, and is never used if they decline.
+
+use serde::Serialize;
+use time::Date;
+
+use super::accounts::crypto_failure;
+use super::casefile::{open_json, seal_json, stored_public_key};
+use super::casework::OpenCase;
+use super::content::MessageContent;
+use super::sessions::Handler;
+use super::{Portal, ServiceError};
+use crate::crypto::{self, DataKey, KeyKind, RecordKind, WrapContext};
+use crate::ids::{RecordId, UserId};
+use crate::store::audit::{self, NewEntry};
+use crate::store::cases::{Case, SealedRecord};
+use crate::store::identity_requests::{self, IdentityRequest};
+use crate::store::users::{self, User};
+use crate::store::wraps::{self, Recipient, Wrap};
+use crate::store::{Tx, cases};
+
+pub const MAX_REASON_CHARS: usize = 2_000;
+
+/// What the reporter sees of a request: who would learn their name, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityRequestView {
+    pub id: String,
+    pub to_name: String,
+    pub to_role: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Decline,
+}
+
+pub fn checked_reason(reason: &str) -> Result<String, ServiceError> {
+    let reason = reason.trim();
+    if reason.chars().count() > MAX_REASON_CHARS || reason.contains('\0') {
+        return Err(ServiceError::invalid(
+            "reason_too_long",
+            format!("a reason can be at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+/// Creates the request (no wrap yet) unless one is already waiting for the same person.
+pub(super) fn request(
+    tx: &mut Tx,
+    open: &OpenCase,
+    handler: &Handler,
+    target: &User,
+    identity: &DataKey,
+    reason: &str,
+    today: Date,
+) -> Result<bool, ServiceError> {
+    if identity_requests::pending_for(tx, &open.case.id, &target.id)?.is_some() {
+        return Ok(false);
+    }
+    let id = RecordId::generate();
+    let sealed_reason = seal_json(
+        &open.key,
+        open.case.id.as_str(),
+        RecordKind::IdentityRequest,
+        id.as_str(),
+        &MessageContent {
+            body: reason.to_owned(),
+        },
+    )?;
+    let pending_wrap = crypto::wrap_key(
+        identity,
+        &stored_public_key(&target.public_key)?,
+        &WrapContext::new(open.case.id.as_str(), KeyKind::Identity),
+    )
+    .map_err(crypto_failure)?;
+    identity_requests::insert(
+        tx,
+        &IdentityRequest {
+            id: id.as_str().to_owned(),
+            case_id: open.case.id.as_str().to_owned(),
+            recipient_user_id: target.id.as_str().to_owned(),
+            recipient_key_generation: target.key_generation,
+            requested_by: handler.user.id.as_str().to_owned(),
+            sealed_reason,
+            pending_wrap,
+            requested_on: today,
+            decision: None,
+            decided_on: None,
+        },
+    )?;
+    Ok(true)
+}
+
+fn open_reason(
+    key: &DataKey,
+    case: &Case,
+    request: &IdentityRequest,
+) -> Result<String, ServiceError> {
+    let record = SealedRecord {
+        id: RecordId::from_stored(request.id.clone()),
+        case_id: case.id.clone(),
+        seq: 0,
+        kind: RecordKind::IdentityRequest.as_str().to_owned(),
+        author: crate::model::Author::Handler,
+        author_user_id: None,
+        event_id: None,
+        sealed: request.sealed_reason.clone(),
+        created_on: request.requested_on,
+    };
+    Ok(open_json::<MessageContent>(key, &record, RecordKind::IdentityRequest)?.body)
+}
+
+/// The requests waiting for this reporter, with the reasons opened under the case key.
+pub(super) fn pending_views(
+    tx: &mut Tx,
+    case: &Case,
+    key: &DataKey,
+) -> Result<Vec<IdentityRequestView>, ServiceError> {
+    let mut views = Vec::new();
+    for request in identity_requests::pending_for_case(tx, &case.id)? {
+        let Some(person) =
+            users::find(tx, &UserId::from_stored(request.recipient_user_id.clone()))?
+        else {
+            continue;
+        };
+        views.push(IdentityRequestView {
+            reason: open_reason(key, case, &request)?,
+            id: request.id,
+            to_name: person.display_name.clone(),
+            to_role: if person.job_title.is_empty() {
+                person.role.label().to_owned()
+            } else {
+                person.job_title.clone()
+            },
+        });
+    }
+    Ok(views)
+}
+
+impl Portal {
+    /// The reporter's answer. On approval the waiting wrap becomes the person's identity grant,
+    /// provided they still hold the case with the same key pair and are active.
+    pub fn decide_identity_request(
+        &self,
+        token: &str,
+        request_id: &str,
+        decision: Decision,
+    ) -> Result<(), ServiceError> {
+        let today = self.clock.today();
+        self.store.write(|tx| {
+            let mailbox = self.mailbox_access(tx, token)?;
+            let case = mailbox.case;
+            cases::lock(tx, &case.id)?;
+            let stored = match decision {
+                Decision::Approve => "approved",
+                Decision::Decline => "declined",
+            };
+            let request = identity_requests::decide(tx, &case.id, request_id, stored, today)?
+                .ok_or(ServiceError::NotFound)?;
+            let recipient_id = UserId::from_stored(request.recipient_user_id.clone());
+            if decision == Decision::Approve {
+                let recipient = Recipient::User(recipient_id.clone());
+                let eligible = users::find(tx, &recipient_id)?.is_some_and(|person| {
+                    person.active && person.key_generation == request.recipient_key_generation
+                }) && wraps::find(tx, &case.id, &recipient, KeyKind::Case)?
+                    .is_some();
+                if !eligible {
+                    return Err(ServiceError::Conflict {
+                        code: "request_outdated",
+                        message: "that person no longer holds your concern, so nothing was shared"
+                            .to_owned(),
+                    });
+                }
+                if wraps::find(tx, &case.id, &recipient, KeyKind::Identity)?.is_none() {
+                    wraps::insert(
+                        tx,
+                        &Wrap {
+                            case_id: case.id.clone(),
+                            recipient,
+                            key_kind: KeyKind::Identity,
+                            wrapped: request.pending_wrap.clone(),
+                            granted_by: Some(UserId::from_stored(request.requested_by.clone())),
+                            granted_on: today,
+                        },
+                    )?;
+                }
+            }
+            // The reporter's side is recorded by date only, like everything else they do.
+            audit::append(
+                tx,
+                NewEntry {
+                    action: if decision == Decision::Approve {
+                        "identity_shared_with_consent"
+                    } else {
+                        "identity_request_declined"
+                    },
+                    organisation_id: Some(case.organisation_id.as_str().to_owned()),
+                    case_id: Some(case.id.as_str().to_owned()),
+                    subject_user_id: Some(recipient_id.as_str().to_owned()),
+                    detail: "by=reporter".to_owned(),
+                    ..NewEntry::default()
+                },
+                today.midnight(),
+            )?;
+            Ok(())
+        })
+    }
+}

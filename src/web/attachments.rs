@@ -1,0 +1,426 @@
+//! Streams an uploaded file through metadata stripping and sealing into the attachment store,
+//! and a stored one back out, one chunk at a time: an upload or download never holds more than
+//! a few chunks of a file in memory, whatever its size.
+
+use actix_multipart::{Field, Multipart};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+    HeaderValue,
+};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+
+use super::csrf::CsrfToken;
+use super::error::Problem;
+use crate::blobs::{BlobReader, BlobWriter};
+use crate::crypto::{AttachmentOpener, AttachmentSealer};
+use crate::service::attachments::{AttachmentReceipt, DownloadTicket, StoredFile, UploadTicket};
+use crate::service::{Portal, ServiceError};
+use crate::strip::{StripError, StripReport, Stripper};
+
+/// Multipart framing and small fields around the file.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+const MAX_SMALL_FIELD: usize = 256;
+
+fn mib(bytes: u64) -> u64 {
+    bytes / (1024 * 1024)
+}
+
+pub fn file_too_large(limit: u64) -> ServiceError {
+    ServiceError::TooLarge {
+        code: "file_too_large",
+        message: format!(
+            "that file is larger than {} MiB, the most one attachment can be; send a smaller \
+             file, or split it into parts",
+            mib(limit)
+        ),
+    }
+}
+
+fn no_file() -> ServiceError {
+    ServiceError::invalid(
+        "file_missing",
+        "choose a file to attach (form field \"file\")",
+    )
+}
+
+fn csrf_failed() -> ServiceError {
+    ServiceError::Unauthorized {
+        code: "csrf_failed",
+        message: "this form has expired; go back, reload the page and try again".to_owned(),
+    }
+}
+
+fn upload_failed(error: impl std::fmt::Display) -> ServiceError {
+    ServiceError::invalid(
+        "upload_incomplete",
+        format!("the file did not arrive completely ({error}); please try again"),
+    )
+}
+
+fn stripping_failed(error: StripError) -> ServiceError {
+    ServiceError::invalid("file_damaged", error.to_string())
+}
+
+fn store_failed(error: crate::blobs::BlobError) -> ServiceError {
+    ServiceError::Internal(error.to_string())
+}
+
+/// Refuses a body that announces it is too large before reading any of it, so a client that
+/// sends Content-Length gets a clean 413 instead of a connection cut mid-upload.
+pub fn check_declared_length(request: &HttpRequest, limit: u64) -> Result<(), ServiceError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit.saturating_add(FORM_OVERHEAD) => Err(file_too_large(limit)),
+        _ => Ok(()),
+    }
+}
+
+/// What an HTML form sent besides the file.
+pub enum FormCheck<'a> {
+    /// JSON API: authenticated by bearer token, no CSRF field.
+    None,
+    /// HTML form: the `csrf` field must match and must come before the file.
+    Csrf(&'a CsrfToken),
+}
+
+/// Reads the multipart body: the `csrf` field (for forms) and the `file` field, which is
+/// stripped, sealed and stored as it arrives. Returns the receipt once the file is recorded.
+pub async fn receive(
+    portal: &Portal,
+    ticket: UploadTicket,
+    mut multipart: Multipart,
+    check: FormCheck<'_>,
+) -> Result<AttachmentReceipt, ServiceError> {
+    let mut csrf_ok = matches!(check, FormCheck::None);
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(upload_failed)?;
+        let name = field.name().unwrap_or("").to_owned();
+        match (name.as_str(), &check) {
+            ("csrf", FormCheck::Csrf(token)) => {
+                let value = small_field(&mut field).await?;
+                csrf_ok = token.verify(&value).is_ok();
+            }
+            ("file", _) => {
+                if !csrf_ok {
+                    return Err(csrf_failed());
+                }
+                let file_name = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .unwrap_or("")
+                    .to_owned();
+                let file = store_field(portal, &ticket, &mut field, file_name).await?;
+                return finish_record(portal, ticket, file).await;
+            }
+            _ => {
+                // Unknown fields are read and dropped, bounded like any small field.
+                small_field(&mut field).await?;
+            }
+        }
+    }
+    Err(no_file())
+}
+
+async fn finish_record(
+    portal: &Portal,
+    ticket: UploadTicket,
+    file: StoredFile,
+) -> Result<AttachmentReceipt, ServiceError> {
+    let blob_key = ticket.blob_key()?;
+    let worker = portal.clone();
+    let recorded = super::blocking(move || worker.record_attachment(&ticket, file)).await;
+    if recorded.is_err() {
+        // The row was never written: the sealed blob must not linger.
+        let _ = portal.blobs.delete(&blob_key).await;
+    }
+    recorded
+}
+
+async fn small_field(field: &mut Field) -> Result<String, ServiceError> {
+    let mut value = Vec::new();
+    while let Some(piece) = field.next().await {
+        let piece = piece.map_err(upload_failed)?;
+        if value.len() + piece.len() > MAX_SMALL_FIELD {
+            return Err(ServiceError::invalid(
+                "unexpected_field",
+                "the form sent a field this page does not expect",
+            ));
+        }
+        value.extend_from_slice(&piece);
+    }
+    Ok(String::from_utf8_lossy(&value).into_owned())
+}
+
+/// The pipeline: field → stripper → sealer → store writer. The blob only becomes visible on
+/// commit; any failure or limit aborts it.
+async fn store_field(
+    portal: &Portal,
+    ticket: &UploadTicket,
+    field: &mut Field,
+    name: String,
+) -> Result<StoredFile, ServiceError> {
+    let blob_key = ticket.blob_key()?;
+    let mut writer = portal.blobs.create(&blob_key).await.map_err(store_failed)?;
+    let limits = Limits {
+        file: portal.settings.max_attachment_bytes,
+        room: ticket.room,
+    };
+    let outcome = pump(field, ticket.sealer()?, writer.as_mut(), limits).await;
+    match outcome {
+        Ok((size, stored_size, report)) => {
+            writer.commit().await.map_err(store_failed)?;
+            Ok(StoredFile {
+                name,
+                size,
+                stored_size,
+                removed_metadata: report.removed,
+                not_removed: report.not_removed,
+            })
+        }
+        Err(error) => {
+            writer.abort().await;
+            Err(error)
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Limits {
+    file: u64,
+    room: u64,
+}
+
+async fn pump(
+    field: &mut Field,
+    mut sealer: AttachmentSealer,
+    writer: &mut dyn BlobWriter,
+    limits: Limits,
+) -> Result<(u64, u64, StripReport), ServiceError> {
+    let mut stripper = Stripper::new();
+    let mut clean = Vec::new();
+    let mut sealed = Vec::new();
+    let mut received: u64 = 0;
+    let mut kept: u64 = 0;
+    let mut stored: u64 = 0;
+    while let Some(piece) = field.next().await {
+        let piece = piece.map_err(upload_failed)?;
+        received += piece.len() as u64;
+        if received > limits.file {
+            return Err(file_too_large(limits.file));
+        }
+        clean.clear();
+        stripper
+            .push(&piece, &mut clean)
+            .map_err(stripping_failed)?;
+        kept += clean.len() as u64;
+        sealed.clear();
+        sealer.push(&clean, &mut sealed).map_err(crypto_error)?;
+        stored += sealed.len() as u64;
+        if stored > limits.room {
+            return Err(case_full_now());
+        }
+        writer.write(&sealed).await.map_err(store_failed)?;
+    }
+    clean.clear();
+    let report = stripper.finish(&mut clean).map_err(stripping_failed)?;
+    kept += clean.len() as u64;
+    sealed.clear();
+    sealer.push(&clean, &mut sealed).map_err(crypto_error)?;
+    sealer.finish(&mut sealed).map_err(crypto_error)?;
+    stored += sealed.len() as u64;
+    if stored > limits.room {
+        return Err(case_full_now());
+    }
+    writer.write(&sealed).await.map_err(store_failed)?;
+    Ok((kept, stored, report))
+}
+
+fn case_full_now() -> ServiceError {
+    ServiceError::TooLarge {
+        code: "case_attachments_full",
+        message: "this file does not fit: the case holds the most attachments it can".to_owned(),
+    }
+}
+
+fn crypto_error(error: crate::crypto::CryptoError) -> ServiceError {
+    ServiceError::Internal(format!("sealing attachment: {error}"))
+}
+
+/// The download response: always a download (never shown inline), never sniffed, never cached,
+/// streamed from the store through the opener.
+pub async fn download(portal: &Portal, ticket: DownloadTicket) -> Result<HttpResponse, Problem> {
+    let blob_key = ticket.blob_key().map_err(|e| Problem::from(&e))?;
+    let reader = portal.blobs.open(&blob_key).await.map_err(|error| {
+        Problem::from(&match error {
+            crate::blobs::BlobError::Missing => ServiceError::NotFound,
+            other => store_failed(other),
+        })
+    })?;
+    let opener = ticket.opener().map_err(|e| Problem::from(&e))?;
+    let body = OpenedStream {
+        reader,
+        opener: Some(opener),
+    };
+    let mut response = HttpResponse::build(StatusCode::OK);
+    response
+        .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
+        .insert_header(content_disposition(&ticket.name))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        ));
+    Ok(response
+        .no_chunking(ticket.size)
+        .streaming(body.into_stream()))
+}
+
+/// `attachment; filename="ascii-only"; filename*=UTF-8''…`: old clients get a plain ASCII
+/// name, current ones the real one; neither can break out of the header.
+fn content_disposition(name: &str) -> ContentDisposition {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".to_owned()),
+                language_tag: None,
+                value: name.as_bytes().to_vec(),
+            }),
+        ],
+    }
+}
+
+struct OpenedStream {
+    reader: Box<dyn BlobReader>,
+    opener: Option<AttachmentOpener>,
+}
+
+impl OpenedStream {
+    fn into_stream(
+        self,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> + 'static {
+        futures_util::stream::unfold(self, |mut state| async move {
+            let opener = state.opener.as_mut()?;
+            let mut plain = Vec::new();
+            loop {
+                match state.reader.next_piece().await {
+                    Ok(Some(piece)) => {
+                        if let Err(error) = opener.push(&piece, &mut plain) {
+                            return Some((Err(stream_error(error)), finished(state)));
+                        }
+                        if !plain.is_empty() {
+                            return Some((Ok(Bytes::from(plain)), state));
+                        }
+                    }
+                    Ok(None) => {
+                        let opener = state.opener.take()?;
+                        return Some(match opener.finish(&mut plain) {
+                            Ok(()) => (Ok(Bytes::from(plain)), state),
+                            Err(error) => (Err(stream_error(error)), state),
+                        });
+                    }
+                    Err(error) => {
+                        return Some((Err(stream_error(error)), finished(state)));
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn finished(mut state: OpenedStream) -> OpenedStream {
+    state.opener = None;
+    state
+}
+
+/// A stored file that fails to open mid-way (tampered or cut short in the store): the
+/// download is aborted rather than completed with missing bytes.
+fn stream_error(error: impl std::fmt::Display) -> actix_web::Error {
+    tracing::error!(error = %error, "attachment failed to open while downloading");
+    actix_web::error::ErrorInternalServerError("attachment could not be opened")
+}
+
+/// An attachment as a page lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttachmentView {
+    pub name: String,
+    pub href: String,
+    pub size: String,
+    pub from_reporter: bool,
+    pub sent_on: String,
+    pub removed: Vec<String>,
+}
+
+pub fn views(
+    listing: &[crate::service::attachments::AttachmentListing],
+    href: impl Fn(&str) -> String,
+) -> Vec<AttachmentView> {
+    listing
+        .iter()
+        .map(|file| AttachmentView {
+            name: file.name.clone(),
+            href: href(&file.id),
+            size: human_size(file.size),
+            from_reporter: file.from == crate::model::Author::Reporter,
+            sent_on: crate::web::reporter::long_date(file.sent_on),
+            removed: file.removed_metadata.clone(),
+        })
+        .collect()
+}
+
+/// "812 bytes", "4.2 KB", "17.0 MB": decimal units, as people read file sizes.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["KB", "MB", "GB"];
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(4_200), "4.2 KB");
+        assert_eq!(human_size(52_428_800), "52.4 MB");
+        assert_eq!(human_size(3_000_000_000), "3.0 GB");
+    }
+
+    #[test]
+    fn download_names_cannot_break_the_header() {
+        let header = content_disposition("a\";b\r\nX: y.pdf");
+        let text = header.to_string();
+        assert!(text.starts_with("attachment;"), "{text}");
+        assert!(!text.contains('\r') && !text.contains('\n'), "{text}");
+        assert!(text.contains("filename=\"a__b__X_ y.pdf\""), "{text}");
+    }
+}
