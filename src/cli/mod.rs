@@ -71,7 +71,11 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Write a consistent copy of a live SQLite database to DEST.
+    /// E-mail notices.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+    /// Write a consistent copy of a live SQLite database to DEST and of the attachment files
+    /// to DEST.attachments (for PostgreSQL, say what to copy).
     Backup {
         #[arg(value_name = "DEST")]
         destination: PathBuf,
@@ -149,6 +153,16 @@ pub enum HolidayCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// The deadline reminders that day would send, one JSON object a line
+    /// ({"to","kind","case","percent"?,"due_on"}); nothing is sent or recorded.
+    Preview {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum CalendarCommand {
     /// The organisation's non-working days in a year (besides weekends), one ISO date a line.
     Holidays {
@@ -170,6 +184,14 @@ pub enum CalendarCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
+    /// Print a fresh one-time enrolment link for the person (replacing any earlier one), for
+    /// the operator to pass on when e-mail is not set up; the e-mail is queued as well.
+    EnrolmentLink {
+        #[arg(long = "org", value_name = "SLUG")]
+        organisation: String,
+        #[arg(long)]
+        email: String,
+    },
     /// Add an account; prints {"id":…,"totp_uri":…} once.
     Add {
         #[arg(long = "org", value_name = "SLUG")]

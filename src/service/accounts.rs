@@ -245,7 +245,11 @@ impl Portal {
             let user = valid.to_user(&user_id, &organisation.id, new.role, &material, now);
             users::insert(tx, &user, &material.credentials)?;
             if new.intake {
-                users::add_to_intake(tx, &organisation.id, &user.id)?;
+                // Only the operator, who holds the database anyway, adds an intake member
+                // without a second person's approval; in the console a join waits for it.
+                let approved = matches!(actor, Actor::CommandLine)
+                    .then_some((user.key_generation, user.email.as_str()));
+                users::add_to_intake(tx, &organisation.id, &user.id, approved)?;
             }
             audit::append(
                 tx,

@@ -4,13 +4,12 @@
 use time::Date;
 
 use super::accounts::{
-    crypto_failure, new_key_material, require_admin_of, unlock_password_keys, validate_password,
-    validate_text,
+    crypto_failure, require_admin_of, unlock_password_keys, validate_password, validate_text,
 };
 use super::casefile::calendar_history;
 use super::custody::ensure_not_sole_holder;
 use super::sessions::Handler;
-use super::{Portal, ServiceError, totp};
+use super::{Portal, ServiceError};
 use crate::crypto::{self, Secret};
 use crate::ids::UserId;
 use crate::model::Role;
@@ -18,7 +17,7 @@ use crate::procedure::check_changeable;
 use crate::store::audit::{self, NewEntry};
 use crate::store::organisations::{self, HolidayChange, HolidayOverride, Organisation};
 use crate::store::users::{self, User};
-use crate::store::{Tx, sessions, wraps};
+use crate::store::{Tx, sessions};
 
 /// An account as an admin sees it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,16 +30,8 @@ pub struct AccountSummary {
     pub role_label: &'static str,
     pub active: bool,
     pub intake: bool,
-}
-
-/// The result of an admin reset: a new enrolment, and how many case grants were lost.
-pub struct ResetAccount {
-    pub user: User,
-    pub totp_uri: Secret<String>,
-    /// Key wraps deleted: case keys and reporters' identity keys.
-    pub grants_lost: usize,
-    /// Of those, the cases (one case key each) the person can no longer open.
-    pub cases_lost: usize,
+    /// On the intake list, but waiting for a second person's approval.
+    pub intake_pending: bool,
 }
 
 fn admin_audit(
@@ -88,15 +79,15 @@ impl Portal {
     pub fn accounts(&self, admin: &Handler) -> Result<Vec<AccountSummary>, ServiceError> {
         self.store.read(|tx| {
             require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
-            let intake: Vec<UserId> = users::intake_list(tx, &admin.user.organisation_id)?
-                .into_iter()
-                .map(|u| u.id)
-                .collect();
+            let members = users::intake_members(tx, &admin.user.organisation_id)?;
             Ok(
                 users::list_in_organisation(tx, &admin.user.organisation_id)?
                     .into_iter()
                     .map(|user| AccountSummary {
-                        intake: intake.contains(&user.id),
+                        intake: members.iter().any(|(id, _)| id == &user.id),
+                        intake_pending: members
+                            .iter()
+                            .any(|(id, approved)| id == &user.id && !approved),
                         id: user.id,
                         name: user.display_name,
                         email: user.email,
@@ -174,7 +165,20 @@ impl Portal {
                         "only active confidential contacts can be on the intake list",
                     ));
                 }
-                users::add_to_intake(tx, &target.organisation_id, &target.id)?;
+                let already = users::intake_members(tx, &target.organisation_id)?
+                    .iter()
+                    .any(|(member, _)| member == &target.id);
+                if !already {
+                    users::add_to_intake(tx, &target.organisation_id, &target.id, None)?;
+                    super::approvals::request_approval(
+                        tx,
+                        self,
+                        admin,
+                        &target,
+                        "intake_join",
+                        self.clock.today(),
+                    )?;
+                }
             } else {
                 users::remove_from_intake(tx, &target.organisation_id, &target.id)?;
             }
@@ -190,55 +194,6 @@ impl Portal {
                 String::new(),
                 now,
             )
-        })
-    }
-
-    /// A new password, a new key pair and a new TOTP enrolment. The old key pair is gone, so
-    /// every case the person held must be granted to them again by another holder.
-    pub fn reset_account(
-        &self,
-        admin: &Handler,
-        user: &UserId,
-        password: &Secret<String>,
-    ) -> Result<ResetAccount, ServiceError> {
-        validate_password(password)?;
-        let material = new_key_material(user, password, self.password_cost)?;
-        let now = self.clock.now_utc_naive();
-        let (user, grants_lost, cases_lost) = self.store.write(|tx| {
-            let mut target = member(tx, admin, user)?;
-            ensure_not_sole_holder(tx, &target.id, &target.display_name)?;
-            if !users::replace_keys(
-                tx,
-                &target.id,
-                target.key_generation,
-                &material.public_key,
-                &material.credentials,
-                now,
-            )? {
-                return Err(changed_meanwhile());
-            }
-            target.public_key = material.public_key.clone();
-            target.key_generation += 1;
-            target.updated_at = now;
-            sessions::delete_handler_sessions_of(tx, &target.id)?;
-            let cases = wraps::cases_held_by(tx, &target.id)?.len();
-            let lost = wraps::delete_all_for(tx, &target.id)?;
-            admin_audit(
-                tx,
-                admin,
-                "account_reset",
-                Some(&target.id),
-                format!("grants_removed={lost}"),
-                now,
-            )?;
-            Ok::<_, ServiceError>((target, lost, cases))
-        })?;
-        let totp_uri = totp::enrolment_uri(material.totp_secret.expose_secret(), &user.email)?;
-        Ok(ResetAccount {
-            user,
-            totp_uri,
-            grants_lost,
-            cases_lost,
         })
     }
 

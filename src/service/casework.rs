@@ -669,6 +669,15 @@ impl Portal {
                     message: format!("{} already holds this case", target.display_name),
                 });
             }
+            super::notices::tell(
+                tx,
+                &target.id,
+                &crate::notify::Notice::Granted {
+                    reference: case.reference.clone(),
+                },
+                &self.settings.public_url,
+                now,
+            )?;
             audit_case(
                 tx,
                 handler,

@@ -139,6 +139,9 @@ fn case_records(tx: &mut Tx, organisation: &Organisation) -> Result<Vec<CaseReco
                     ServiceError::Internal(format!("case service {:?}", case.service))
                 })?,
                 anonymity: super::mailbox::parse_anonymity(&case.anonymity),
+                channel: crate::model::Channel::parse(&case.channel).ok_or_else(|| {
+                    ServiceError::Internal(format!("case channel {:?}", case.channel))
+                })?,
                 events: histories
                     .remove(&case.id)
                     .unwrap_or_default()

@@ -168,6 +168,16 @@ impl Portal {
                     created_on: today,
                 },
             )?;
+            super::notices::tell_holders(
+                tx,
+                &mailbox.case.id,
+                &crate::notify::Notice::ReporterMessage {
+                    reference: mailbox.case.reference.clone(),
+                },
+                None,
+                &self.settings.public_url,
+                self.clock.now_utc_naive(),
+            )?;
             Ok(())
         })
     }

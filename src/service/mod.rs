@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod approvals;
 pub mod attachments;
 pub mod audit_log;
 pub mod calendar;
@@ -11,11 +12,13 @@ pub mod casefile;
 pub mod casework;
 pub mod content;
 mod custody;
+pub mod enrolment;
 mod exclusions;
 pub mod governance;
 pub mod identity_consent;
 pub mod intake;
 pub mod mailbox;
+pub mod notices;
 pub mod organisations;
 pub mod oversight;
 pub mod recovery;
@@ -46,6 +49,9 @@ pub enum ServiceError {
     Unauthorized { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Known and visible, but this person may not do it (approving their own change).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     /// Over a size limit (413).
     #[error("{message}")]
     TooLarge { code: &'static str, message: String },

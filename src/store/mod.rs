@@ -1,11 +1,13 @@
 //! The only module that speaks SQL. Every use case runs inside one transaction opened here;
 //! one submodule per aggregate.
 
+pub mod approvals;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod conflicts;
 pub mod connection;
+pub mod enrolments;
 pub mod events;
 pub mod identity_requests;
 pub mod learning;
@@ -14,6 +16,7 @@ pub mod narratives;
 pub mod organisations;
 pub mod outbox;
 pub mod reads;
+pub mod reminders;
 pub mod reporter_requests;
 pub mod schema;
 pub mod sessions;

@@ -54,6 +54,8 @@ diesel::table! {
     intake_contacts (organisation_id, user_id) {
         organisation_id -> Text,
         user_id -> Text,
+        approved_key_generation -> Nullable<Integer>,
+        approved_email -> Nullable<Text>,
     }
 }
 
@@ -70,6 +72,7 @@ diesel::table! {
         received_on -> Date,
         became_aware_on -> Nullable<Date>,
         next_record_seq -> Integer,
+        channel -> Text,
     }
 }
 
@@ -213,6 +216,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    enrolment_tokens (token_hash) {
+        token_hash -> Binary,
+        user_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    approvals (id) {
+        id -> Text,
+        organisation_id -> Text,
+        kind -> Text,
+        subject_user_id -> Text,
+        subject_key_generation -> Integer,
+        subject_email -> Text,
+        requested_by -> Text,
+        requested_on -> Date,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
     identity_requests (id) {
         id -> Text,
         case_id -> Text,
@@ -300,6 +327,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     notice_preferences,
     notice_runs,
     identity_requests,
+    enrolment_tokens,
+    approvals,
     learning_entries,
     report_narratives,
     attachments,

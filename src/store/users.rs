@@ -156,6 +156,35 @@ pub fn replace_keys(
     Ok(changed == 1)
 }
 
+/// Installs the key material a person chose at enrolment, keeping the key generation (an
+/// intake approval given for this generation still holds). Only if still at `generation`.
+pub fn install_keys(
+    tx: &mut Tx,
+    id: &UserId,
+    generation: i32,
+    public_key: &[u8],
+    credentials: &Credentials,
+    at: PrimitiveDateTime,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        users::table
+            .find(id.as_str())
+            .filter(users::key_generation.eq(generation)),
+    )
+    .set((
+        users::public_key.eq(public_key),
+        users::sealed_secret_key.eq(&credentials.sealed_secret_key),
+        users::kdf_salt.eq(&credentials.kdf_salt),
+        users::kdf_cost.eq(&credentials.kdf_cost),
+        users::login_verifier.eq(&credentials.login_verifier),
+        users::sealed_totp_secret.eq(&credentials.sealed_totp_secret),
+        users::totp_last_step.eq(credentials.totp_last_step),
+        users::updated_at.eq(at),
+    ))
+    .execute(tx)?;
+    Ok(changed == 1)
+}
+
 /// Re-seals the same key pair under a new password, only while the account is active and still
 /// at `generation`: a password change that loses a race with a disable or a reset changes
 /// nothing (and so cannot switch the account back on).
@@ -292,12 +321,16 @@ pub fn claim_totp_step(tx: &mut Tx, id: &UserId, step: i64) -> Result<bool, Stor
     Ok(changed == 1)
 }
 
-/// The organisation's intake contacts: the people a new concern is sealed to by default.
+/// The organisation's intake contacts: the people a new concern is sealed to by default. Only
+/// members whose current key pair and e-mail address a second person approved are listed; a
+/// pending join, reset or address change is invisible here (and so to reporters and intake).
 pub fn intake_list(tx: &mut Tx, organisation: &OrganisationId) -> Result<Vec<User>, StoreError> {
     users::table
         .inner_join(intake_contacts::table.on(intake_contacts::user_id.eq(users::id)))
         .filter(intake_contacts::organisation_id.eq(organisation.as_str()))
         .filter(users::active.eq(true))
+        .filter(intake_contacts::approved_key_generation.eq(users::key_generation.nullable()))
+        .filter(intake_contacts::approved_email.eq(users::email.nullable()))
         .order(users::display_name.asc())
         .select(UserRow::as_select())
         .load(tx)?
@@ -306,19 +339,77 @@ pub fn intake_list(tx: &mut Tx, organisation: &OrganisationId) -> Result<Vec<Use
         .collect()
 }
 
+/// Id, key generation, e-mail, and the generation and e-mail a second person approved.
+type IntakeMemberRow = (String, i32, String, Option<i32>, Option<String>);
+
+/// Everyone on the intake list, approved or not, with whether their membership is approved
+/// for their current keys and address.
+pub fn intake_members(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+) -> Result<Vec<(UserId, bool)>, StoreError> {
+    let rows: Vec<IntakeMemberRow> = users::table
+        .inner_join(intake_contacts::table.on(intake_contacts::user_id.eq(users::id)))
+        .filter(intake_contacts::organisation_id.eq(organisation.as_str()))
+        .select((
+            users::id,
+            users::key_generation,
+            users::email,
+            intake_contacts::approved_key_generation,
+            intake_contacts::approved_email,
+        ))
+        .load(tx)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, generation, email, approved_generation, approved_email)| {
+                let approved = approved_generation == Some(generation)
+                    && approved_email.as_deref() == Some(&email);
+                (UserId::from_stored(id), approved)
+            },
+        )
+        .collect())
+}
+
+/// Puts a person on the intake list; `approved` is the key generation and address already
+/// approved (an operator at the command line), or `None` to wait for a second person.
 pub fn add_to_intake(
     tx: &mut Tx,
     organisation: &OrganisationId,
     user: &UserId,
+    approved: Option<(i32, &str)>,
 ) -> Result<(), StoreError> {
     remove_from_intake(tx, organisation, user)?;
     diesel::insert_into(intake_contacts::table)
         .values((
             intake_contacts::organisation_id.eq(organisation.as_str()),
             intake_contacts::user_id.eq(user.as_str()),
+            intake_contacts::approved_key_generation.eq(approved.map(|(generation, _)| generation)),
+            intake_contacts::approved_email.eq(approved.map(|(_, email)| email)),
         ))
         .execute(tx)?;
     Ok(())
+}
+
+/// Records a second person's approval of this key generation and address.
+pub fn approve_intake(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+    user: &UserId,
+    key_generation: i32,
+    email: &str,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        intake_contacts::table
+            .filter(intake_contacts::organisation_id.eq(organisation.as_str()))
+            .filter(intake_contacts::user_id.eq(user.as_str())),
+    )
+    .set((
+        intake_contacts::approved_key_generation.eq(key_generation),
+        intake_contacts::approved_email.eq(email),
+    ))
+    .execute(tx)?;
+    Ok(changed == 1)
 }
 
 pub fn remove_from_intake(

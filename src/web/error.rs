@@ -63,6 +63,9 @@ impl From<&ServiceError> for Problem {
             ServiceError::Conflict { code, message } => {
                 Problem::new(StatusCode::CONFLICT, code, message.clone())
             }
+            ServiceError::Forbidden { code, message } => {
+                Problem::new(StatusCode::FORBIDDEN, code, message.clone())
+            }
             ServiceError::TooLarge { code, message } => {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, code, message.clone())
             }

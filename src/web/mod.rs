@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bearer;
 pub mod console;
 pub mod csrf;
+pub mod enrol;
 pub mod error;
 pub mod governance_pages;
 pub mod headers;
@@ -124,6 +125,8 @@ pub fn app(
             "/console/reports/narratives",
             web::post().to(governance_pages::save_narrative),
         )
+        .route("/enrol/{token}", web::get().to(enrol::show))
+        .route("/enrol/{token}", web::post().to(enrol::submit))
         .route("/setup/{token}", web::get().to(setup::show))
         .route("/setup/{token}", web::post().to(setup::submit))
         .route("/concerns/new", web::get().to(reporter::concern::start))

@@ -231,10 +231,42 @@ async fn reporter_and_handler_exchange_files_that_are_sealed_at_rest() {
         assert!(!app.database_contains(needle), "{needle} in the database");
         assert!(!store_contains(&app, needle.as_bytes()), "{needle} on disk");
     }
-    assert!(
-        files_under(&app.data_dir().join("attachments")).len() >= 2,
-        "both files are in the store"
-    );
+    let stored = files_under(&app.data_dir().join("attachments"));
+    assert_eq!(stored.len(), 2, "both files are in the store: {stored:?}");
+
+    // `speakup backup` copies the database and the sealed files beside it.
+    let destination = app.data_dir().join("backup.db");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_speakup"))
+        .arg("backup")
+        .arg(&destination)
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .arg("--database-url")
+        .arg(app.database.cli_url())
+        .env_remove("SPEAKUP_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if app.database.is_postgres() {
+        assert!(
+            stderr.contains("pg_dump") && stderr.contains("attachment directory"),
+            "{stderr}"
+        );
+    } else {
+        assert!(output.status.success(), "{stderr}");
+        let copies = files_under(&app.data_dir().join("backup.db.attachments"));
+        assert_eq!(copies.len(), 2, "{copies:?}");
+        for original in &stored {
+            let relative = original
+                .strip_prefix(app.data_dir().join("attachments"))
+                .unwrap();
+            let copy = app.data_dir().join("backup.db.attachments").join(relative);
+            assert_eq!(
+                std::fs::read(original).unwrap(),
+                std::fs::read(copy).unwrap()
+            );
+        }
+    }
 }
 
 #[actix_web::test]

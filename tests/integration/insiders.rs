@@ -243,3 +243,309 @@ async fn the_identity_goes_to_a_new_holder_only_with_the_reporters_consent() {
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
+
+/// User recipients of every case key wrap of the case with this reference.
+fn readers_of(app: &crate::support::TestApp, reference: &str) -> Vec<String> {
+    use speakup::crypto::KeyKind;
+    use speakup::store::wraps::Recipient;
+    app.portal()
+        .store
+        .read(|tx| {
+            let case = speakup::store::cases::find_by_reference(tx, reference)?.unwrap();
+            speakup::store::wraps::for_case(tx, &case.id)
+        })
+        .unwrap()
+        .into_iter()
+        .filter(|wrap| wrap.key_kind == KeyKind::Case)
+        .filter_map(|wrap| match wrap.recipient {
+            Recipient::User(id) => Some(id.as_str().to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn outbox_bodies_to(app: &crate::support::TestApp, email: &str) -> Vec<String> {
+    use diesel::prelude::*;
+    use speakup::store::schema::outbox;
+    app.portal()
+        .store
+        .read(|tx| {
+            outbox::table
+                .filter(outbox::recipient.eq(email))
+                .select(outbox::body)
+                .load::<String>(tx)
+                .map_err(speakup::store::StoreError::from)
+        })
+        .unwrap()
+}
+
+/// An admin acting alone, through every console page and API route open to them, cannot make a
+/// new concern readable to any key they control: accounts they add or reset are finished by
+/// the person through an e-mailed link they never see, and intake changes wait for a second
+/// person.
+#[actix_web::test]
+async fn a_malicious_admin_cannot_make_new_concerns_readable_to_themselves() {
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let (cora, colm) = (&staff.contacts[0], &staff.contacts[1]);
+    let ada = sign_in(&app, &api, &staff.admin).await;
+    let as_ada = |request| bearer(request, &ada);
+
+    // Unknown fields (a password, say) are refused outright.
+    let (status, answer) = call(
+        &api,
+        as_ada(post_json(
+            "/api/v1/admin/users",
+            json!({"email": "mole@testshire.scot", "name": "Mole", "role": "contact",
+                   "password": "chosen by the admin"}),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+
+    // 1. A new intake contact of the admin's own making: pending, invisible, not wrapped to.
+    let (status, created) = call(
+        &api,
+        as_ada(post_json(
+            "/api/v1/admin/users",
+            json!({"email": "mole@testshire.scot", "name": "Mole", "role": "contact", "intake": true}),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let mole = created["id"].as_str().unwrap().to_owned();
+    assert!(!created.to_string().contains("/enrol/"));
+
+    // 2. Reset an intake contact: the admin sees no password, TOTP secret or link.
+    let (status, reset) = call(
+        &api,
+        as_ada(post_json(
+            &format!("/api/v1/admin/users/{}/reset", cora.id),
+            json!({}),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{reset}");
+    for secret in ["otpauth", "/enrol/", "password"] {
+        assert!(!reset.to_string().contains(secret), "{reset}");
+    }
+    // The link went to Cora's own address only.
+    assert!(
+        outbox_bodies_to(&app, &cora.email)
+            .iter()
+            .any(|body| body.contains("/enrol/"))
+    );
+    // Through the console too.
+    let mut console = signed_in(&app, app.service().await, &staff.admin).await;
+    let users = open(&mut console, "/console/admin/users").await;
+    for secret in ["otpauth", "/enrol/"] {
+        assert!(!users.body.contains(secret));
+    }
+
+    // 3. Put an existing contact (Colm is already on) and the new one on the list, then try to
+    //    approve it themself.
+    let (status, _) = call(
+        &api,
+        as_ada(post_json(
+            "/api/v1/admin/intake",
+            json!({"user": mole, "on": true}),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, pending) = call(&api, as_ada(get("/api/v1/admin/approvals"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<&str> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|approval| approval["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"intake_join") && kinds.contains(&"intake_key_reset"),
+        "{pending}"
+    );
+    for approval in pending.as_array().unwrap() {
+        let (status, answer) = call(
+            &api,
+            as_ada(post_json(
+                &format!(
+                    "/api/v1/admin/approvals/{}",
+                    approval["id"].as_str().unwrap()
+                ),
+                json!({"decision": "approve"}),
+            )),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        assert_eq!(answer["error"]["code"], "own_request");
+    }
+    // 4. A second admin of the admin's own making must enrol through a link the admin never
+    //    sees, so cannot be used to approve.
+    let (status, _) = call(
+        &api,
+        as_ada(post_json(
+            "/api/v1/admin/users",
+            json!({"email": "sock@testshire.scot", "name": "Sock Puppet", "role": "admin"}),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // 5. Case routes are closed to the admin.
+    let (status, cases) = call(&api, as_ada(get("/api/v1/cases"))).await;
+    assert!(
+        status == StatusCode::OK && cases == json!([]),
+        "{status} {cases}"
+    );
+
+    // Reporters see only Colm, and a new concern is sealed to Colm alone.
+    let (_, organisations) = call(&api, get("/api/v1/organisations")).await;
+    let intake = organisations[0]["intake"].to_string();
+    assert!(
+        intake.contains("Colm") && !intake.contains("Mole") && !intake.contains("Cora"),
+        "{intake}"
+    );
+    let (_, reference) = raise(&api, confidential_concern("After the admin's attempts.")).await;
+    assert_eq!(readers_of(&app, &reference), vec![colm.id.clone()]);
+    let (status, _) = call(&api, as_ada(get(&format!("/api/v1/cases/{reference}")))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Only a second person brings Cora back: she enrols herself, the champion approves.
+    let cora_again = app.enrol(cora, &staff.organisation, "cora's own new password");
+    let champion = app.add_person(
+        &staff.organisation,
+        "chris@testshire.scot",
+        "Chris Champion",
+        Role::Champion,
+        false,
+    );
+    let chris = sign_in(&app, &api, &champion).await;
+    let (_, pending) = call(&api, bearer(get("/api/v1/admin/approvals"), &chris)).await;
+    let reset_request = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|approval| approval["kind"] == "intake_key_reset")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, answer) = call(
+        &api,
+        bearer(
+            post_json(
+                &format!("/api/v1/admin/approvals/{reset_request}"),
+                json!({"decision": "approve"}),
+            ),
+            &chris,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, reference) = raise(&api, confidential_concern("After the approval.")).await;
+    let mut readers = readers_of(&app, &reference);
+    readers.sort();
+    let mut expected = vec![cora.id.clone(), colm.id.clone()];
+    expected.sort();
+    assert_eq!(readers, expected);
+    let token = sign_in(&app, &api, &cora_again).await;
+    let (status, case) = call(
+        &api,
+        bearer(get(&format!("/api/v1/cases/{reference}")), &token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(case["concern"], "After the approval.");
+}
+
+#[actix_web::test]
+async fn the_person_enrols_through_their_one_time_link_and_the_operator_can_print_one() {
+    let app = app();
+    let staff = app.staff();
+    let admin = crate::races::handler_for(&app, &staff.admin);
+    let user = app
+        .portal()
+        .invite_account(
+            &admin,
+            speakup::service::enrolment::Invitation {
+                email: "nina@testshire.scot".to_owned(),
+                name: "Nina New".to_owned(),
+                job_title: String::new(),
+                role: Role::Investigator,
+                intake: false,
+            },
+        )
+        .unwrap();
+    // The operator prints a fresh link on the server's shell (replacing the e-mailed one).
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_speakup"))
+        .args([
+            "user",
+            "enrolment-link",
+            "--org",
+            &staff.organisation,
+            "--email",
+            "nina@testshire.scot",
+            "--database-url",
+            &app.database.cli_url(),
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let link = printed["link"].as_str().unwrap();
+    let path = link[link.find("/enrol/").expect("an enrolment link")..].to_owned();
+    // The queued e-mail carries the same link, to Nina's address only.
+    assert!(
+        outbox_bodies_to(&app, "nina@testshire.scot")
+            .iter()
+            .any(|body| body.contains(&path))
+    );
+
+    let mut browser = Browser::new(app.service().await);
+    let form = browser.get(&path).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.text().contains("Nina New"));
+    let mismatch = browser
+        .post_form(
+            &path,
+            &[
+                ("csrf", &form.csrf()),
+                ("password", "nina's own long password"),
+                ("password_again", "something else entirely"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+    let done = browser
+        .post_form(
+            &path,
+            &[
+                ("csrf", &form.csrf()),
+                ("password", "nina's own long password"),
+                ("password_again", "nina's own long password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        done.body.contains("<svg role=\"img\""),
+        "QR code for her own app"
+    );
+    let uri_start = done.text().find("otpauth://totp/").unwrap();
+    let totp_uri = done.text()[uri_start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    // The link works once.
+    assert_eq!(browser.get(&path).await.status, StatusCode::NOT_FOUND);
+    let nina = crate::support::Person {
+        id: user.id.as_str().to_owned(),
+        email: "nina@testshire.scot".to_owned(),
+        name: "Nina New".to_owned(),
+        password: "nina's own long password".to_owned(),
+        totp_uri,
+    };
+    crate::races::handler_for(&app, &nina);
+}

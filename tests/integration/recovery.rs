@@ -33,15 +33,14 @@ async fn a_reset_handler_gets_a_case_back_from_the_recovery_key() {
         .reset_account(
             &admin,
             &speakup::ids::UserId::from_stored(staff.contacts[0].id.clone()),
-            &speakup::crypto::Secret::new("a brand new password please".to_owned()),
         )
         .unwrap();
     assert_eq!(reset.grants_lost, 2, "case key and identity key");
-    let cora = crate::support::Person {
-        password: "a brand new password please".to_owned(),
-        totp_uri: reset.totp_uri.expose_secret().clone(),
-        ..crate::support::Person::clone_of(&staff.contacts[0])
-    };
+    let cora = app.enrol(
+        &staff.contacts[0],
+        &staff.organisation,
+        "a brand new password please",
+    );
     let token = sign_in(&app, &service, &cora).await;
     let (status, _) = call(
         &service,

@@ -335,3 +335,29 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// Finishes an enrolment as the person would: a fresh link (as the operator prints it),
+    /// then their own password. Returns the person with their new password and TOTP secret.
+    pub fn enrol(&self, person: &Person, organisation: &str, password: &str) -> Person {
+        let link = self
+            .portal()
+            .enrolment_link(organisation, &person.email)
+            .expect("enrolment link");
+        let token = link
+            .expose_secret()
+            .rsplit('/')
+            .next()
+            .expect("token in link")
+            .to_owned();
+        let enrolled = self
+            .portal()
+            .enrol(&token, &speakup::crypto::Secret::new(password.to_owned()))
+            .expect("enrol");
+        Person {
+            password: password.to_owned(),
+            totp_uri: enrolled.totp_uri.expose_secret().clone(),
+            ..Person::clone_of(person)
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1` (see DESIGN §5 for the contract).
 
+pub mod admin;
 pub mod handler;
+pub mod recorded;
 pub mod reporter;
 pub mod reports;
 
@@ -30,9 +32,20 @@ pub fn routes(scope: &mut web::ServiceConfig) {
             "/mailbox/attachments/{id}",
             web::get().to(reporter::download_attachment),
         )
+        .route("/admin/users", web::get().to(admin::users))
+        .route("/admin/users", web::post().to(admin::add_user))
+        .route("/admin/users/{id}/reset", web::post().to(admin::reset_user))
+        .route(
+            "/admin/users/{id}/disable",
+            web::post().to(admin::disable_user),
+        )
+        .route("/admin/intake", web::post().to(admin::intake))
+        .route("/admin/approvals", web::get().to(admin::approvals))
+        .route("/admin/approvals/{id}", web::post().to(admin::decide))
         .route("/session", web::post().to(handler::sign_in))
         .route("/session", web::delete().to(handler::sign_out))
         .route("/cases", web::get().to(handler::cases))
+        .route("/cases", web::post().to(recorded::record_case))
         .route("/cases/{reference}", web::get().to(handler::case))
         .route(
             "/cases/{reference}/messages",

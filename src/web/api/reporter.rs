@@ -28,8 +28,8 @@ pub async fn organisations(portal: web::Data<Portal>) -> Result<HttpResponse, Ap
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityRequest {
-    name: String,
-    contact: String,
+    pub(super) name: String,
+    pub(super) contact: String,
 }
 
 #[derive(Deserialize)]

@@ -8,19 +8,18 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::{Choice, Day, Done, Shell, day, refusal, render, see_other, segment, ticked};
-use crate::crypto::Secret;
 use crate::ids::UserId;
 use crate::model::Role;
 use crate::procedure::parse_typed_date;
-use crate::service::accounts::{Actor, NewAccount};
 use crate::service::admin::AccountSummary;
+use crate::service::enrolment::Invitation;
 use crate::service::sessions::Handler;
 use crate::service::{Portal, ServiceError};
 use crate::store::organisations::HolidayChange;
-use crate::web::auth::{ConsoleHandler, KdfPermits};
+use crate::web::auth::ConsoleHandler;
+use crate::web::blocking;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::PageError;
-use crate::web::{blocking, qr};
 
 /// The admin behind this request, or "not found" for every other role.
 fn admin(handler: ConsoleHandler) -> Result<Arc<Handler>, PageError> {
@@ -101,7 +100,9 @@ fn account_row(account: AccountSummary, me: &UserId) -> AccountRow {
         active_words: yes_no(account.active),
         contact: account.role == Role::Contact,
         intake: account.intake,
-        intake_words: if account.role == Role::Contact {
+        intake_words: if account.intake_pending {
+            "Waiting for approval"
+        } else if account.role == Role::Contact {
             yes_no(account.intake)
         } else {
             "Not a contact"
@@ -182,8 +183,6 @@ pub struct NewAccountForm {
     role: String,
     #[serde(default)]
     intake: Option<String>,
-    #[serde(default)]
-    password: String,
 }
 
 #[derive(Serialize)]
@@ -191,35 +190,19 @@ struct EnrolmentPage {
     name: String,
     email: String,
     role: &'static str,
-    totp_uri: String,
-    totp_secret: String,
-    qr_svg: Option<String>,
     /// A reset (rather than a new account): say how many grants were lost.
     reset: bool,
     cases_lost: usize,
     identities_lost: usize,
 }
 
-/// The base32 secret, for people who type it into their app instead of scanning.
-fn secret_from_uri(uri: &str) -> String {
-    uri.split(['?', '&'])
-        .find_map(|part| part.strip_prefix("secret="))
-        .unwrap_or("")
-        .to_owned()
-}
-
 fn enrolment(
     name: String,
     email: String,
     role: Role,
-    totp_uri: &Secret<String>,
     lost: Option<(usize, usize)>,
 ) -> EnrolmentPage {
-    let uri = totp_uri.expose_secret();
     EnrolmentPage {
-        qr_svg: qr::svg_for(uri, "QR code to add Speak Up to an authenticator app"),
-        totp_secret: secret_from_uri(uri),
-        totp_uri: uri.clone(),
         name,
         email,
         role: role.label(),
@@ -231,7 +214,6 @@ fn enrolment(
 
 pub async fn add_account(
     portal: web::Data<Portal>,
-    permits: web::Data<KdfPermits>,
     handler: ConsoleHandler,
     csrf: CsrfToken,
     form: web::Form<NewAccountForm>,
@@ -249,38 +231,27 @@ pub async fn add_account(
     let outcome = match Role::parse(form.role.trim()) {
         None => Err(ServiceError::invalid("invalid_role", "choose a role")),
         Some(role) => {
-            let _turn = permits.acquire().await?;
-            let account = NewAccount {
-                organisation: String::new(),
+            let invitation = Invitation {
                 email: form.email,
                 name: form.name,
                 job_title: form.job_title,
                 role,
                 intake: ticked(&form.intake),
-                password: Secret::new(form.password),
             };
             with_admin(&portal, &admin, move |portal, admin| {
-                let organisation = portal.own_organisation(admin)?;
-                portal.add_account(
-                    &Actor::User(admin.user.id.clone()),
-                    NewAccount {
-                        organisation: organisation.slug,
-                        ..account
-                    },
-                )
+                portal.invite_account(admin, invitation)
             })
             .await
         }
     };
     match outcome {
-        Ok(created) => render(
+        Ok(user) => render(
             "console/admin_enrolment.html",
             Shell::new("Account created", &csrf, Some(&admin.user)),
             &enrolment(
-                created.user.display_name.clone(),
-                created.user.email.clone(),
-                created.user.role,
-                &created.totp_uri,
+                user.display_name.clone(),
+                user.email.clone(),
+                user.role,
                 None,
             ),
             StatusCode::OK,
@@ -443,15 +414,12 @@ pub async fn reset_form(
 pub struct ResetForm {
     #[serde(default)]
     csrf: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    password_again: String,
 }
 
+/// The admin resets an account; the person gets a new enrolment link by e-mail. The admin
+/// sees neither a password nor a TOTP secret nor the link.
 pub async fn reset(
     portal: web::Data<Portal>,
-    permits: web::Data<KdfPermits>,
     handler: ConsoleHandler,
     csrf: CsrfToken,
     id: web::Path<String>,
@@ -460,20 +428,11 @@ pub async fn reset(
     let admin = admin(handler)?;
     csrf.verify(&form.csrf)?;
     let id = id.into_inner();
-    let form = form.into_inner();
-    let outcome = if form.password != form.password_again {
-        Err(ServiceError::invalid(
-            "password_mismatch",
-            "the two passwords are not the same",
-        ))
-    } else {
-        let _turn = permits.acquire().await?;
-        let (user, password) = (UserId::from_stored(id.clone()), Secret::new(form.password));
-        with_admin(&portal, &admin, move |portal, admin| {
-            portal.reset_account(admin, &user, &password)
-        })
-        .await
-    };
+    let user = UserId::from_stored(id.clone());
+    let outcome = with_admin(&portal, &admin, move |portal, admin| {
+        portal.reset_account(admin, &user)
+    })
+    .await;
     match outcome {
         Ok(reset) => render(
             "console/admin_enrolment.html",
@@ -482,7 +441,6 @@ pub async fn reset(
                 reset.user.display_name.clone(),
                 reset.user.email.clone(),
                 reset.user.role,
-                &reset.totp_uri,
                 Some((reset.cases_lost, reset.grants_lost)),
             ),
             StatusCode::OK,

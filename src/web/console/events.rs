@@ -35,6 +35,7 @@ pub struct EventValues {
     pub learning: String,
     pub learning_publishable: bool,
     pub message: String,
+    pub points: String,
 }
 
 /// One form of the "record a step" list.
@@ -226,9 +227,10 @@ pub fn forms(
                         .collect(),
                 ),
                 EventType::Withdraw => (
-                    "Withdrawn by the reporter",
-                    "Record that the reporter has withdrawn their concern. They are told, \
-                         and can reply if that is not what they wanted."
+                    "Withdrawn",
+                    "Record that the concern is withdrawn, and why: the reporter's own request \
+                         (for example made by phone) or another reason they will read. They are \
+                         told, and can write back if that is not what they wanted."
                         .to_owned(),
                     "Record the withdrawal",
                     Vec::new(),
@@ -298,6 +300,8 @@ pub struct EventForm {
     learning_publishable: Option<String>,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    points: String,
 }
 
 impl EventForm {
@@ -325,6 +329,7 @@ impl EventForm {
             learning: self.learning.clone(),
             learning_publishable: ticked(&self.learning_publishable),
             message: self.message.clone(),
+            points: self.points.clone(),
         }
     }
 
@@ -352,6 +357,7 @@ impl EventForm {
             learning: self.learning,
             learning_publishable: ticked(&self.learning_publishable),
             message: self.message,
+            points: self.points,
         })
     }
 }

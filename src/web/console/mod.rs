@@ -4,10 +4,12 @@
 
 pub mod account;
 pub mod admin;
+pub mod approvals;
 pub mod cases;
 pub mod events;
 pub mod evidence;
 pub mod oversight;
+pub mod record;
 pub mod sign_in;
 
 use actix_web::http::StatusCode;
@@ -32,6 +34,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/console/sign-out", web::post().to(sign_in::sign_out))
         .route("/console/deadlines", web::get().to(cases::deadlines))
         .route("/console/oversight", web::get().to(oversight::show))
+        .route("/console/record", web::get().to(record::show))
+        .route("/console/record", web::post().to(record::submit))
         .route("/console/cases/{reference}", web::get().to(cases::show))
         .route(
             "/console/cases/{reference}/{part}",
@@ -71,6 +75,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .route("/console/account", web::get().to(account::show))
         .route("/console/account", web::post().to(account::change_password))
+        .route("/console/admin/approvals", web::get().to(approvals::show))
+        .route(
+            "/console/admin/approvals/{id}",
+            web::post().to(approvals::decide),
+        )
         .route("/console/admin/users", web::get().to(admin::users))
         .route("/console/admin/users", web::post().to(admin::add_account))
         .route(
@@ -106,6 +115,7 @@ pub struct Nav {
     pub lead: bool,
     pub champion: bool,
     pub reports: bool,
+    pub approver: bool,
 }
 
 impl Nav {
@@ -118,6 +128,7 @@ impl Nav {
             lead: user.role == Role::Lead,
             champion: user.role == Role::Champion,
             reports: user.role.may_read_reports(),
+            approver: user.role.may_approve(),
         }
     }
 }
@@ -310,6 +321,7 @@ pub fn refusal(error: ServiceError) -> Result<(StatusCode, String), PageError> {
     match error {
         ServiceError::Invalid { message, .. } => Ok((StatusCode::BAD_REQUEST, message)),
         ServiceError::Conflict { message, .. } => Ok((StatusCode::CONFLICT, message)),
+        ServiceError::Forbidden { message, .. } => Ok((StatusCode::FORBIDDEN, message)),
         other => Err(other.into()),
     }
 }
