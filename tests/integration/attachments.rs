@@ -9,7 +9,7 @@ use crate::api_client::{
     bearer, call, confidential_concern, delete, get, post_json, raise, sign_in,
 };
 use crate::browser::Browser;
-use crate::console_pages::{open, signed_in};
+use crate::console_pages::{open_case, signed_in};
 use crate::support::{TestApp, files_under};
 
 const BOUNDARY: &str = "----speakup-test-boundary-7d1f";
@@ -646,7 +646,7 @@ async fn files_go_through_plain_html_forms_for_reporter_and_handler() {
     // The contact sees it on the case page, downloads it and adds a file of her own.
     let mut console = signed_in(&app, app.service().await, &staff.contacts[0]).await;
     let case_uri = format!("/console/cases/{reference}");
-    let page = open(&mut console, &case_uri).await;
+    let page = open_case(&mut console, &case_uri).await;
     assert!(page.text().contains("IMG_0042.jpg"), "{}", page.text());
     assert!(page.body.contains(r#"id="evidence-file""#));
     let file_href = page
@@ -668,7 +668,11 @@ async fn files_go_through_plain_html_forms_for_reporter_and_handler() {
         )
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
-    let page = open(&mut console, &format!("{case_uri}?done=attached")).await;
+    assert_eq!(
+        added.location().as_deref(),
+        Some(format!("{case_uri}/conversation?done=attached#evidence").as_str())
+    );
+    let page = open_case(&mut console, &format!("{case_uri}?done=attached")).await;
     assert!(page.text().contains("The file has been added"));
     assert!(page.text().contains("reply.txt"));
     assert!(page.text().contains("Downloaded a file"), "audit trail");

@@ -324,7 +324,7 @@ pub const CASE_PARTS: [&str; 4] = ["conversation", "procedure", "access", "audit
 /// The part a form's section lives in.
 pub fn part_of(section: &str) -> &'static str {
     match section {
-        "conversation" | "notes" | "reply" | "note" => "conversation",
+        "conversation" | "notes" | "reply" | "note" | "evidence" => "conversation",
         "procedure" | "event" => "procedure",
         "holders" | "grant" | "revoke" | "conflict" => "access",
         "audit" => "audit",
