@@ -552,6 +552,39 @@ async fn a_photo_comes_back_without_its_gps_position() {
             .to_string()
             .contains("GPS")
     );
+
+    // A PDF loses its author and other properties, byte offsets intact.
+    let pdf = include_bytes!("../fixtures/document-with-properties.pdf");
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            upload(
+                "/api/v1/mailbox/attachments",
+                multipart(&[], "rota.pdf", pdf),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert!(
+        receipt["removed_metadata"]
+            .to_string()
+            .contains("document properties")
+    );
+    let id = receipt["id"].as_str().unwrap();
+    let (status, body, _) = download(
+        &service,
+        bearer(
+            get(&format!("/api/v1/cases/{reference}/attachments/{id}")),
+            &cora,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.len(), pdf.len());
+    assert!(!body.windows(4).any(|w| w == b"Jane"));
+    assert!(body.starts_with(b"%PDF-1.3"));
 }
 
 #[actix_web::test]
