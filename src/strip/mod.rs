@@ -1,11 +1,13 @@
 //! Pure: removes identifying metadata from files as they stream through, before they are sealed.
 //! No IO and no clock; a stripper is fed slices of any size and holds at most one metadata
-//! header at a time, so memory stays bounded whatever the file size.
+//! header at a time (for HEIC, one `meta` box of at most 1 MiB), so memory stays bounded
+//! whatever the file size.
 //!
 //! The file type is decided from the first bytes, never from the name or the browser's claimed
 //! type. Unknown types pass through unchanged, and the report says what could not be removed.
 
 mod detect;
+mod heic;
 mod jpeg;
 mod pdf;
 mod png;
@@ -52,6 +54,7 @@ enum State {
     Png(png::Png),
     Webp(webp::Webp),
     Pdf(pdf::Pdf),
+    Heic(heic::Heic),
     Passing(Option<FileKind>),
 }
 
@@ -93,6 +96,7 @@ impl Stripper {
                 pdf.push(input, out);
                 Ok(())
             }
+            State::Heic(heic) => heic.push(input, out),
             State::Passing(_) => {
                 out.extend_from_slice(input);
                 Ok(())
@@ -106,6 +110,7 @@ impl Stripper {
             self.start(&head, out)?;
         }
         let mut unchecked = false;
+        let mut heic_not_cleaned = false;
         let (kind, removed) = match self.state {
             State::Jpeg(jpeg) => (Some(FileKind::Jpeg), jpeg.finish()),
             State::Png(png) => (Some(FileKind::Png), png.finish()),
@@ -115,12 +120,20 @@ impl Stripper {
                 unchecked = compressed;
                 (Some(FileKind::Pdf), removed)
             }
+            State::Heic(heic) => {
+                let (removed, not_cleaned) = heic.finish(out)?;
+                heic_not_cleaned = not_cleaned;
+                (Some(FileKind::Heic), removed)
+            }
             State::Passing(kind) => (kind, Removed::default()),
             State::Sniffing(_) => (None, Removed::default()),
         };
         let mut not_removed = not_removed(kind);
         if unchecked {
             not_removed.insert(0, pdf::COMPRESSED_PARTS.to_owned());
+        }
+        if heic_not_cleaned {
+            not_removed.insert(0, heic::NOT_CLEANED.to_owned());
         }
         Ok(StripReport {
             kind,
@@ -136,6 +149,7 @@ impl Stripper {
             Some(FileKind::Png) => State::Png(png::Png::new()),
             Some(FileKind::Webp) => State::Webp(webp::Webp::new()),
             Some(FileKind::Pdf) => State::Pdf(pdf::Pdf::new()),
+            Some(FileKind::Heic) => State::Heic(heic::Heic::new()),
             other => State::Passing(other),
         };
         self.push(head, out)
@@ -146,18 +160,11 @@ impl Stripper {
 fn not_removed(kind: Option<FileKind>) -> Vec<String> {
     let mut notes: Vec<&str> = Vec::new();
     match kind {
-        Some(FileKind::Jpeg | FileKind::Png | FileKind::Webp) => {
+        Some(FileKind::Jpeg | FileKind::Png | FileKind::Webp | FileKind::Heic) => {
             notes.push(
                 "what the picture shows: faces, name badges, screens, documents, windows or \
                  reflections that reveal who or where you are",
             );
-        }
-        Some(FileKind::Heic) => {
-            notes.push(
-                "hidden details in HEIC photos (camera, time, GPS position) could not be \
-                 removed: to be safe, take a screenshot of the photo and attach that instead",
-            );
-            notes.push("what the picture shows: faces, name badges, screens or places");
         }
         Some(FileKind::Pdf) => {
             notes.push(

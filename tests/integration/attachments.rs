@@ -553,6 +553,52 @@ async fn a_photo_comes_back_without_its_gps_position() {
             .contains("GPS")
     );
 
+    // A HEIC photo (as phones take them) loses its Exif and XMP items in place.
+    let heic = include_bytes!("../fixtures/photo-with-gps.heic");
+    assert!(heic.windows(16).any(|w| w == b"Model-GPS-CANARY"));
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            upload(
+                "/api/v1/mailbox/attachments",
+                multipart(&[], "IMG_0043.HEIC", heic),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let removed = receipt["removed_metadata"].to_string();
+    assert!(
+        removed.contains("GPS position") && removed.contains("XMP"),
+        "{removed}"
+    );
+    let not_removed = receipt["not_removed"].to_string();
+    assert!(
+        not_removed.contains("faces") && !not_removed.contains("could not be removed"),
+        "{not_removed}"
+    );
+    let id = receipt["id"].as_str().unwrap();
+    let (status, body, _) = download(
+        &service,
+        bearer(
+            get(&format!("/api/v1/cases/{reference}/attachments/{id}")),
+            &cora,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.len(), heic.len(), "every offset stays valid");
+    for canary in [
+        &b"Model-GPS-CANARY"[..],
+        b"HEIC-Make-CANARY",
+        b"XMP-CREATOR-CANARY",
+    ] {
+        assert!(!body.windows(canary.len()).any(|w| w == canary));
+    }
+    // The boxes and the picture (item 1, up to 0x29c) are untouched; Exif and XMP follow it.
+    assert_eq!(&body[..0x29c], &heic[..0x29c]);
+
     // A PDF loses its author and other properties, byte offsets intact.
     let pdf = include_bytes!("../fixtures/document-with-properties.pdf");
     let (status, receipt) = call(
