@@ -56,8 +56,13 @@ pub struct RawSettings {
     pub max_case_attachments_mib: u32,
     /// Attachment uploads one client may make per hour.
     pub attachment_uploads_per_hour: u32,
-    /// `file://DIR` (empty: `data_dir/attachments`).
+    /// `file://DIR` (empty: `data_dir/attachments`), or
+    /// `s3://BUCKET/PREFIX?endpoint=URL&region=R` for S3-compatible object storage.
     pub attachment_store: String,
+    /// The access key pair for `attachment_store = "s3://…"` (best given through the
+    /// environment: `SPEAKUP_S3_ACCESS_KEY_ID`, `SPEAKUP_S3_SECRET_ACCESS_KEY`).
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: String,
     /// Bearer token a Prometheus scraper sends to `/metrics`; empty means `/metrics` is 404.
     pub metrics_token: String,
     /// `smtp://host:port`, `smtps://user:pass@host:port` or `smtp+starttls://…`; empty means
@@ -91,6 +96,8 @@ impl Default for RawSettings {
             max_case_attachments_mib: 500,
             attachment_uploads_per_hour: 60,
             attachment_store: String::new(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: String::new(),
             metrics_token: String::new(),
             smtp_url: String::new(),
             mail_from: String::new(),
@@ -326,9 +333,13 @@ impl RawSettings {
             1,
             10_000_000,
         )?;
-        let attachment_store =
-            AttachmentStoreSetting::parse(&self.attachment_store, &self.data_dir)
-                .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+        let attachment_store = AttachmentStoreSetting::parse(
+            &self.attachment_store,
+            &self.data_dir,
+            &self.s3_access_key_id,
+            &self.s3_secret_access_key,
+        )
+        .map_err(|error| ConfigError::Invalid(error.to_string()))?;
         let metrics_token = match self.metrics_token.trim() {
             "" => None,
             token

@@ -5,7 +5,9 @@
 //! Writes stream: a [`BlobWriter`] takes the sealed stream piece by piece and only makes the
 //! blob visible on [`BlobWriter::commit`], so a failed or refused upload leaves nothing behind.
 
+mod http;
 mod local;
+mod s3;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use local::LocalStore;
+pub use s3::{PART_SIZE as S3_PART_SIZE, S3Keys, S3Location, S3Store};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -138,6 +141,7 @@ pub enum BackupHint {
 pub fn open_store(setting: &AttachmentStoreSetting) -> Arc<dyn BlobStore> {
     match setting {
         AttachmentStoreSetting::Directory(dir) => Arc::new(LocalStore::new(dir)),
+        AttachmentStoreSetting::S3 { location, keys } => Arc::new(S3Store::new(location, keys)),
     }
 }
 
@@ -145,12 +149,50 @@ pub fn open_store(setting: &AttachmentStoreSetting) -> Arc<dyn BlobStore> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttachmentStoreSetting {
     Directory(PathBuf),
+    S3 {
+        location: Box<S3Location>,
+        keys: S3Keys,
+    },
 }
 
 impl AttachmentStoreSetting {
-    /// `""` → `DATA_DIR/attachments`; `file://DIR` → DIR.
-    pub fn parse(text: &str, data_dir: &Path) -> Result<Self, BlobError> {
+    /// `""` → `DATA_DIR/attachments`; `file://DIR` → DIR;
+    /// `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&style=path|virtual-host]` with the access key
+    /// pair from the `s3_access_key_id` and `s3_secret_access_key` settings.
+    pub fn parse(
+        text: &str,
+        data_dir: &Path,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> Result<Self, BlobError> {
         let text = text.trim();
+        let (access_key_id, secret_access_key) = (access_key_id.trim(), secret_access_key.trim());
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let location = S3Location::parse(rest)?;
+            if access_key_id.is_empty() || secret_access_key.is_empty() {
+                return Err(BlobError::Setting(
+                    "attachment_store s3://… needs s3_access_key_id and s3_secret_access_key \
+                     (for example from SPEAKUP_S3_ACCESS_KEY_ID and \
+                     SPEAKUP_S3_SECRET_ACCESS_KEY)"
+                        .to_owned(),
+                ));
+            }
+            return Ok(AttachmentStoreSetting::S3 {
+                location: Box::new(location),
+                keys: S3Keys {
+                    access_key_id: access_key_id.to_owned(),
+                    secret_access_key: Arc::new(crate::crypto::Secret::new(
+                        secret_access_key.to_owned(),
+                    )),
+                },
+            });
+        }
+        if !access_key_id.is_empty() || !secret_access_key.is_empty() {
+            return Err(BlobError::Setting(
+                "s3_access_key_id and s3_secret_access_key are only for attachment_store s3://…"
+                    .to_owned(),
+            ));
+        }
         if text.is_empty() {
             return Ok(AttachmentStoreSetting::Directory(
                 data_dir.join("attachments"),
@@ -165,8 +207,16 @@ impl AttachmentStoreSetting {
             return Ok(AttachmentStoreSetting::Directory(PathBuf::from(dir)));
         }
         Err(BlobError::Setting(format!(
-            "attachment_store {text:?} must be file://DIR"
+            "attachment_store {text:?} must be file://DIR or s3://BUCKET/PREFIX?endpoint=URL"
         )))
+    }
+
+    /// Where attachments are, for the start-up log (no secret).
+    pub fn describe(&self) -> String {
+        match self {
+            AttachmentStoreSetting::Directory(dir) => format!("file://{}", dir.display()),
+            AttachmentStoreSetting::S3 { location, .. } => location.describe(),
+        }
     }
 }
 
@@ -210,15 +260,35 @@ mod tests {
     #[test]
     fn store_setting_parses() {
         let data = Path::new("/srv/data");
+        let parse = |text| AttachmentStoreSetting::parse(text, data, "", "");
         assert_eq!(
-            AttachmentStoreSetting::parse("", data).unwrap(),
+            parse("").unwrap(),
             AttachmentStoreSetting::Directory(PathBuf::from("/srv/data/attachments"))
         );
         assert_eq!(
-            AttachmentStoreSetting::parse("file:///mnt/evidence", data).unwrap(),
+            parse("file:///mnt/evidence").unwrap(),
             AttachmentStoreSetting::Directory(PathBuf::from("/mnt/evidence"))
         );
-        assert!(AttachmentStoreSetting::parse("file://", data).is_err());
-        assert!(AttachmentStoreSetting::parse("ftp://x", data).is_err());
+        assert!(parse("file://").is_err());
+        assert!(parse("ftp://x").is_err());
+        // S3 needs both keys; the keys make no sense without S3.
+        let s3 = "s3://evidence/board?endpoint=http://127.0.0.1:9000";
+        assert!(parse(s3).is_err());
+        assert!(AttachmentStoreSetting::parse(s3, data, "AKID", "").is_err());
+        assert!(AttachmentStoreSetting::parse("", data, "AKID", "secret").is_err());
+        let setting = AttachmentStoreSetting::parse(s3, data, "AKID", "secret").unwrap();
+        match &setting {
+            AttachmentStoreSetting::S3 { location, keys } => {
+                assert_eq!(location.bucket, "evidence");
+                assert_eq!(location.prefix, "board");
+                assert_eq!(keys.access_key_id, "AKID");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            setting.describe(),
+            "s3://evidence/board at http://127.0.0.1:9000"
+        );
+        assert!(!format!("{setting:?}").contains("secret\""));
     }
 }

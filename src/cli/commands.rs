@@ -245,13 +245,14 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
         }
         Command::Backup { destination } => {
             let portal = open_portal(overrides)?;
-            let attachments = match portal.blobs.backup_hint() {
-                BackupHint::Directory(dir) => dir,
-                BackupHint::Remote(what) => {
-                    return Err(CliError::Usage(format!(
-                        "attachments are in object storage: {what}"
-                    )));
-                }
+            let hint = portal.blobs.backup_hint();
+            let attachments_step = match &hint {
+                BackupHint::Directory(dir) => format!(
+                    "copy the attachment directory {} (files never change once written: copy \
+                     it after the database dump)",
+                    dir.display()
+                ),
+                BackupHint::Remote(what) => what.clone(),
             };
             if let Err(error) = portal.store.backup_to(&destination) {
                 return Err(match error {
@@ -259,23 +260,34 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
                         if portal.store.backend() == crate::store::Backend::Postgres =>
                     {
                         crate::store::StoreError::Backup(format!(
-                            "{message}; and copy the attachment directory {} (files never \
-                             change once written: copy it after the database dump)",
-                            attachments.display()
+                            "{message}; and {attachments_step}"
                         ))
                     }
                     other => other,
                 }
                 .into());
             }
-            let copy = attachments_copy_path(&destination);
-            let files = blobs::copy_directory(&attachments, &copy)
-                .map_err(|error| CliError::Usage(error.to_string()))?;
-            print_line(&json!({
-                "backup": destination.display().to_string(),
-                "attachments": copy.display().to_string(),
-                "attachment_files": files,
-            }))
+            match hint {
+                BackupHint::Directory(attachments) => {
+                    let copy = attachments_copy_path(&destination);
+                    let files = blobs::copy_directory(&attachments, &copy)
+                        .map_err(|error| CliError::Usage(error.to_string()))?;
+                    print_line(&json!({
+                        "backup": destination.display().to_string(),
+                        "attachments": copy.display().to_string(),
+                        "attachment_files": files,
+                    }))
+                }
+                BackupHint::Remote(_) => {
+                    // The database is copied; the objects can only be copied by the operator.
+                    eprintln!("attachments are in object storage: {attachments_step}");
+                    print_line(&json!({
+                        "backup": destination.display().to_string(),
+                        "attachments": portal.settings.attachment_store.describe(),
+                        "copy_attachments": attachments_step,
+                    }))
+                }
+            }
         }
     }
 }
@@ -374,6 +386,7 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
     let settings = portal.settings.clone();
     tracing::info!(
         database = %portal.store.describe(),
+        attachments = %settings.attachment_store.describe(),
         bind = %settings.bind,
         "speakup starting"
     );

@@ -10,7 +10,7 @@ use crate::api_client::{
 };
 use crate::browser::Browser;
 use crate::console_pages::{open_case, signed_in};
-use crate::support::{TestApp, files_under};
+use crate::support::{Attachments, TestApp, files_under};
 
 const BOUNDARY: &str = "----speakup-test-boundary-7d1f";
 const MULTIPART: &str = "multipart/form-data; boundary=----speakup-test-boundary-7d1f";
@@ -115,16 +115,29 @@ where
     session["token"].as_str().unwrap().to_owned()
 }
 
+/// Whether `needle` is in any stored blob or any file under the data directory (the SQLite
+/// database included).
 fn store_contains(app: &TestApp, needle: &[u8]) -> bool {
-    files_under(app.data_dir()).iter().any(|path| {
+    let mut files = app.stored_attachments();
+    files.extend(files_under(app.data_dir()));
+    files.iter().any(|path| {
         let bytes = std::fs::read(path).unwrap_or_default();
         bytes.windows(needle.len()).any(|window| window == needle)
     })
 }
 
 #[actix_web::test]
-async fn reporter_and_handler_exchange_files_that_are_sealed_at_rest() {
-    let app = TestApp::new();
+async fn reporter_and_handler_exchange_files_sealed_in_a_directory() {
+    exchange_files_sealed_at_rest(Attachments::Directory).await;
+}
+
+#[actix_web::test]
+async fn reporter_and_handler_exchange_files_sealed_in_object_storage() {
+    exchange_files_sealed_at_rest(Attachments::S3).await;
+}
+
+async fn exchange_files_sealed_at_rest(attachments: Attachments) {
+    let app = TestApp::with_store(attachments, |_| {});
     let staff = app.staff();
     let service = app.service().await;
     let (case_key, reference) = raise(&service, confidential_concern("Rota evidence")).await;
@@ -231,10 +244,11 @@ async fn reporter_and_handler_exchange_files_that_are_sealed_at_rest() {
         assert!(!app.database_contains(needle), "{needle} in the database");
         assert!(!store_contains(&app, needle.as_bytes()), "{needle} on disk");
     }
-    let stored = files_under(&app.data_dir().join("attachments"));
+    let stored = app.stored_attachments();
     assert_eq!(stored.len(), 2, "both files are in the store: {stored:?}");
 
-    // `speakup backup` copies the database and the sealed files beside it.
+    // `speakup backup` copies the database and the sealed files beside it, or (object storage)
+    // says what to copy.
     let destination = app.data_dir().join("backup.db");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_speakup"))
         .arg("backup")
@@ -244,34 +258,71 @@ async fn reporter_and_handler_exchange_files_that_are_sealed_at_rest() {
         .arg("--database-url")
         .arg(app.database.cli_url())
         .env_remove("SPEAKUP_DATABASE_URL")
+        .envs(app.store_environment())
         .output()
         .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    if app.database.is_postgres() {
-        assert!(
+    match (&app.bucket, app.database.is_postgres()) {
+        (None, true) => assert!(
             stderr.contains("pg_dump") && stderr.contains("attachment directory"),
             "{stderr}"
-        );
-    } else {
-        assert!(output.status.success(), "{stderr}");
-        let copies = files_under(&app.data_dir().join("backup.db.attachments"));
-        assert_eq!(copies.len(), 2, "{copies:?}");
-        for original in &stored {
-            let relative = original
-                .strip_prefix(app.data_dir().join("attachments"))
-                .unwrap();
-            let copy = app.data_dir().join("backup.db.attachments").join(relative);
-            assert_eq!(
-                std::fs::read(original).unwrap(),
-                std::fs::read(copy).unwrap()
+        ),
+        (Some(bucket), true) => assert!(
+            stderr.contains("pg_dump")
+                && stderr.contains(&format!("s3://{bucket}/speakup/attachments/")),
+            "{stderr}"
+        ),
+        (Some(bucket), false) => {
+            assert!(output.status.success(), "{stderr}");
+            let printed: Value = serde_json::from_str(stdout.trim()).unwrap();
+            assert!(
+                printed["copy_attachments"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("aws s3 sync s3://{bucket}/speakup/attachments/")),
+                "{printed}"
             );
+            assert!(stderr.contains("object storage"), "{stderr}");
+            assert!(
+                !stdout.contains(crate::object_store::SECRET_ACCESS_KEY)
+                    && !stderr.contains(crate::object_store::SECRET_ACCESS_KEY),
+                "the secret key is never printed"
+            );
+            assert!(destination.exists(), "the database was copied");
+        }
+        (None, false) => {
+            assert!(output.status.success(), "{stderr}");
+            let copies = files_under(&app.data_dir().join("backup.db.attachments"));
+            assert_eq!(copies.len(), 2, "{copies:?}");
+            for original in &stored {
+                let relative = original
+                    .strip_prefix(app.data_dir().join("attachments"))
+                    .unwrap();
+                let copy = app.data_dir().join("backup.db.attachments").join(relative);
+                assert_eq!(
+                    std::fs::read(original).unwrap(),
+                    std::fs::read(copy).unwrap()
+                );
+            }
         }
     }
 }
 
 #[actix_web::test]
-async fn only_holders_can_download_and_losing_the_grant_loses_the_files() {
-    let app = TestApp::new();
+async fn only_holders_can_download_from_a_directory() {
+    only_holders_can_download(Attachments::Directory).await;
+}
+
+#[actix_web::test]
+async fn only_holders_can_download_from_object_storage() {
+    only_holders_can_download(Attachments::S3).await;
+}
+
+/// Non-holders get 404; losing the grant (revoked, conflict) loses the files; deleting the
+/// case's key wraps leaves its files unreadable by anyone.
+async fn only_holders_can_download(attachments: Attachments) {
+    let app = TestApp::with_store(attachments, |_| {});
     let staff = app.staff();
     let service = app.service().await;
     let (case_key, reference) = raise(&service, confidential_concern("Grant test")).await;
@@ -369,11 +420,52 @@ async fn only_holders_can_download_and_losing_the_grant_loses_the_files() {
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = call(&service, bearer(get(&file_uri), &colm)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Erasure deletes the case's key wraps: the sealed file stays in the store, but nobody can
+    // open it any more (not the contact who still held the case, not the reporter).
+    let (status, _, _) = download(&service, bearer(get(&file_uri), &cora)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.stored_attachments().len(), 1);
+    app.execute_sql(&format!(
+        "DELETE FROM key_wraps WHERE case_id IN (SELECT id FROM cases WHERE reference = '{reference}')"
+    ));
+    let (status, _) = call(&service, bearer(get(&file_uri), &cora)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The reporter's case key no longer opens anything either.
+    let (status, session) = call(
+        &service,
+        post_json("/api/v1/mailbox/session", json!({"case_key": case_key})),
+    )
+    .await;
+    if status == StatusCode::OK {
+        let fresh = session["token"].as_str().unwrap();
+        let (status, _, _) = download(
+            &service,
+            bearer(get(&format!("/api/v1/mailbox/attachments/{id}")), fresh),
+        )
+        .await;
+        assert_ne!(
+            status,
+            StatusCode::OK,
+            "a new mailbox session cannot open it"
+        );
+    }
+    assert_eq!(app.stored_attachments().len(), 1, "the sealed bytes remain");
 }
 
 #[actix_web::test]
-async fn files_over_the_limits_are_refused_with_413_and_leave_nothing_behind() {
-    let app = TestApp::with_settings(|raw| {
+async fn files_over_the_limits_are_refused_and_leave_nothing_in_a_directory() {
+    files_over_the_limits_are_refused(Attachments::Directory).await;
+}
+
+#[actix_web::test]
+async fn files_over_the_limits_are_refused_and_leave_nothing_in_object_storage() {
+    files_over_the_limits_are_refused(Attachments::S3).await;
+}
+
+/// 413 over the limits, and nothing left behind.
+async fn files_over_the_limits_are_refused(attachments: Attachments) {
+    let app = TestApp::with_store(attachments, |raw| {
         raw.max_attachment_mib = 1;
         raw.max_case_attachments_mib = 2;
     });
@@ -419,7 +511,7 @@ async fn files_over_the_limits_are_refused_with_413_and_leave_nothing_behind() {
         !store_contains(&app, b"BIG-CANARY-"),
         "a refused upload leaves nothing"
     );
-    let stored: Vec<_> = files_under(&app.data_dir().join("attachments"));
+    let stored = app.stored_attachments();
     assert!(stored.is_empty(), "{stored:?}");
 
     // The per-case total: two files of just under 1 MiB fit, the third does not.
@@ -763,4 +855,94 @@ async fn files_go_through_plain_html_forms_for_reporter_and_handler() {
     let mut ivy = signed_in(&app, app.service().await, &staff.investigator).await;
     let (status, _) = ivy.download(&file_href).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn large_files_go_to_object_storage_in_parts_and_refused_ones_leave_no_parts() {
+    let part = speakup::blobs::S3_PART_SIZE;
+    let app = TestApp::with_store(Attachments::S3, |raw| {
+        raw.max_attachment_mib = u32::try_from(2 * part / (1024 * 1024) + 2).unwrap();
+    });
+    let bucket = app.bucket.clone().unwrap();
+    let _staff = app.staff();
+    let service = app.service().await;
+    let (case_key, _) = raise(&service, confidential_concern("Big evidence")).await;
+    let token = mailbox_token(&service, &case_key).await;
+
+    // Two full parts and a short last one.
+    let content = evidence("MULTIPART-CANARY-", 2 * part + 300_000);
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            upload(
+                "/api/v1/mailbox/attachments",
+                multipart(&[], "scan.bin", &content),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let id = receipt["id"].as_str().unwrap();
+    let (status, body, _) = download(
+        &service,
+        bearer(get(&format!("/api/v1/mailbox/attachments/{id}")), &token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body == content, "byte-identical after a multipart upload");
+    let server = crate::object_store::server();
+    assert_eq!(server.unfinished_uploads(&bucket), 0);
+
+    // Over the limit after two parts have gone up: the upload is aborted, not left behind.
+    let too_big = evidence("REFUSED-CANARY-", 2 * part + 2 * 1024 * 1024 + 1);
+    let mut request = bearer(
+        upload(
+            "/api/v1/mailbox/attachments",
+            multipart(&[], "huge.bin", &too_big),
+        ),
+        &token,
+    )
+    .to_request();
+    request.headers_mut().remove("content-length");
+    let response = test::call_service(&service, request).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        server.unfinished_uploads(&bucket),
+        0,
+        "the parts were aborted"
+    );
+    assert_eq!(app.stored_attachments().len(), 1);
+    assert!(!store_contains(&app, b"MULTIPART-CANARY-"));
+    assert!(!store_contains(&app, b"REFUSED-CANARY-"));
+}
+
+#[actix_web::test]
+async fn a_store_that_refuses_the_credentials_fails_the_upload_cleanly() {
+    let app = TestApp::with_store(Attachments::S3, |raw| {
+        raw.s3_secret_access_key = "not-the-secret".to_owned();
+    });
+    let _staff = app.staff();
+    let service = app.service().await;
+    let (case_key, _) = raise(&service, confidential_concern("Wrong key")).await;
+    let token = mailbox_token(&service, &case_key).await;
+    let (status, error) = call(
+        &service,
+        bearer(
+            upload(
+                "/api/v1/mailbox/attachments",
+                multipart(&[], "a.txt", b"evidence"),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{error}");
+    assert!(
+        !error.to_string().contains("SignatureDoesNotMatch"),
+        "store details stay in the server's log: {error}"
+    );
+    assert!(app.stored_attachments().is_empty());
+    let (_, mailbox) = call(&service, bearer(get("/api/v1/mailbox"), &token)).await;
+    assert_eq!(mailbox["attachments"], json!([]));
 }

@@ -6,6 +6,7 @@
 mod api_client;
 mod audit_anchoring;
 mod browser;
+mod object_store;
 mod support;
 
 mod attachments;

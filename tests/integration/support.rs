@@ -94,10 +94,21 @@ fn replace_database_name(url: &str, name: &str) -> String {
     }
 }
 
+/// Where a test app keeps its attachments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachments {
+    /// The default: a directory under the data directory.
+    Directory,
+    /// A bucket of its own on the loopback S3 server.
+    S3,
+}
+
 /// A portal on its own database with a clock the test controls.
 pub struct TestApp {
     pub state: AppState,
     pub clock: Clock,
+    /// The test's own bucket, when attachments are in S3.
+    pub bucket: Option<String>,
     // Dropped last, after the pool inside `state` has gone.
     pub database: TestDatabase,
 }
@@ -111,12 +122,30 @@ impl TestApp {
     }
 
     pub fn with_settings(adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
+        Self::with_store(Attachments::Directory, adjust)
+    }
+
+    pub fn with_store(attachments: Attachments, adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
         let database = TestDatabase::create();
         let mut raw = RawSettings {
             data_dir: database.dir.path().to_path_buf(),
             public_url: "https://speakup.test".to_owned(),
             pool_size: 4,
             ..RawSettings::default()
+        };
+        let bucket = match attachments {
+            Attachments::Directory => None,
+            Attachments::S3 => {
+                let server = crate::object_store::server();
+                let bucket = server.new_bucket();
+                raw.attachment_store = format!(
+                    "s3://{bucket}/speakup/attachments?endpoint={}&region=us-east-1",
+                    server.endpoint()
+                );
+                raw.s3_access_key_id = crate::object_store::ACCESS_KEY_ID.to_owned();
+                raw.s3_secret_access_key = crate::object_store::SECRET_ACCESS_KEY.to_owned();
+                Some(bucket)
+            }
         };
         adjust(&mut raw);
         let mut settings = raw.validate().expect("valid test settings");
@@ -128,6 +157,7 @@ impl TestApp {
         TestApp {
             state: AppState::new(portal),
             clock,
+            bucket,
             database,
         }
     }
@@ -148,6 +178,58 @@ impl TestApp {
 
     pub fn data_dir(&self) -> &Path {
         self.database.dir.path()
+    }
+
+    /// Every stored attachment blob, as a file: the store's own files, or a fresh copy of
+    /// the bucket's objects.
+    pub fn stored_attachments(&self) -> Vec<PathBuf> {
+        match &self.bucket {
+            None => files_under(&self.data_dir().join("attachments")),
+            Some(bucket) => {
+                let copy = self
+                    .data_dir()
+                    .join(format!("bucket-copy-{}", speakup::crypto::random_id()));
+                crate::object_store::server().dump(bucket, &copy)
+            }
+        }
+    }
+
+    /// The `attachment_store` settings as environment variables, for running the binary.
+    pub fn store_environment(&self) -> Vec<(&'static str, String)> {
+        let settings = &self.portal().settings;
+        match &settings.attachment_store {
+            speakup::blobs::AttachmentStoreSetting::Directory(_) => Vec::new(),
+            speakup::blobs::AttachmentStoreSetting::S3 { location, keys } => vec![
+                (
+                    "SPEAKUP_ATTACHMENT_STORE",
+                    format!(
+                        "s3://{}/{}?endpoint={}&region={}",
+                        location.bucket, location.prefix, location.endpoint, location.region
+                    ),
+                ),
+                ("SPEAKUP_S3_ACCESS_KEY_ID", keys.access_key_id.clone()),
+                (
+                    "SPEAKUP_S3_SECRET_ACCESS_KEY",
+                    keys.secret_access_key.expose_secret().clone(),
+                ),
+            ],
+        }
+    }
+
+    /// Runs SQL on the test database (to simulate what no endpoint does, such as erasure).
+    pub fn execute_sql(&self, sql: &str) {
+        match &self.database.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut connection =
+                    diesel::SqliteConnection::establish(&path.display().to_string())
+                        .expect("open SQLite");
+                connection.batch_execute(sql).expect("run SQL");
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut connection = PgConnection::establish(url).expect("connect");
+                connection.batch_execute(sql).expect("run SQL");
+            }
+        }
     }
 }
 
