@@ -5,6 +5,7 @@ Usage (from the repository root, after `cargo build --release`):
 
     python3 load/upload.py                 # 100 MiB, 3 runs
     python3 load/upload.py --mib 50 --runs 5
+    python3 load/upload.py --s3            # attachments in S3 (moto on loopback)
 
 What it does:
 
@@ -21,6 +22,12 @@ What it does:
    report gives the RSS just before the upload, the highest sample during it, and the growth.
 5. Downloads the file again and checks its SHA-256 against what was sent (byte-identical).
 
+With `--s3`, attachments go to a bucket on the loopback S3 server the tests use
+(`tests/support/s3_server.py`: moto, with signatures checked; needs `pip install 'moto[server]'`)
+instead of the data directory: the file is streamed to it in 8 MiB multipart parts. moto is a
+Python server keeping objects in its own memory, so this measures speakup's S3 path plus moto,
+a lower bound for a real object store; the RSS figures are the speakup server's alone.
+
 Targets (printed PASS/FAIL): >= 100 MB/s, RSS growth <= 16 MiB during the upload.
 Exit status: 0 when every upload and download succeeded, 1 otherwise.
 """
@@ -32,6 +39,7 @@ import hashlib
 import json
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import threading
@@ -109,12 +117,55 @@ class RssSampler(threading.Thread):
             time.sleep(0.02)
 
 
+class S3Server:
+    """The tests' loopback S3 server (moto), with one bucket for the benchmark."""
+
+    KEY_ID = "AKIDSPEAKUPBENCH"
+    SECRET = secrets.token_urlsafe(24)
+    BUCKET = "speakup-upload-bench"
+
+    def __init__(self) -> None:
+        script = Path(__file__).resolve().parent.parent / "tests" / "support" / "s3_server.py"
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), self.KEY_ID, self.SECRET],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        ready = self.process.stdout.readline().split()
+        if ready[:1] != ["ready"]:
+            raise RuntimeError("the S3 server did not start: pip install 'moto[server]'")
+        self.port = int(ready[1])
+        self.process.stdin.write(f"bucket {self.BUCKET}\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().strip()
+        if answer != "ok":
+            raise RuntimeError(f"creating the bucket: {answer}")
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "SPEAKUP_ATTACHMENT_STORE":
+                f"s3://{self.BUCKET}/attachments?endpoint=http://127.0.0.1:{self.port}",
+            "SPEAKUP_S3_ACCESS_KEY_ID": self.KEY_ID,
+            "SPEAKUP_S3_SECRET_ACCESS_KEY": self.SECRET,
+        }
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--mib", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--binary", type=Path, default=Path("target/release/speakup"))
     parser.add_argument("--tmp-dir", type=Path, default=None)
+    parser.add_argument("--s3", action="store_true",
+                        help="store attachments in S3 (moto on loopback) instead of a directory")
     args = parser.parse_args()
     binary = args.binary
     if os.environ.get("CARGO_TARGET_DIR") and args.binary == Path("target/release/speakup"):
@@ -123,12 +174,14 @@ def main() -> int:
         print(f"{binary} not found: run `cargo build --release` first", file=sys.stderr)
         return 1
     size = args.mib * 1024 * 1024
+    object_store = S3Server() if args.s3 else None
     with tempfile.TemporaryDirectory(dir=args.tmp_dir) as tmp:
         data_dir = Path(tmp)
         server = Server(binary.resolve(), data_dir, "warn", {
             "SPEAKUP_MAX_ATTACHMENT_MIB": str(args.mib + 1),
             "SPEAKUP_MAX_CASE_ATTACHMENTS_MIB": str((args.mib + 1) * (args.runs + 1)),
             "SPEAKUP_ATTACHMENT_UPLOADS_PER_HOUR": "10000",
+            **(object_store.environment() if object_store else {}),
         })
         server.cli("org", "add", "--slug", "upload-test", "--name", "Upload Test Board",
                    "--services", "nhs")
@@ -173,6 +226,7 @@ def main() -> int:
                 result = {
                     "run": run + 1,
                     "mib": args.mib,
+                    "store": "s3" if args.s3 else "directory",
                     "seconds": round(seconds, 3),
                     "mb_per_s": round(size / seconds / 1e6, 1),
                     "rss_before_mib": round(before / 1024, 1),
@@ -185,6 +239,8 @@ def main() -> int:
             hwm = proc_status(server.pid).get("VmHWM", 0)
         finally:
             server.stop()
+            if object_store:
+                object_store.stop()
     if results:
         best = max(r["mb_per_s"] for r in results)
         median = sorted(r["mb_per_s"] for r in results)[len(results) // 2]

@@ -335,16 +335,24 @@ struct S3Writer {
 }
 
 impl S3Writer {
-    /// Sends the full part at the front of the buffer.
+    /// Sends the full buffer as the next part, then takes its memory back for the next one, so
+    /// one upload holds a single part-sized buffer however large the file.
     async fn flush_part(&mut self) -> Result<(), BlobError> {
-        let rest = self.buffer.split_off(PART_SIZE);
-        let part = std::mem::replace(&mut self.buffer, rest);
-        self.buffer
-            .reserve(PART_SIZE.saturating_sub(self.buffer.len()));
-        self.send_part(part).await
+        let part = Bytes::from(std::mem::take(&mut self.buffer));
+        self.send_part(part.clone()).await?;
+        self.buffer = match part.try_into_mut() {
+            Ok(reclaimed) => {
+                let mut buffer = Vec::from(reclaimed);
+                buffer.clear();
+                buffer
+            }
+            // The HTTP client still holds a reference: a fresh buffer, the old one goes with it.
+            Err(_) => Vec::with_capacity(PART_SIZE),
+        };
+        Ok(())
     }
 
-    async fn send_part(&mut self, part: Vec<u8>) -> Result<(), BlobError> {
+    async fn send_part(&mut self, part: Bytes) -> Result<(), BlobError> {
         if self.multipart.is_none() {
             let upload_id = self.inner.start_multipart(&self.object).await?;
             self.multipart = Some(Multipart {
@@ -361,12 +369,7 @@ impl S3Writer {
             .ok_or_else(|| BlobError::Remote("too many parts for one object".to_owned()))?;
         let etag = self
             .inner
-            .put_part(
-                &self.object,
-                &multipart.upload_id,
-                number,
-                Bytes::from(part),
-            )
+            .put_part(&self.object, &multipart.upload_id, number, part)
             .await?;
         multipart.etags.push(etag);
         Ok(())
@@ -376,9 +379,18 @@ impl S3Writer {
 impl BlobWriter for S3Writer {
     fn write<'a>(&'a mut self, sealed: &'a [u8]) -> BoxFuture<'a, Result<(), BlobError>> {
         Box::pin(async move {
-            self.buffer.extend_from_slice(sealed);
-            while self.buffer.len() >= PART_SIZE {
-                self.flush_part().await?;
+            let mut rest = sealed;
+            while !rest.is_empty() {
+                let take = (PART_SIZE - self.buffer.len()).min(rest.len());
+                if self.buffer.len() + take > self.buffer.capacity() {
+                    // Past the small first allocation: one part-sized buffer, never regrown.
+                    self.buffer.reserve_exact(PART_SIZE - self.buffer.len());
+                }
+                self.buffer.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
+                if self.buffer.len() == PART_SIZE {
+                    self.flush_part().await?;
+                }
             }
             Ok(())
         })
@@ -394,7 +406,7 @@ impl BlobWriter for S3Writer {
                     let sent = if rest.is_empty() {
                         Ok(())
                     } else {
-                        self.send_part(rest).await
+                        self.send_part(Bytes::from(rest)).await
                     };
                     match (sent, self.multipart.as_ref()) {
                         (Ok(()), Some(multipart)) => {
