@@ -97,6 +97,7 @@ diesel::table! {
         event_id -> Nullable<Text>,
         sealed -> Binary,
         created_on -> Date,
+        aad_version -> Integer,
     }
 }
 

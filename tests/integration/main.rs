@@ -19,6 +19,7 @@ mod mailbox_requests;
 mod outbox;
 mod procedure_flow;
 mod races;
+mod record_binding;
 mod recovery;
 mod reporter_api;
 mod reporter_pages;
