@@ -60,6 +60,13 @@ pub struct RawSettings {
     pub attachment_store: String,
     /// Bearer token a Prometheus scraper sends to `/metrics`; empty means `/metrics` is 404.
     pub metrics_token: String,
+    /// `smtp://host:port`, `smtps://user:pass@host:port` or `smtp+starttls://…`; empty means
+    /// notices stay queued in the outbox.
+    pub smtp_url: String,
+    /// The From address of notices, e.g. `speakup <speakup@board.scot.nhs.uk>`.
+    pub mail_from: String,
+    /// Seconds between outbox polls of the delivery worker.
+    pub mail_poll_seconds: u32,
 }
 
 impl Default for RawSettings {
@@ -85,6 +92,9 @@ impl Default for RawSettings {
             attachment_uploads_per_hour: 60,
             attachment_store: String::new(),
             metrics_token: String::new(),
+            smtp_url: String::new(),
+            mail_from: String::new(),
+            mail_poll_seconds: 5,
         }
     }
 }
@@ -145,6 +155,37 @@ pub struct Settings {
     pub attachment_uploads_per_hour: u32,
     pub attachment_store: AttachmentStoreSetting,
     pub metrics_token: Option<std::sync::Arc<crate::crypto::Secret<String>>>,
+    pub mail: MailSettings,
+}
+
+/// Where and how notices are delivered.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `None`: no delivery; notices wait in the outbox.
+    pub smtp: Option<SmtpUrl>,
+    pub from: String,
+    pub poll_seconds: u32,
+}
+
+/// An SMTP server URL. It may carry a password, so `Debug` shows it redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpUrl(String);
+
+impl SmtpUrl {
+    /// The URL as written in the settings (contains the password: do not print it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn redacted(&self) -> String {
+        redact_password(&self.0)
+    }
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SmtpUrl({})", self.redacted())
+    }
 }
 
 impl Settings {
@@ -302,7 +343,9 @@ impl RawSettings {
                 token.to_owned(),
             ))),
         };
+        let mail = self.mail_settings()?;
         Ok(Settings {
+            mail,
             bind,
             data_dir: self.data_dir,
             database,
@@ -323,6 +366,37 @@ impl RawSettings {
             attachment_uploads_per_hour: self.attachment_uploads_per_hour,
             attachment_store,
             metrics_token,
+        })
+    }
+}
+
+impl RawSettings {
+    fn mail_settings(&self) -> Result<MailSettings, ConfigError> {
+        require_range("mail_poll_seconds", self.mail_poll_seconds, 1, 3600)?;
+        let url = self.smtp_url.trim();
+        let smtp = if url.is_empty() {
+            None
+        } else {
+            let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+            if !matches!(scheme, Some("smtp" | "smtps" | "smtp+starttls")) {
+                return Err(ConfigError::Invalid(format!(
+                    "smtp_url {} must start with smtp://, smtps:// or smtp+starttls://",
+                    redact_password(url)
+                )));
+            }
+            if self.mail_from.trim().is_empty() {
+                return Err(ConfigError::Invalid(
+                    "mail_from is required with smtp_url, e.g. \
+                     \"speakup <speakup@example.org>\""
+                        .to_owned(),
+                ));
+            }
+            Some(SmtpUrl(url.to_owned()))
+        };
+        Ok(MailSettings {
+            smtp,
+            from: self.mail_from.trim().to_owned(),
+            poll_seconds: self.mail_poll_seconds,
         })
     }
 }

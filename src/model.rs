@@ -109,3 +109,31 @@ stable_strings!(
         Detriment => "detriment",
     }
 );
+
+stable_strings!(
+    /// How a concern reached the organisation. Concerns raised outside the portal are recorded
+    /// by a contact, so every concern is in the record and the figures.
+    Channel {
+        Portal => "portal",
+        InPerson => "in_person",
+        Phone => "phone",
+        Email => "email",
+        Letter => "letter",
+        LineManager => "line_manager",
+        Other => "other",
+    }
+);
+
+impl Channel {
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Portal => "Through this portal",
+            Channel::InPerson => "In person",
+            Channel::Phone => "By phone",
+            Channel::Email => "By e-mail",
+            Channel::Letter => "By letter",
+            Channel::LineManager => "To a line manager",
+            Channel::Other => "Another way",
+        }
+    }
+}

@@ -23,20 +23,6 @@ impl LocalStore {
         }
     }
 
-    /// Removes uploads a previous run left unfinished (called once at start).
-    pub fn clear_incoming(&self) -> Result<(), BlobError> {
-        match std::fs::read_dir(self.root.join(INCOMING)) {
-            Ok(entries) => {
-                for entry in entries.flatten() {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-                Ok(())
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(error.into()),
-        }
-    }
-
     fn path_of(&self, key: &BlobKey) -> PathBuf {
         self.root.join(key.case_id()).join(key.attachment_id())
     }
@@ -146,6 +132,19 @@ impl BlobStore for LocalStore {
 
     fn backup_hint(&self) -> BackupHint {
         BackupHint::Directory(self.root.clone())
+    }
+
+    fn clear_incoming(&self) -> Result<(), BlobError> {
+        match std::fs::read_dir(self.root.join(INCOMING)) {
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+                Ok(())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

@@ -86,6 +86,45 @@ pub trait BlobStore: Send + Sync {
     fn delete(&self, key: &BlobKey) -> BoxFuture<'_, Result<(), BlobError>>;
     /// What an operator must copy to back the store up.
     fn backup_hint(&self) -> BackupHint;
+    /// Removes uploads a previous run left unfinished; called once at start.
+    fn clear_incoming(&self) -> Result<(), BlobError>;
+}
+
+/// Copies a local store's committed blobs (not unfinished uploads) to `destination`, which
+/// must not exist yet. Blobs never change once committed, and each is committed before its
+/// database row is written, so copying after the database snapshot gives every row its blob.
+/// Returns the number of files copied.
+pub fn copy_directory(source: &Path, destination: &Path) -> Result<u64, BlobError> {
+    if destination.exists() {
+        return Err(BlobError::Setting(format!(
+            "{} already exists; choose a new name",
+            destination.display()
+        )));
+    }
+    std::fs::create_dir_all(destination)?;
+    let mut copied = 0;
+    let cases = match std::fs::read_dir(source) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error.into()),
+    };
+    for case in cases {
+        let case = case?;
+        let name = case.file_name();
+        if !case.file_type()?.is_dir() || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let target = destination.join(&name);
+        std::fs::create_dir_all(&target)?;
+        for blob in std::fs::read_dir(case.path())? {
+            let blob = blob?;
+            if blob.file_type()?.is_file() {
+                std::fs::copy(blob.path(), target.join(blob.file_name()))?;
+                copied += 1;
+            }
+        }
+    }
+    Ok(copied)
 }
 
 pub enum BackupHint {
@@ -144,6 +183,28 @@ mod tests {
             assert!(BlobKey::new("ab", bad).is_err(), "{bad:?}");
         }
         assert_eq!(BlobKey::new("ab", "cd").unwrap().object_name(), "ab/cd");
+    }
+
+    #[test]
+    fn copies_committed_blobs_only() {
+        let source = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(source.path().join("ab12")).unwrap();
+        std::fs::write(source.path().join("ab12").join("cd34"), b"sealed").unwrap();
+        std::fs::create_dir_all(source.path().join(".incoming")).unwrap();
+        std::fs::write(source.path().join(".incoming").join("x"), b"half").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let destination = out.path().join("copy");
+        assert_eq!(copy_directory(source.path(), &destination).unwrap(), 1);
+        assert_eq!(
+            std::fs::read(destination.join("ab12").join("cd34")).unwrap(),
+            b"sealed"
+        );
+        assert!(!destination.join(".incoming").exists());
+        assert!(copy_directory(source.path(), &destination).is_err());
+        assert_eq!(
+            copy_directory(&out.path().join("missing"), &out.path().join("c2")).unwrap(),
+            0
+        );
     }
 
     #[test]

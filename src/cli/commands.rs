@@ -3,9 +3,10 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{
-    AuditCommand, CalendarCommand, CliError, Command, HolidayCommand, OrgCommand, ReportCommand,
-    ReportFormat, UserCommand,
+    AuditCommand, CalendarCommand, CliError, Command, HolidayCommand, NotifyCommand, OrgCommand,
+    ReportCommand, ReportFormat, UserCommand,
 };
+use crate::blobs::{self, BackupHint};
 use crate::clock::Clock;
 use crate::config::{self, DatabaseUrl, Overrides, Settings};
 use crate::crypto::Secret;
@@ -208,6 +209,17 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Notify(NotifyCommand::Preview { as_of }) => {
+            let as_of = date_argument("--as-of", &as_of)?;
+            let portal = open_portal(overrides)?;
+            for line in portal.reminder_preview(as_of)? {
+                print_line(
+                    &serde_json::to_value(&line)
+                        .map_err(|error| CliError::Startup(error.to_string()))?,
+                )?;
+            }
+            Ok(())
+        }
         Command::Calendar(CalendarCommand::Due {
             organisation,
             received,
@@ -233,10 +245,46 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
         }
         Command::Backup { destination } => {
             let portal = open_portal(overrides)?;
-            portal.store.backup_to(&destination)?;
-            print_line(&json!({"backup": destination.display().to_string()}))
+            let attachments = match portal.blobs.backup_hint() {
+                BackupHint::Directory(dir) => dir,
+                BackupHint::Remote(what) => {
+                    return Err(CliError::Usage(format!(
+                        "attachments are in object storage: {what}"
+                    )));
+                }
+            };
+            if let Err(error) = portal.store.backup_to(&destination) {
+                return Err(match error {
+                    crate::store::StoreError::Backup(message)
+                        if portal.store.backend() == crate::store::Backend::Postgres =>
+                    {
+                        crate::store::StoreError::Backup(format!(
+                            "{message}; and copy the attachment directory {} (files never \
+                             change once written: copy it after the database dump)",
+                            attachments.display()
+                        ))
+                    }
+                    other => other,
+                }
+                .into());
+            }
+            let copy = attachments_copy_path(&destination);
+            let files = blobs::copy_directory(&attachments, &copy)
+                .map_err(|error| CliError::Usage(error.to_string()))?;
+            print_line(&json!({
+                "backup": destination.display().to_string(),
+                "attachments": copy.display().to_string(),
+                "attachment_files": files,
+            }))
         }
     }
+}
+
+/// `DEST.attachments`, next to the database copy.
+fn attachments_copy_path(destination: &std::path::Path) -> std::path::PathBuf {
+    let mut name = destination.as_os_str().to_owned();
+    name.push(".attachments");
+    std::path::PathBuf::from(name)
 }
 
 fn date_argument(flag: &str, text: &str) -> Result<time::Date, CliError> {
@@ -318,6 +366,11 @@ fn open_portal(overrides: &Overrides) -> Result<Portal, CliError> {
 fn serve(overrides: &Overrides) -> Result<(), CliError> {
     web::views::check().map_err(CliError::Startup)?;
     let portal = open_portal(overrides)?;
+    // Half-written uploads from a crash are sealed but useless; drop them.
+    portal
+        .blobs
+        .clear_incoming()
+        .map_err(|error| CliError::Startup(error.to_string()))?;
     let settings = portal.settings.clone();
     tracing::info!(
         database = %portal.store.describe(),
@@ -333,8 +386,16 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
             token.expose_secret()
         );
     }
+    let worker_portal = portal.clone();
     let state = web::AppState::new(portal);
     actix_web::rt::System::new().block_on(async move {
+        let mailer = crate::notify::smtp::Mailer::from_settings(&settings.mail)
+            .map_err(|error| CliError::Startup(error.to_string()))?;
+        match &mailer {
+            Some(mailer) => tracing::info!(server = %mailer.server(), "e-mail notices on"),
+            None => tracing::info!("no smtp_url: e-mail notices stay queued in the outbox"),
+        }
+        let worker = actix_web::rt::spawn(crate::notify::worker::run(worker_portal, mailer));
         let server = actix_web::HttpServer::new(move || web::app(state.clone()))
             .bind(settings.bind)
             .map_err(|error| {
@@ -344,6 +405,7 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
             .run();
         eprintln!("speakup: listening on {}", settings.public_url);
         server.await?;
+        worker.abort();
         tracing::info!("speakup stopped");
         Ok(())
     })

@@ -71,7 +71,11 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Write a consistent copy of a live SQLite database to DEST.
+    /// E-mail notices.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+    /// Write a consistent copy of a live SQLite database to DEST and of the attachment files
+    /// to DEST.attachments (for PostgreSQL, say what to copy).
     Backup {
         #[arg(value_name = "DEST")]
         destination: PathBuf,
@@ -145,6 +149,16 @@ pub enum HolidayCommand {
         organisation: String,
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// The deadline reminders that day would send, one JSON object a line
+    /// ({"to","kind","case","percent"?,"due_on"}); nothing is sent or recorded.
+    Preview {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: String,
     },
 }
 

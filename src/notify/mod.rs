@@ -2,6 +2,8 @@
 //! (`queue`), and delivering them over SMTP with retries.
 
 pub mod notice;
+pub mod smtp;
+pub mod worker;
 
 pub use notice::{Notice, Obligation, Rendered, ServiceNotice, WeeklySummary};
 

@@ -4,47 +4,14 @@
 
 use time::Date;
 
-/// Which obligation a reminder is about. The text names only the obligation, never the case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Obligation {
-    /// Stage 2 acknowledgement (3 working days).
-    Acknowledge,
-    /// Stage 1 full response (5 working days, or the extended date).
-    Stage1Response,
-    /// Stage 2 full response (20 working days, or the extended date).
-    Stage2Response,
-    /// Stage 2 extended: update the reporter at least every 20 working days.
-    Update,
-}
+pub use crate::procedure::Obligation;
 
-impl Obligation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Acknowledge => "acknowledge",
-            Self::Stage1Response => "stage1_response",
-            Self::Stage2Response => "stage2_response",
-            Self::Update => "update",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::Acknowledge,
-            Self::Stage1Response,
-            Self::Stage2Response,
-            Self::Update,
-        ]
-        .into_iter()
-        .find(|obligation| obligation.as_str() == value)
-    }
-
-    fn phrase(self) -> &'static str {
-        match self {
-            Self::Acknowledge => "the stage 2 acknowledgement",
-            Self::Stage1Response => "the stage 1 response",
-            Self::Stage2Response => "the stage 2 response",
-            Self::Update => "the stage 2 update to the reporter",
-        }
+fn phrase(obligation: Obligation) -> &'static str {
+    match obligation {
+        Obligation::Acknowledge => "the stage 2 acknowledgement",
+        Obligation::Stage1Response => "the stage 1 response",
+        Obligation::Stage2Response => "the stage 2 response",
+        Obligation::Update => "the stage 2 update to the reporter",
     }
 }
 
@@ -71,7 +38,7 @@ pub struct WeeklySummary {
     pub week: String,
     pub open_cases: i64,
     pub overdue_cases: i64,
-    /// `None` when the portal records no detriment reports yet.
+    /// Reported in the seven days up to the summary; `None` when not recorded.
     pub detriment_reports: Option<i64>,
     pub audit_entries: i64,
     pub audit_head: String,
@@ -196,7 +163,7 @@ impl Notice {
                 format!(
                     "{percent}% of the working days allowed for {} on case {reference} have \
                      been used. It is due on {due_on}.\n\n{}\n\n{FOOTER}",
-                    obligation.phrase(),
+                    phrase(*obligation),
                     case_link(reference)
                 ),
             ),
@@ -208,7 +175,7 @@ impl Notice {
                 format!("{reference}: overdue since {due_on}"),
                 format!(
                     "{} on case {reference} was due on {due_on} and is overdue.\n\n{}\n\n{FOOTER}",
-                    capitalised(obligation.phrase()),
+                    capitalised(phrase(*obligation)),
                     case_link(reference)
                 ),
             ),
@@ -231,7 +198,7 @@ impl Notice {
                     ),
                     format!(
                         "Week {week}, {organisation}\n\nOpen cases: {open}\nOverdue cases: \
-                         {overdue}\nDetriment reports: {detriment}\n\nAudit checkpoint (keep \
+                         {overdue}\nDetriment reports in the last 7 days: {detriment}\n\nAudit checkpoint (keep \
                          this e-mail; `speakup audit verify --expect-entries {entries} \
                          --expect-head {head}` proves the log still contains it):\n  entries: \
                          {entries}\n  head: {head}\n\n{console}\n",
@@ -364,18 +331,5 @@ mod tests {
         assert!(rendered.body.contains("entries: 17"));
         assert!(rendered.body.contains("head: ab12"));
         assert!(rendered.body.contains("not recorded by this portal"));
-    }
-
-    #[test]
-    fn obligations_round_trip() {
-        for obligation in [
-            Obligation::Acknowledge,
-            Obligation::Stage1Response,
-            Obligation::Stage2Response,
-            Obligation::Update,
-        ] {
-            assert_eq!(Obligation::parse(obligation.as_str()), Some(obligation));
-        }
-        assert_eq!(Obligation::parse("stage3"), None);
     }
 }

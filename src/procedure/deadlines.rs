@@ -113,6 +113,15 @@ pub struct Urgency {
     pub level: UrgencyLevel,
 }
 
+/// One running obligation: its window runs from `start` to `due`, both included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    pub stage: ProcedureStage,
+    pub deadline: DeadlineKind,
+    pub start: Date,
+    pub due: Date,
+}
+
 /// The running clock of one stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StageClock {
@@ -248,34 +257,52 @@ impl StageClock {
         }
     }
 
-    pub fn urgency(&self, calendar: &Calendar, today: Date) -> Option<Urgency> {
+    /// The outstanding obligations of this stage, each with the first and last day of its window.
+    pub fn windows(&self, calendar: &Calendar) -> Vec<Window> {
         let due = self.due(false);
-        let mut windows: Vec<(DeadlineKind, Date, Date)> = Vec::with_capacity(3);
+        let mut windows: Vec<Window> = Vec::with_capacity(3);
+        let window = |deadline, start, due| Window {
+            stage: self.stage,
+            deadline,
+            start,
+            due,
+        };
         if let Some(ack) = due.acknowledge_by {
-            windows.push((DeadlineKind::Acknowledge, self.day_one, ack));
+            windows.push(window(DeadlineKind::Acknowledge, self.day_one, ack));
         }
-        windows.push((DeadlineKind::Respond, self.day_one, self.respond_by));
+        windows.push(window(DeadlineKind::Respond, self.day_one, self.respond_by));
         if let (Some(update_by), Some(contact)) = (due.update_by, self.last_contact) {
             let start = calendar
                 .next_working_day_after(contact)
                 .unwrap_or(update_by);
-            windows.push((DeadlineKind::Update, start, update_by));
+            windows.push(window(DeadlineKind::Update, start, update_by));
         }
         windows
+    }
+
+    pub fn urgency(&self, calendar: &Calendar, today: Date) -> Option<Urgency> {
+        self.windows(calendar)
             .into_iter()
-            .map(|(deadline, start, due)| {
-                let used = calendar.working_days_used(start, today);
-                let allowed = calendar.working_days_between(start, due).max(1);
-                let share = f64::from(used) / f64::from(allowed);
-                Urgency {
-                    deadline,
-                    due,
-                    used,
-                    allowed,
-                    share,
-                    level: UrgencyLevel::from_share(share, today > due),
-                }
-            })
+            .map(
+                |Window {
+                     deadline,
+                     start,
+                     due,
+                     ..
+                 }| {
+                    let used = calendar.working_days_used(start, today);
+                    let allowed = calendar.working_days_between(start, due).max(1);
+                    let share = f64::from(used) / f64::from(allowed);
+                    Urgency {
+                        deadline,
+                        due,
+                        used,
+                        allowed,
+                        share,
+                        level: UrgencyLevel::from_share(share, today > due),
+                    }
+                },
+            )
             .max_by(|a, b| {
                 a.level
                     .cmp(&b.level)

@@ -12,8 +12,9 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use super::deadlines::ProcedureStage;
-use super::kpi::{Kpis, Period, SplitKpis, StageKpis, ratio_1dp};
+use super::kpi::{CHANNELS, Kpis, Period, SplitKpis, StageKpis, ratio_1dp};
 use super::stages::Outcome;
+use crate::model::Channel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,9 +139,22 @@ pub struct Stage2Entries {
     pub direct: Share,
 }
 
+/// Concerns received, by how they were raised.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChannelFigures {
+    pub portal: Figure,
+    pub in_person: Figure,
+    pub phone: Figure,
+    pub email: Figure,
+    pub letter: Figure,
+    pub line_manager: Figure,
+    pub other: Figure,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DisclosedSplit {
     pub received: Figure,
+    pub received_by_channel: ChannelFigures,
     pub not_whistleblowing: Figure,
     pub withdrawn: Figure,
     /// Concerns at each stage on any day of the period.
@@ -229,6 +243,8 @@ enum StageMetric {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Metric {
     Received,
+    /// Received by the channel at this position of `Channel::ALL`.
+    ReceivedVia(usize),
     NotWhistleblowing,
     Withdrawn,
     ClosedTotal,
@@ -254,15 +270,16 @@ fn splits(by_service: bool) -> Vec<Split> {
 }
 
 fn every_metric() -> Vec<Metric> {
-    let mut all = vec![
-        Metric::Received,
+    let mut all = vec![Metric::Received];
+    all.extend((0..CHANNELS).map(Metric::ReceivedVia));
+    all.extend([
         Metric::NotWhistleblowing,
         Metric::Withdrawn,
         Metric::ClosedTotal,
         Metric::Stage2Entered,
         Metric::Stage2Escalated,
         Metric::Stage2Direct,
-    ];
+    ]);
     for stage in STAGES {
         all.push(Metric::Stage(stage, StageMetric::Handled));
         all.push(Metric::Stage(stage, StageMetric::Extended));
@@ -299,6 +316,12 @@ fn partitions(by_service: bool) -> Vec<(Cell, Vec<Cell>)> {
     for group in GROUPS {
         for split in splits(by_service) {
             let cell = |m| (group, split, m);
+            list.push((
+                cell(Metric::Received),
+                (0..CHANNELS)
+                    .map(|c| cell(Metric::ReceivedVia(c)))
+                    .collect(),
+            ));
             list.push((
                 cell(Metric::ClosedTotal),
                 STAGES
@@ -375,6 +398,7 @@ fn value(kpis: &Kpis, (group, split, metric): Cell) -> u32 {
     let s = split_of(kpis, group, split);
     match metric {
         Metric::Received => s.received,
+        Metric::ReceivedVia(channel) => s.received_by_channel.get(channel).copied().unwrap_or(0),
         Metric::NotWhistleblowing => s.not_whistleblowing,
         Metric::Withdrawn => s.withdrawn,
         Metric::ClosedTotal => s.closed(),
@@ -524,8 +548,21 @@ impl Discloser<'_> {
         let stage_cell = |stage, m| (group, split, Metric::Stage(stage, m));
         let closed_at = |stage| stage_cell(stage, StageMetric::Closed);
         let handled_at = |stage| stage_cell(stage, StageMetric::Handled);
+        let via = |channel: Channel| {
+            let slot = Channel::ALL.iter().position(|c| *c == channel).unwrap_or(0);
+            self.figure(cell(Metric::ReceivedVia(slot)))
+        };
         DisclosedSplit {
             received: self.figure(cell(Metric::Received)),
+            received_by_channel: ChannelFigures {
+                portal: via(Channel::Portal),
+                in_person: via(Channel::InPerson),
+                phone: via(Channel::Phone),
+                email: via(Channel::Email),
+                letter: via(Channel::Letter),
+                line_manager: via(Channel::LineManager),
+                other: via(Channel::Other),
+            },
             not_whistleblowing: self.figure(cell(Metric::NotWhistleblowing)),
             withdrawn: self.figure(cell(Metric::Withdrawn)),
             handled: per_stage(|stage| self.figure(handled_at(stage))),
@@ -628,6 +665,13 @@ mod tests {
     use crate::procedure::kpi::GroupKpis;
     use proptest::prelude::*;
 
+    /// Counts received, all through the portal.
+    fn portal(n: u32) -> [u32; CHANNELS] {
+        let mut channels = [0; CHANNELS];
+        channels[0] = n;
+        channels
+    }
+
     fn period() -> Period {
         Period::parse_quarter("2025-Q3").unwrap_or_else(|_| unreachable!())
     }
@@ -648,8 +692,13 @@ mod tests {
     }
 
     fn sum(a: &SplitKpis, b: &SplitKpis) -> SplitKpis {
+        let mut received_by_channel = [0; CHANNELS];
+        for (slot, total) in received_by_channel.iter_mut().enumerate() {
+            *total = a.received_by_channel[slot] + b.received_by_channel[slot];
+        }
         SplitKpis {
             received: a.received + b.received,
+            received_by_channel,
             not_whistleblowing: a.not_whistleblowing + b.not_whistleblowing,
             withdrawn: a.withdrawn + b.withdrawn,
             stage1: add_stage(&a.stage1, &b.stage1),
@@ -715,6 +764,7 @@ mod tests {
     fn complementary_suppression_by_hand() {
         let nhs = SplitKpis {
             received: 20,
+            received_by_channel: portal(20),
             stage1: StageKpis {
                 handled: 14,
                 closed: 12,
@@ -729,6 +779,7 @@ mod tests {
         };
         let local_authority = SplitKpis {
             received: 10,
+            received_by_channel: portal(10),
             stage1: StageKpis {
                 handled: 8,
                 extended: 1,
@@ -792,6 +843,7 @@ mod tests {
     fn a_sum_with_only_zeros_left_hides_its_total() {
         let nhs = SplitKpis {
             received: 9,
+            received_by_channel: portal(9),
             stage1: StageKpis {
                 handled: 9,
                 extended: 6,
@@ -806,6 +858,7 @@ mod tests {
         };
         let local_authority = SplitKpis {
             received: 6,
+            received_by_channel: portal(6),
             stage1: StageKpis {
                 handled: 6,
                 closed: 6,
@@ -834,6 +887,7 @@ mod tests {
     fn one_service_shows_no_split_and_hides_only_what_it_must() {
         let nhs = SplitKpis {
             received: 12,
+            received_by_channel: portal(12),
             ..SplitKpis::default()
         };
         let k = kpis(nhs, SplitKpis::default());
@@ -850,6 +904,7 @@ mod tests {
         let mut k = kpis(
             SplitKpis {
                 received: 7,
+                received_by_channel: portal(7),
                 ..SplitKpis::default()
             },
             SplitKpis::default(),
@@ -857,10 +912,12 @@ mod tests {
         k.anonymous = group(
             SplitKpis {
                 received: 9,
+                received_by_channel: portal(9),
                 ..SplitKpis::default()
             },
             SplitKpis {
                 received: 2,
+                received_by_channel: portal(2),
                 ..SplitKpis::default()
             },
         );
@@ -881,6 +938,7 @@ mod tests {
         let quarter = |n: u32, q: u8| {
             let split = SplitKpis {
                 received: n,
+                received_by_channel: portal(n),
                 stage1: StageKpis {
                     handled: n,
                     closed: n,
@@ -915,6 +973,32 @@ mod tests {
         // 21 closed in all = 21 at stage 1 + 0 at stage 2: the total goes with it.
         assert_eq!(d.overall.closed.total, Figure::Suppressed);
         assert_eq!(d.overall.average_working_days.stage1, Percent::Suppressed);
+    }
+
+    #[test]
+    fn every_channel_has_a_slot_and_a_field() {
+        assert_eq!(Channel::ALL.len(), CHANNELS);
+        let mut by_channel = [0; CHANNELS];
+        by_channel[1] = 2; // in person
+        by_channel[0] = 9; // portal
+        let k = kpis(
+            SplitKpis {
+                received: 11,
+                received_by_channel: by_channel,
+                ..SplitKpis::default()
+            },
+            SplitKpis::default(),
+        );
+        let d = disclose(&k, Disclosure::Published, false, &[]);
+        // 11 = 9 + 2: the 2 in person is small, so the 9 goes with it.
+        assert_eq!(d.overall.received, Figure::Count(11));
+        assert_eq!(d.overall.received_by_channel.in_person, Figure::FewerThan5);
+        assert_eq!(d.overall.received_by_channel.portal, Figure::Suppressed);
+        assert_eq!(d.overall.received_by_channel.phone, Figure::Count(0));
+        let internal = disclose(&k, Disclosure::Internal, false, &[]);
+        let json = serde_json::to_value(internal).unwrap_or_default();
+        assert_eq!(json["received_by_channel"]["in_person"], 2);
+        assert_eq!(json["received_by_channel"]["portal"], 9);
     }
 
     #[test]
@@ -961,6 +1045,15 @@ mod tests {
             )
     }
 
+    /// A count spread over the channels unevenly, so that small parts occur.
+    fn split_by_channel(received: u32) -> [u32; CHANNELS] {
+        let mut channels = [0; CHANNELS];
+        channels[0] = received / 2;
+        channels[1] = received / 4;
+        channels[2] = received - channels[0] - channels[1];
+        channels
+    }
+
     fn split_kpis() -> impl Strategy<Value = SplitKpis> {
         (
             0u32..30,
@@ -974,6 +1067,7 @@ mod tests {
             .prop_map(
                 |(received, nw, withdrawn, stage1, stage2, escalated, direct)| SplitKpis {
                     received,
+                    received_by_channel: split_by_channel(received),
                     not_whistleblowing: nw,
                     withdrawn,
                     stage1,

@@ -15,6 +15,10 @@ use super::dates::iso_date;
 use super::deadlines::ProcedureStage;
 use super::error::ProcedureError;
 use super::signposting::{Anonymity, Service};
+use crate::model::Channel;
+
+/// How many channels a concern can arrive by.
+pub const CHANNELS: usize = 7;
 use super::stages::{CaseProcedure, Event, Outcome, Settings, State, Timeliness};
 
 /// One case as the report sees it: no content, only what the figures need.
@@ -22,6 +26,8 @@ use super::stages::{CaseProcedure, Event, Outcome, Settings, State, Timeliness};
 pub struct CaseRecord {
     pub service: Service,
     pub anonymity: Anonymity,
+    /// How it reached the organisation (the portal or another channel a contact recorded).
+    pub channel: Channel,
     pub events: Vec<Event>,
 }
 
@@ -237,6 +243,8 @@ pub(crate) fn ratio_1dp(numerator: u64, denominator: u64, scale: u64) -> Option<
 pub struct SplitKpis {
     /// Cases received in the period.
     pub received: u32,
+    /// The same, by how they were raised, in the order of [`Channel::ALL`].
+    pub received_by_channel: [u32; CHANNELS],
     /// Of those received in the period, found not to be whistleblowing by the end of it.
     pub not_whistleblowing: u32,
     /// Of those received in the period, withdrawn by the end of it.
@@ -350,19 +358,22 @@ pub fn compute_kpis(
             Anonymity::Confidential => &mut kpis.standards,
             Anonymity::Anonymous => &mut kpis.anonymous,
         };
-        count_case(&mut group.overall, &case, period);
+        count_case(&mut group.overall, &case, record.channel, period);
         let service = match record.service {
             Service::Nhs => &mut group.nhs,
             Service::LocalAuthority => &mut group.local_authority,
         };
-        count_case(service, &case, period);
+        count_case(service, &case, record.channel, period);
     }
     kpis
 }
 
-fn count_case(split: &mut SplitKpis, case: &CaseProcedure, period: Period) {
+fn count_case(split: &mut SplitKpis, case: &CaseProcedure, channel: Channel, period: Period) {
     if period.contains(case.received_on()) {
         split.received += 1;
+        if let Some(slot) = Channel::ALL.iter().position(|c| *c == channel) {
+            split.received_by_channel[slot] += 1;
+        }
         match case.state() {
             State::NotWhistleblowing => split.not_whistleblowing += 1,
             State::Withdrawn => split.withdrawn += 1,

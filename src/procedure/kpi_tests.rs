@@ -28,6 +28,7 @@ fn record(service: Service, anonymity: Anonymity, events: Vec<Event>) -> CaseRec
     CaseRecord {
         service,
         anonymity,
+        channel: crate::model::Channel::Portal,
         events,
     }
 }
@@ -223,6 +224,7 @@ fn raw_figures_for_the_quarter() {
     // placed there in December).
     let nhs = SplitKpis {
         received: 6,
+        received_by_channel: portal(6),
         not_whistleblowing: 0,
         withdrawn: 1, // H
         stage1: StageKpis {
@@ -253,6 +255,7 @@ fn raw_figures_for_the_quarter() {
     };
     let local_authority = SplitKpis {
         received: 2,
+        received_by_channel: portal(2),
         stage1: StageKpis {
             handled: 1,
             closed: 1,
@@ -276,6 +279,7 @@ fn raw_figures_for_the_quarter() {
     assert_eq!(kpis.standards.local_authority, local_authority);
     let overall = SplitKpis {
         received: 8,
+        received_by_channel: portal(8),
         not_whistleblowing: 0,
         withdrawn: 1,
         stage1: StageKpis {
@@ -333,6 +337,13 @@ fn raw_figures_for_the_quarter() {
     assert_eq!(kpis.standards.nhs.stage1.average_working_days(), Some(5.0));
     assert_eq!(kpis.standards.nhs.stage2.average_working_days(), Some(26.7));
     assert_eq!(StageKpis::default().average_working_days(), None);
+}
+
+/// Counts received, all through the portal.
+fn portal(n: u32) -> [u32; super::kpi::CHANNELS] {
+    let mut channels = [0; super::kpi::CHANNELS];
+    channels[0] = n;
+    channels
 }
 
 fn share(count: u32, percent: f64) -> Share {

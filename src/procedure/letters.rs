@@ -25,7 +25,17 @@ pub struct LetterFacts<'a> {
     pub contact: &'a str,
     /// The reporter asked for this step from their mailbox (stage 2, withdrawal).
     pub requested_by_reporter: bool,
+    /// Who authorised an extension (name and role), as the handler entered it.
+    pub authorised_by: &'a str,
+    /// The points a stage 2 investigation will look into.
+    pub points: &'a str,
 }
+
+/// Where a reporter finds support, in every letter that opens an investigation.
+const SUPPORT: &str = "You can get support at any time: from the confidential contacts who \
+received your concern, from the whistleblowing champion, from your trade union or professional \
+body, and from the Independent National Whistleblowing Officer for NHS services. If you are \
+treated badly because you raised a concern, tell us in this mailbox: you are protected from that.";
 
 /// "Friday 4 December 2026".
 pub fn long_date(date: Date) -> String {
@@ -81,9 +91,11 @@ pub fn letter(event: &EventKind, facts: &LetterFacts<'_>) -> Option<String> {
     match *event {
         EventKind::Received => return None,
         EventKind::Acknowledge => {
-            let stage = match facts.state_before {
-                Some(State::Stage2) => "stage 2 (investigation)",
-                _ => "stage 1 (early resolution)",
+            let at_stage2 = facts.state_before == Some(State::Stage2);
+            let stage = if at_stage2 {
+                "stage 2 (investigation)"
+            } else {
+                "stage 1 (early resolution)"
             };
             push_paragraph(
                 &mut letter,
@@ -92,6 +104,31 @@ pub fn letter(event: &EventKind, facts: &LetterFacts<'_>) -> Option<String> {
                     respond_by(&facts.due)
                 ),
             );
+            if at_stage2 {
+                if !facts.points.trim().is_empty() {
+                    push_paragraph(
+                        &mut letter,
+                        &format!(
+                            "The investigation will look into these points:\n{}",
+                            facts.points.trim()
+                        ),
+                    );
+                    push_paragraph(
+                        &mut letter,
+                        "If we have missed or misunderstood anything, tell us here.",
+                    );
+                }
+                if !facts.contact.trim().is_empty() {
+                    push_paragraph(
+                        &mut letter,
+                        &format!(
+                            "Your contact for the investigation is {}. You can write to them here at any time.",
+                            facts.contact.trim()
+                        ),
+                    );
+                }
+                push_paragraph(&mut letter, SUPPORT);
+            }
         }
         EventKind::Stage1 => push_paragraph(
             &mut letter,
@@ -128,6 +165,7 @@ pub fn letter(event: &EventKind, facts: &LetterFacts<'_>) -> Option<String> {
                     respond_by(&facts.due)
                 ),
             );
+            push_paragraph(&mut letter, SUPPORT);
         }
         EventKind::NotWhistleblowing => {
             let about = facts
@@ -162,7 +200,10 @@ pub fn letter(event: &EventKind, facts: &LetterFacts<'_>) -> Option<String> {
             }
             push_paragraph(
                 &mut letter,
-                "A senior manager has authorised this extension.",
+                &match facts.authorised_by.trim() {
+                    "" => "A senior manager has authorised this extension.".to_owned(),
+                    who => format!("This extension was authorised by {who}."),
+                },
             );
             if let Some(update_by) = facts.due.update_by {
                 push_paragraph(
@@ -258,7 +299,7 @@ pub fn letter(event: &EventKind, facts: &LetterFacts<'_>) -> Option<String> {
             } else {
                 push_paragraph(
                     &mut letter,
-                    "If you are not happy with this response, you can ask for your concern to be investigated at stage 2. Reply here to ask.",
+                    "If you are not happy with this response, you can ask for your concern to be investigated at stage 2: choose \u{201c}Ask for stage 2\u{201d} in this mailbox, or reply here.",
                 );
             }
         }
@@ -326,9 +367,10 @@ mod tests {
     }
 
     #[test]
-    fn extension_gives_reason_and_new_date_but_not_the_authoriser() {
+    fn extension_gives_reason_new_date_and_who_authorised_it() {
         let facts = LetterFacts {
             reason: "A key witness is on leave until 7 December.",
+            authorised_by: "Dr Morag Lee, Director of Nursing",
             due: Due {
                 update_by: Some(date!(2027 - 01 - 12)),
                 ..due(date!(2026 - 12 - 21))
@@ -345,6 +387,68 @@ mod tests {
         assert!(text.contains("new response date is Monday 21 December 2026"));
         assert!(text.contains("The reason is: A key witness"));
         assert!(text.contains("by Tuesday 12 January 2027 at the latest"));
+        assert!(text.contains("authorised by Dr Morag Lee, Director of Nursing."));
+        assert!(!text.contains("A senior manager"));
+        // Nothing entered: the general words, never a made-up name.
+        let unnamed = letter(
+            &EventKind::Extend {
+                until: date!(2026 - 12 - 21),
+            },
+            &LetterFacts::default(),
+        )
+        .unwrap();
+        assert!(unnamed.contains("A senior manager has authorised this extension."));
+    }
+
+    #[test]
+    fn a_stage2_acknowledgement_lists_the_points_the_contact_and_support() {
+        let facts = LetterFacts {
+            state_before: Some(State::Stage2),
+            points: "1. Night staffing on Ward 3.\n2. How incidents were logged.",
+            contact: "Ivy Investigator, investigating officer",
+            due: due(date!(2026 - 12 - 17)),
+            ..LetterFacts::default()
+        };
+        let text = letter(&EventKind::Acknowledge, &facts).unwrap();
+        assert!(text.contains("stage 2 (investigation)"));
+        assert!(text.contains("look into these points:\n1. Night staffing on Ward 3."));
+        assert!(text.contains("Your contact for the investigation is Ivy Investigator"));
+        assert!(text.contains("whistleblowing champion"));
+        assert!(text.contains("you are protected"));
+        // A stage 1 acknowledgement stays short.
+        let stage1 = letter(
+            &EventKind::Acknowledge,
+            &LetterFacts {
+                state_before: Some(State::Stage1),
+                ..facts.clone()
+            },
+        )
+        .unwrap();
+        assert!(!stage1.contains("Night staffing"));
+    }
+
+    #[test]
+    fn withdrawal_letters_say_why_and_keep_the_door_open() {
+        let asked = letter(
+            &EventKind::Withdraw,
+            &LetterFacts {
+                requested_by_reporter: true,
+                ..LetterFacts::default()
+            },
+        )
+        .unwrap();
+        assert!(asked.contains("You asked to withdraw your concern"));
+        assert!(asked.contains("you are protected"));
+        let recorded = letter(
+            &EventKind::Withdraw,
+            &LetterFacts {
+                reason: "You asked by phone on 3 December 2026.",
+                ..LetterFacts::default()
+            },
+        )
+        .unwrap();
+        assert!(recorded.contains("The reason recorded is: You asked by phone"));
+        assert!(recorded.contains("your mailbox stays open"));
     }
 
     #[test]
@@ -408,5 +512,197 @@ mod tests {
         let text = letter(&EventKind::Update, &facts).unwrap();
         assert!(text.contains("We have interviewed two staff members."));
         assert!(text.contains("respond fully by Wednesday 20 January 2027, and will update you again by Tuesday 12 January 2027"));
+    }
+}
+
+/// Every letter with example facts, in the order a case meets them: the source of
+/// `docs/letters.md`, which a board's governance team reviews (a test keeps the two identical).
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+    use time::macros::date;
+
+    pub struct Sample {
+        pub title: &'static str,
+        pub text: String,
+    }
+
+    fn sample(title: &'static str, event: EventKind, facts: LetterFacts<'_>) -> Sample {
+        Sample {
+            title,
+            text: letter(&event, &facts).unwrap_or_default(),
+        }
+    }
+
+    pub fn all() -> Vec<Sample> {
+        let stage1_due = Due {
+            respond_by: Some(date!(2026 - 11 - 20)),
+            ..Due::default()
+        };
+        let stage2_due = Due {
+            acknowledge_by: Some(date!(2026 - 11 - 18)),
+            respond_by: Some(date!(2026 - 12 - 14)),
+            ..Due::default()
+        };
+        let contact = "Cora Contact, confidential contact";
+        vec![
+            sample(
+                "Stage 1: early resolution",
+                EventKind::Stage1,
+                LetterFacts {
+                    due: stage1_due,
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Acknowledgement at stage 1",
+                EventKind::Acknowledge,
+                LetterFacts {
+                    due: stage1_due,
+                    state_before: Some(State::Stage1),
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Moved to stage 2 (asked for by the reporter)",
+                EventKind::Stage2 {
+                    reason: EscalationReason::ReporterRequested,
+                },
+                LetterFacts {
+                    due: stage2_due,
+                    requested_by_reporter: true,
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Moved to stage 2 (complex concern)",
+                EventKind::Stage2 {
+                    reason: EscalationReason::Complex,
+                },
+                LetterFacts {
+                    due: stage2_due,
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Acknowledgement at stage 2",
+                EventKind::Acknowledge,
+                LetterFacts {
+                    due: stage2_due,
+                    state_before: Some(State::Stage2),
+                    points: "1. Night staffing on Ward 3 in October.\n2. How incidents were logged.",
+                    contact: "Ivy Investigator, investigating officer",
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Extension",
+                EventKind::Extend {
+                    until: date!(2026 - 12 - 21),
+                },
+                LetterFacts {
+                    due: Due {
+                        update_by: Some(date!(2027 - 01 - 12)),
+                        respond_by: Some(date!(2026 - 12 - 21)),
+                        ..Due::default()
+                    },
+                    reason: "A key witness is on leave until 7 December.",
+                    authorised_by: "Dr Morag Lee, Director of Nursing",
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Progress update",
+                EventKind::Update,
+                LetterFacts {
+                    due: Due {
+                        update_by: Some(date!(2027 - 01 - 12)),
+                        respond_by: Some(date!(2027 - 01 - 20)),
+                        ..Due::default()
+                    },
+                    message: "We have interviewed two members of staff.",
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Stage 1 response",
+                EventKind::Close {
+                    outcome: Outcome::PartiallyUpheld,
+                },
+                LetterFacts {
+                    state_before: Some(State::Stage1),
+                    findings: "The rota was short on 3 nights.",
+                    actions: "An extra nurse is rostered from January.",
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Stage 2 final decision",
+                EventKind::Close {
+                    outcome: Outcome::Upheld,
+                },
+                LetterFacts {
+                    state_before: Some(State::Stage2),
+                    findings: "Incidents on Ward 3 were not logged on 5 occasions.",
+                    actions: "Incident logging training for all Ward 3 staff by March.",
+                    contact,
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Not a whistleblowing concern",
+                EventKind::NotWhistleblowing,
+                LetterFacts {
+                    not_whistleblowing: Some(NotWhistleblowingKind::Grievance),
+                    reason: "It is about your own contract hours.",
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Withdrawn at the reporter's request (from the mailbox)",
+                EventKind::Withdraw,
+                LetterFacts {
+                    requested_by_reporter: true,
+                    ..LetterFacts::default()
+                },
+            ),
+            sample(
+                "Withdrawn, recorded by a handler",
+                EventKind::Withdraw,
+                LetterFacts {
+                    reason: "You asked by phone on 3 December 2026.",
+                    ..LetterFacts::default()
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn docs_letters_md_holds_every_letter_as_written() {
+        let doc = include_str!("../../docs/letters.md");
+        for sample in all() {
+            assert!(!sample.text.is_empty(), "{}", sample.title);
+            let quoted: String = sample
+                .text
+                .lines()
+                .map(|line| {
+                    if line.is_empty() {
+                        ">\n".to_owned()
+                    } else {
+                        format!("> {line}\n")
+                    }
+                })
+                .collect();
+            assert!(
+                doc.contains(&format!("### {}\n", sample.title)),
+                "docs/letters.md lacks the heading {:?}",
+                sample.title
+            );
+            assert!(
+                doc.contains(&quoted),
+                "docs/letters.md is out of date for {:?}; it should quote:\n{quoted}",
+                sample.title
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod holidays;
 pub mod kpi;
 pub mod letters;
+pub mod reminders;
 pub mod signposting;
 pub mod stages;
 
@@ -19,11 +20,12 @@ pub use calendar::{
     Calendar, CalendarChange, CalendarChangeKind, DayOneRule, LocalHoliday, check_changeable,
 };
 pub use dates::{date_words, parse_iso_date, parse_typed_date};
-pub use deadlines::{DeadlineKind, Due, ProcedureStage, Urgency, UrgencyLevel};
+pub use deadlines::{DeadlineKind, Due, ProcedureStage, Urgency, UrgencyLevel, Window};
 pub use disclosure::{DisclosedKpis, Disclosure, Figure, Percent, Share, disclose};
 pub use error::ProcedureError;
 pub use holidays::Holiday;
 pub use kpi::{CaseRecord, Kpis, Period, compute_kpis};
+pub use reminders::{Milestone, Obligation, ReminderDue, due_reminder, milestone_day};
 pub use signposting::{
     Anonymity, IntakeExplainer, NotWhistleblowingKind, Route, Service, Signpost, SignpostRequest,
     Topic, intake_explainer, signposts,
@@ -38,3 +40,6 @@ mod stages_tests;
 
 #[cfg(test)]
 mod kpi_tests;
+
+#[cfg(test)]
+mod kpi_year_tests;

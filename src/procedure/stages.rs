@@ -687,6 +687,13 @@ impl CaseProcedure {
         self.clock().and_then(|c| c.urgency(calendar, today))
     }
 
+    /// The running obligations (empty once nothing is running), for reminders.
+    pub fn windows(&self, calendar: &Calendar) -> Vec<super::deadlines::Window> {
+        self.clock()
+            .map(|c| c.windows(calendar))
+            .unwrap_or_default()
+    }
+
     pub fn closures(&self) -> &[Closure] {
         &self.closures
     }

@@ -44,6 +44,8 @@ pub struct EventInput {
     pub learning_publishable: bool,
     /// Words for the reporter (required for an update).
     pub message: String,
+    /// The points a stage 2 investigation will look into, for its acknowledgement letter.
+    pub points: String,
 }
 
 impl EventInput {
@@ -62,6 +64,7 @@ impl EventInput {
             learning: String::new(),
             learning_publishable: false,
             message: String::new(),
+            points: String::new(),
         }
     }
 }
@@ -106,6 +109,7 @@ fn check_lengths(input: &EventInput) -> Result<(), ServiceError> {
         ("actions", &input.actions),
         ("learning", &input.learning),
         ("message", &input.message),
+        ("points to investigate", &input.points),
     ] {
         if value.chars().count() > MAX_TEXT || value.contains('\0') {
             return Err(ServiceError::invalid(
@@ -236,10 +240,13 @@ impl Portal {
                     not_whistleblowing: input.not_whistleblowing,
                     contact: &contact,
                     requested_by_reporter: false,
+                    authorised_by: &input.authorised_by,
+                    points: &input.points,
                 },
             );
             if let Some(letter) = letter {
                 let detail = [
+                    ("Points to investigate", input.points.trim()),
                     ("Reason", input.reason.trim()),
                     ("Findings", input.findings.trim()),
                     ("Actions", input.actions.trim()),

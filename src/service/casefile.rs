@@ -20,11 +20,27 @@ use crate::store::organisations::{self, HolidayChange, HolidayOverride, Organisa
 
 pub fn calendar_for(tx: &mut Tx, organisation: &Organisation) -> Result<Calendar, ServiceError> {
     let history = calendar_history(&organisations::holidays(tx, &organisation.id)?);
-    let day_one_rule = match organisation.day_one_rule.as_str() {
+    let rule_changes = organisations::day_one_rule_changes(tx, &organisation.id)?;
+    // Before the first change, the rule that change replaced was in force.
+    let first_rule = rule_changes
+        .first()
+        .map_or(organisation.day_one_rule.as_str(), |c| {
+            c.previous_rule.as_str()
+        });
+    Ok(
+        Calendar::from_history(day_one_rule(first_rule), &history).with_day_one_rule_changes(
+            rule_changes
+                .iter()
+                .map(|change| (change.from_day, day_one_rule(&change.rule))),
+        ),
+    )
+}
+
+fn day_one_rule(stored: &str) -> DayOneRule {
+    match stored {
         "next_working_day" => DayOneRule::NextWorkingDay,
         _ => DayOneRule::ReceiptOrNextWorkingDay,
-    };
-    Ok(Calendar::from_history(day_one_rule, &history))
+    }
 }
 
 /// The stored calendar changes in the procedure's terms.

@@ -297,9 +297,7 @@ impl Portal {
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
             add_missing_recovery_wrap(tx, handler, &open, today, now)?;
-            let detail = self.read_case(tx, handler, &open, today)?;
-            let latest = cases::latest_seq(tx, &open.case.id)?;
-            reads::mark_seen(tx, &open.case.id, &handler.user.id, latest)?;
+            // Written before the trail is read, so the page shows the view it records.
             audit_case(
                 tx,
                 handler,
@@ -309,6 +307,9 @@ impl Portal {
                 String::new(),
                 now,
             )?;
+            let detail = self.read_case(tx, handler, &open, today)?;
+            let latest = cases::latest_seq(tx, &open.case.id)?;
+            reads::mark_seen(tx, &open.case.id, &handler.user.id, latest)?;
             Ok(detail)
         })
     }
@@ -662,6 +663,15 @@ impl Portal {
                     message: format!("{} already holds this case", target.display_name),
                 });
             }
+            super::notices::tell(
+                tx,
+                &target.id,
+                &crate::notify::Notice::Granted {
+                    reference: case.reference.clone(),
+                },
+                &self.settings.public_url,
+                now,
+            )?;
             audit_case(
                 tx,
                 handler,

@@ -6,13 +6,15 @@ use time::Date;
 use super::accounts::{crypto_failure, validate_text};
 use super::casefile::{self, RecordDraft, stored_public_key};
 use super::content::{ConcernContent, IdentityContent};
+use super::sessions::Handler;
 use super::{Portal, ServiceError};
 use crate::crypto::{
     self, CaseKey, DataKey, KeyKind, PublicKey, RecordKind, Secret, SubmissionToken, WrapContext,
 };
 use crate::ids::{CaseId, EventId, RecordId, UserId};
-use crate::model::Author;
+use crate::model::{Author, Channel};
 use crate::procedure::{Anonymity, Event, EventKind, Service, Topic};
+use crate::store::audit::{self, NewEntry};
 use crate::store::cases::{self, Case};
 use crate::store::organisations::Organisation;
 use crate::store::users::{self, User};
@@ -39,6 +41,15 @@ pub struct NewConcern {
 pub struct ReporterIdentity {
     pub name: Secret<String>,
     pub contact: Secret<String>,
+}
+
+/// A concern raised outside the portal (in person, by phone, e-mail, letter, to a line manager)
+/// and recorded by a contact or investigator, who then hands the case key to the reporter.
+pub struct Recording<'a> {
+    pub recorder: &'a Handler,
+    /// The day the concern was raised; may be earlier than today, never later.
+    pub received_on: Date,
+    pub channel: Channel,
 }
 
 /// Given to the reporter when the concern is sent, and again to a browser that sends the same
@@ -244,6 +255,35 @@ fn replay(sent: &Case, case_key: &CaseKey, today: Date) -> Result<Receipt, Servi
     }
 }
 
+/// The account recording a concern, checked afresh: active, of this organisation, and one who
+/// may hold cases.
+fn recorder_of(
+    tx: &mut Tx,
+    recording: Option<&Recording<'_>>,
+    organisation: &Organisation,
+) -> Result<Option<User>, ServiceError> {
+    let Some(recording) = recording else {
+        return Ok(None);
+    };
+    let user = users::find(tx, &recording.recorder.user.id)?
+        .filter(|user| {
+            user.active && user.organisation_id == organisation.id && user.role.may_hold_cases()
+        })
+        .ok_or(ServiceError::NotFound)?;
+    Ok(Some(user))
+}
+
+/// The chosen intake contacts, plus whoever recorded the concern: they heard it already.
+fn readers_with(chosen: Vec<&User>, recorder: Option<&User>) -> Vec<User> {
+    let mut readers: Vec<User> = chosen.into_iter().cloned().collect();
+    if let Some(recorder) = recorder
+        && !readers.iter().any(|user| user.id == recorder.id)
+    {
+        readers.push(recorder.clone());
+    }
+    readers
+}
+
 fn readers_ref(readers: &[User]) -> Vec<&User> {
     readers.iter().collect()
 }
@@ -297,7 +337,35 @@ impl Portal {
     /// Sends a concern with a new random case key. Clients that may send twice use
     /// [`Portal::submit_concern_once`].
     pub fn submit_concern(&self, concern: NewConcern) -> Result<Receipt, ServiceError> {
-        self.submit_with_retries(&concern, None)
+        self.submit_with_retries(&concern, None, None)
+    }
+
+    /// Records a concern raised outside the portal. It is sealed and wrapped exactly as a
+    /// portal concern (to the intake contacts the reporter did not leave out, and to the
+    /// person recording it), dated the day it was raised, and audited. The case key comes back
+    /// once, for the recorder to give to the reporter (the printable letter).
+    pub fn record_concern(
+        &self,
+        concern: NewConcern,
+        recording: &Recording<'_>,
+    ) -> Result<Receipt, ServiceError> {
+        let today = self.clock.today();
+        if recording.channel == Channel::Portal {
+            return Err(ServiceError::invalid(
+                "invalid_channel",
+                "say how the concern was raised: in person, by phone, e-mail, letter, to a line manager, or another way",
+            ));
+        }
+        if recording.received_on > today || recording.received_on.year() < 2000 {
+            return Err(ServiceError::invalid(
+                "invalid_received_on",
+                "the day the concern was raised cannot be in the future",
+            ));
+        }
+        if !recording.recorder.user.role.may_hold_cases() {
+            return Err(ServiceError::NotFound);
+        }
+        self.submit_with_retries(&concern, None, Some(recording))
     }
 
     /// Sends a concern at most once per token: the case key is derived from the token, so a
@@ -310,7 +378,7 @@ impl Portal {
         concern: NewConcern,
         token: &SubmissionToken,
     ) -> Result<Receipt, ServiceError> {
-        self.submit_with_retries(&concern, Some(token))
+        self.submit_with_retries(&concern, Some(token), None)
     }
 
     /// The answer to a submission already sent with this token, if it was: checked before the
@@ -329,6 +397,7 @@ impl Portal {
         &self,
         concern: &NewConcern,
         token: Option<&SubmissionToken>,
+        recording: Option<&Recording<'_>>,
     ) -> Result<Receipt, ServiceError> {
         let today = self.clock.today();
         // References are 40 random bits; on the rare clash, draw again. Two sends of one token
@@ -341,7 +410,7 @@ impl Portal {
                 Some(token) => CaseKey::from_submission_token(token).map_err(crypto_failure)?,
                 None => CaseKey::generate(),
             };
-            match self.try_submit(concern, case_key, today) {
+            match self.try_submit(concern, case_key, today, recording) {
                 Err(ServiceError::Conflict { code, .. })
                     if code != ALREADY_SENT && attempts < 4 =>
                 {
@@ -357,7 +426,10 @@ impl Portal {
         concern: &NewConcern,
         case_key: CaseKey,
         today: Date,
+        recording: Option<&Recording<'_>>,
     ) -> Result<Receipt, ServiceError> {
+        let received_on = recording.map_or(today, |r| r.received_on);
+        let channel = recording.map_or(Channel::Portal, |r| r.channel);
         let lookup_id = case_key.lookup_id();
         // 0. A case already under this key means the same submission came again.
         let sent = self
@@ -371,10 +443,8 @@ impl Portal {
             let organisation = casefile::organisation(tx, &concern.organisation)?;
             let checked = check(concern, &organisation, today)?;
             let intake = users::intake_list(tx, &organisation.id)?;
-            let readers: Vec<User> = chosen_readers(concern, &intake)?
-                .into_iter()
-                .cloned()
-                .collect();
+            let recorder = recorder_of(tx, recording, &organisation)?;
+            let readers = readers_with(chosen_readers(concern, &intake)?, recorder.as_ref());
             Ok::<_, ServiceError>((organisation, checked, readers))
         })?;
 
@@ -448,9 +518,11 @@ impl Portal {
             }
             let current = casefile::organisation(tx, &concern.organisation)?;
             let intake = users::intake_list(tx, &current.id)?;
+            let recorder = recorder_of(tx, recording, &current)?;
+            let now_readers = readers_with(chosen_readers(concern, &intake)?, recorder.as_ref());
             let still_same = current.id == organisation.id
                 && current.recovery_public_key == organisation.recovery_public_key
-                && same_readers(&chosen_readers(concern, &intake)?, &readers_ref(&readers));
+                && same_readers(&readers_ref(&now_readers), &readers_ref(&readers));
             if !still_same {
                 return Err(ServiceError::Conflict {
                     code: "intake_changed",
@@ -476,21 +548,22 @@ impl Portal {
                         Topic::PublicMoney => "public_money",
                     }
                     .to_owned(),
-                    received_on: today,
+                    received_on,
                     became_aware_on: concern.became_aware_on,
+                    channel: channel.as_str().to_owned(),
                 },
             )?;
             casefile::append_sealed(
                 tx,
                 &case_data_key,
-                &reporter_record(&concern_record, &case_id, RecordKind::Concern, today),
+                &reporter_record(&concern_record, &case_id, RecordKind::Concern, received_on),
                 &concern_content,
             )?;
             if let Some(identity) = &checked.identity {
                 casefile::append_sealed(
                     tx,
                     &identity_key,
-                    &reporter_record(&identity_record, &case_id, RecordKind::Identity, today),
+                    &reporter_record(&identity_record, &case_id, RecordKind::Identity, received_on),
                     identity,
                 )?;
             }
@@ -501,9 +574,35 @@ impl Portal {
                 tx,
                 &case_id,
                 &EventId::generate(),
-                &Event::new(today, EventKind::Received),
-                None,
+                &Event::new(received_on, EventKind::Received),
+                recording.map(|r| &r.recorder.user.id),
             )?;
+            // Exactly the people the concern was wrapped to: an excluded contact holds no wrap.
+            // Whoever recorded it already knows.
+            super::notices::tell_holders(
+                tx,
+                &case_id,
+                &crate::notify::Notice::NewConcern {
+                    reference: reference.clone(),
+                },
+                recording.map(|r| &r.recorder.user.id),
+                &self.settings.public_url,
+                self.clock.now_utc_naive(),
+            )?;
+            if let Some(recording) = recording {
+                audit::append(
+                    tx,
+                    NewEntry {
+                        actor_user_id: Some(recording.recorder.user.id.as_str().to_owned()),
+                        action: "case_recorded",
+                        organisation_id: Some(organisation.id.as_str().to_owned()),
+                        case_id: Some(case_id.as_str().to_owned()),
+                        subject_user_id: None,
+                        detail: format!("channel={} received_on={received_on}", channel.as_str()),
+                    },
+                    self.clock.now_utc_naive(),
+                )?;
+            }
             Ok::<_, ServiceError>(())
         })
 ?;

@@ -162,6 +162,16 @@ impl Portal {
                 },
                 &MessageContent { body },
             )?;
+            super::notices::tell_holders(
+                tx,
+                &mailbox.case.id,
+                &crate::notify::Notice::ReporterMessage {
+                    reference: mailbox.case.reference.clone(),
+                },
+                None,
+                &self.settings.public_url,
+                self.clock.now_utc_naive(),
+            )?;
             Ok(())
         })
     }

@@ -18,6 +18,7 @@ pub mod governance;
 pub mod identity_consent;
 pub mod intake;
 pub mod mailbox;
+pub mod notices;
 pub mod organisations;
 pub mod oversight;
 pub mod recovery;

@@ -141,6 +141,18 @@ impl Portal {
     }
 }
 
+impl Portal {
+    /// The organisation a signed-in handler belongs to.
+    pub fn handler_organisation(
+        &self,
+        handler: &super::sessions::Handler,
+    ) -> Result<Organisation, ServiceError> {
+        self.store.read(|tx| {
+            organisations::find(tx, &handler.user.organisation_id)?.ok_or(ServiceError::NotFound)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use super::content::{EventContent, MessageContent};
 use super::mailbox::checked_message;
 use super::{Portal, ServiceError};
 use crate::crypto::{RecordKind, Secret};
-use crate::ids::{EventId, RecordId, UserId};
+use crate::ids::{EventId, RecordId};
 use crate::model::{Author, RequestKind, Role};
 use crate::notify::{self, Notice, Recipient, ServiceNotice};
 use crate::procedure::letters::{self, LetterFacts};
@@ -24,8 +24,7 @@ use crate::procedure::{EscalationReason, Event, EventKind, ProcedureError, State
 use crate::store::audit::{self, NewEntry};
 use crate::store::cases;
 use crate::store::reporter_requests::{self, NewRequest};
-use crate::store::wraps::{self, Recipient as WrapRecipient};
-use crate::store::{Tx, events, users};
+use crate::store::{events, users};
 
 /// The case's position after the request.
 #[derive(Debug, Clone, Serialize)]
@@ -184,17 +183,16 @@ impl Portal {
                 now,
             )?;
             let reference = case.reference.clone();
-            for holder in holders(tx, case)? {
-                notify::queue(
-                    tx,
-                    &holder,
-                    &Notice::ReporterRequest {
-                        reference: reference.clone(),
-                    },
-                    &public_url,
-                    now,
-                )?;
-            }
+            super::notices::tell_holders(
+                tx,
+                &case.id,
+                &Notice::ReporterRequest {
+                    reference: reference.clone(),
+                },
+                None,
+                &public_url,
+                now,
+            )?;
             if kind == RequestKind::Detriment {
                 for champion in users::list_in_organisation(tx, &organisation.id)?
                     .into_iter()
@@ -222,27 +220,6 @@ impl Portal {
             })
         })
     }
-}
-
-/// The active handlers holding the case, as notice recipients.
-fn holders(tx: &mut Tx, case: &cases::Case) -> Result<Vec<Recipient>, ServiceError> {
-    let mut seen: Vec<UserId> = Vec::new();
-    let mut recipients = Vec::new();
-    for wrap in wraps::for_case(tx, &case.id)? {
-        let WrapRecipient::User(user_id) = wrap.recipient else {
-            continue;
-        };
-        if seen.contains(&user_id) {
-            continue;
-        }
-        if let Some(user) = users::find(tx, &user_id)?
-            && user.active
-        {
-            recipients.push(Recipient::user(&user.id, &user.email));
-        }
-        seen.push(user_id);
-    }
-    Ok(recipients)
 }
 
 #[cfg(test)]

@@ -219,3 +219,16 @@ fn walk(tx: &mut Tx, checkpoint: Option<&Checkpoint>) -> Result<ChainCheck, Stor
         }
     }
 }
+
+/// The checkpoint board papers and the weekly summary print: how many entries the log has and
+/// the hash of the last one (hex; all zeros for an empty log).
+pub fn checkpoint(tx: &mut Tx) -> Result<(i64, String), StoreError> {
+    let entries: i64 = audit_log::table.count().get_result(tx)?;
+    let head: Option<Vec<u8>> = audit_log::table
+        .order(audit_log::seq.desc())
+        .select(audit_log::hash)
+        .first(tx)
+        .optional()?;
+    let head = head.unwrap_or_else(|| vec![0; 32]);
+    Ok((entries, data_encoding::HEXLOWER.encode(&head)))
+}

@@ -20,6 +20,8 @@ pub struct Case {
     pub topic: String,
     pub received_on: Date,
     pub became_aware_on: Option<Date>,
+    /// How the concern reached the organisation (`crate::model::Channel`).
+    pub channel: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -36,6 +38,7 @@ struct CaseRow {
     received_on: Date,
     became_aware_on: Option<Date>,
     next_record_seq: i32,
+    channel: String,
 }
 
 impl From<CaseRow> for Case {
@@ -51,6 +54,7 @@ impl From<CaseRow> for Case {
             topic: row.topic,
             received_on: row.received_on,
             became_aware_on: row.became_aware_on,
+            channel: row.channel,
         }
     }
 }
@@ -85,6 +89,7 @@ pub fn insert(tx: &mut Tx, case: &Case) -> Result<(), StoreError> {
             received_on: case.received_on,
             became_aware_on: case.became_aware_on,
             next_record_seq: 1,
+            channel: case.channel.clone(),
         })
         .execute(tx)
         .map_err(|error| {

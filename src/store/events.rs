@@ -150,3 +150,24 @@ pub fn for_cases(
     }
     Ok(grouped)
 }
+
+/// Every event of every case, grouped by case, in one query (for the reminder scan: a filter by
+/// id would need one bound parameter per case).
+pub fn all_grouped(
+    tx: &mut Tx,
+) -> Result<std::collections::HashMap<CaseId, Vec<StoredEvent>>, StoreError> {
+    let rows = procedure_events::table
+        .order((procedure_events::case_id.asc(), procedure_events::seq.asc()))
+        .select(EventRow::as_select())
+        .load(tx)?;
+    let mut grouped: std::collections::HashMap<CaseId, Vec<StoredEvent>> =
+        std::collections::HashMap::new();
+    for row in rows {
+        let case = CaseId::from_stored(row.case_id.clone());
+        grouped
+            .entry(case)
+            .or_default()
+            .push(StoredEvent::try_from(row)?);
+    }
+    Ok(grouped)
+}

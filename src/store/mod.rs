@@ -16,6 +16,7 @@ pub mod narratives;
 pub mod organisations;
 pub mod outbox;
 pub mod reads;
+pub mod reminders;
 pub mod reporter_requests;
 pub mod schema;
 pub mod sessions;

@@ -29,6 +29,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    day_one_rule_changes (id) {
+        id -> Text,
+        organisation_id -> Text,
+        from_day -> Date,
+        rule -> Text,
+        previous_rule -> Text,
+        recorded_on -> Date,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         organisation_id -> Text,
@@ -72,6 +83,7 @@ diesel::table! {
         received_on -> Date,
         became_aware_on -> Nullable<Date>,
         next_record_seq -> Integer,
+        channel -> Text,
     }
 }
 
@@ -310,6 +322,7 @@ diesel::joinable!(reminders_sent -> cases (case_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     calendar_changes,
+    day_one_rule_changes,
     users,
     intake_contacts,
     cases,

@@ -7,6 +7,7 @@
 
 mod detect;
 mod jpeg;
+mod pdf;
 mod png;
 mod webp;
 
@@ -50,6 +51,7 @@ enum State {
     Jpeg(jpeg::Jpeg),
     Png(png::Png),
     Webp(webp::Webp),
+    Pdf(pdf::Pdf),
     Passing(Option<FileKind>),
 }
 
@@ -87,6 +89,10 @@ impl Stripper {
             State::Jpeg(jpeg) => jpeg.push(input, out),
             State::Png(png) => png.push(input, out),
             State::Webp(webp) => webp.push(input, out),
+            State::Pdf(pdf) => {
+                pdf.push(input, out);
+                Ok(())
+            }
             State::Passing(_) => {
                 out.extend_from_slice(input);
                 Ok(())
@@ -99,17 +105,27 @@ impl Stripper {
             let head = std::mem::take(head);
             self.start(&head, out)?;
         }
+        let mut unchecked = false;
         let (kind, removed) = match self.state {
             State::Jpeg(jpeg) => (Some(FileKind::Jpeg), jpeg.finish()),
             State::Png(png) => (Some(FileKind::Png), png.finish()),
             State::Webp(webp) => (Some(FileKind::Webp), webp.finish()),
+            State::Pdf(pdf) => {
+                let (removed, compressed) = pdf.finish(out);
+                unchecked = compressed;
+                (Some(FileKind::Pdf), removed)
+            }
             State::Passing(kind) => (kind, Removed::default()),
             State::Sniffing(_) => (None, Removed::default()),
         };
+        let mut not_removed = not_removed(kind);
+        if unchecked {
+            not_removed.insert(0, pdf::COMPRESSED_PARTS.to_owned());
+        }
         Ok(StripReport {
             kind,
             removed: removed.0,
-            not_removed: not_removed(kind),
+            not_removed,
         })
     }
 
@@ -119,6 +135,7 @@ impl Stripper {
             Some(FileKind::Jpeg) => State::Jpeg(jpeg::Jpeg::new()),
             Some(FileKind::Png) => State::Png(png::Png::new()),
             Some(FileKind::Webp) => State::Webp(webp::Webp::new()),
+            Some(FileKind::Pdf) => State::Pdf(pdf::Pdf::new()),
             other => State::Passing(other),
         };
         self.push(head, out)
@@ -144,10 +161,9 @@ fn not_removed(kind: Option<FileKind>) -> Vec<String> {
         }
         Some(FileKind::Pdf) => {
             notes.push(
-                "document properties (author, software, dates) inside PDF files are not removed \
-                 yet: if the PDF was made on a work computer it may carry your name",
+                "the text and pictures inside the document, including names, signatures, \
+                 comments, form fields and any files embedded in it",
             );
-            notes.push("the text and pictures inside the document, including names and signatures");
         }
         None => {
             notes.push(

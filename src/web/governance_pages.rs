@@ -18,13 +18,9 @@ use crate::service::governance::{BoardReport, QuarterLearning, ReportVersion, pa
 use crate::service::{Portal, ServiceError};
 
 /// The quarter before the one `today` is in: what a board usually receives next.
-fn last_quarter(today: time::Date) -> String {
+fn current_quarter(today: time::Date) -> String {
     let quarter = (u8::from(today.month()) - 1) / 3 + 1;
-    if quarter == 1 {
-        format!("{}-Q4", today.year() - 1)
-    } else {
-        format!("{}-Q{}", today.year(), quarter - 1)
-    }
+    format!("{}-Q{quarter}", today.year())
 }
 
 #[derive(Deserialize)]
@@ -95,10 +91,28 @@ pub async fn reports(
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, PageError> {
     let query = query.into_inner();
+    // The current quarter first: it is the one with this quarter's concerns in it, where the
+    // previous one is often empty in a new organisation.
     let period_text = query
         .period
-        .unwrap_or_else(|| last_quarter(portal.clock.today()));
-    let period = parse_period(&period_text)?;
+        .unwrap_or_else(|| current_quarter(portal.clock.today()));
+    let period = match parse_period(&period_text) {
+        Ok(period) => period,
+        Err(ServiceError::Invalid { message, .. }) => {
+            return super::console::console_error(
+                super::console::Shell::new(
+                    "Error: Whistleblowing reports",
+                    &csrf,
+                    Some(&handler.0.user),
+                ),
+                "That period could not be read",
+                &super::console::sentence(&message),
+                ("/console/reports", "Show this quarter's report"),
+                actix_web::http::StatusCode::BAD_REQUEST,
+            );
+        }
+        Err(other) => return Err(other.into()),
+    };
     let version = version_of(query.version.as_deref());
     let (report, handler) = load_report(&portal, handler, period, version).await?;
     views::page(
@@ -284,7 +298,7 @@ mod tests {
 
     #[test]
     fn the_default_period_is_the_last_complete_quarter() {
-        assert_eq!(last_quarter(date!(2026 - 11 - 22)), "2026-Q3");
-        assert_eq!(last_quarter(date!(2027 - 02 - 01)), "2026-Q4");
+        assert_eq!(current_quarter(date!(2026 - 11 - 22)), "2026-Q4");
+        assert_eq!(current_quarter(date!(2027 - 02 - 01)), "2027-Q1");
     }
 }

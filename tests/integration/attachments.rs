@@ -9,7 +9,7 @@ use crate::api_client::{
     bearer, call, confidential_concern, delete, get, post_json, raise, sign_in,
 };
 use crate::browser::Browser;
-use crate::console_pages::{open, signed_in};
+use crate::console_pages::{open_case, signed_in};
 use crate::support::{TestApp, files_under};
 
 const BOUNDARY: &str = "----speakup-test-boundary-7d1f";
@@ -231,10 +231,42 @@ async fn reporter_and_handler_exchange_files_that_are_sealed_at_rest() {
         assert!(!app.database_contains(needle), "{needle} in the database");
         assert!(!store_contains(&app, needle.as_bytes()), "{needle} on disk");
     }
-    assert!(
-        files_under(&app.data_dir().join("attachments")).len() >= 2,
-        "both files are in the store"
-    );
+    let stored = files_under(&app.data_dir().join("attachments"));
+    assert_eq!(stored.len(), 2, "both files are in the store: {stored:?}");
+
+    // `speakup backup` copies the database and the sealed files beside it.
+    let destination = app.data_dir().join("backup.db");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_speakup"))
+        .arg("backup")
+        .arg(&destination)
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .arg("--database-url")
+        .arg(app.database.cli_url())
+        .env_remove("SPEAKUP_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if app.database.is_postgres() {
+        assert!(
+            stderr.contains("pg_dump") && stderr.contains("attachment directory"),
+            "{stderr}"
+        );
+    } else {
+        assert!(output.status.success(), "{stderr}");
+        let copies = files_under(&app.data_dir().join("backup.db.attachments"));
+        assert_eq!(copies.len(), 2, "{copies:?}");
+        for original in &stored {
+            let relative = original
+                .strip_prefix(app.data_dir().join("attachments"))
+                .unwrap();
+            let copy = app.data_dir().join("backup.db.attachments").join(relative);
+            assert_eq!(
+                std::fs::read(original).unwrap(),
+                std::fs::read(copy).unwrap()
+            );
+        }
+    }
 }
 
 #[actix_web::test]
@@ -520,6 +552,39 @@ async fn a_photo_comes_back_without_its_gps_position() {
             .to_string()
             .contains("GPS")
     );
+
+    // A PDF loses its author and other properties, byte offsets intact.
+    let pdf = include_bytes!("../fixtures/document-with-properties.pdf");
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            upload(
+                "/api/v1/mailbox/attachments",
+                multipart(&[], "rota.pdf", pdf),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert!(
+        receipt["removed_metadata"]
+            .to_string()
+            .contains("document properties")
+    );
+    let id = receipt["id"].as_str().unwrap();
+    let (status, body, _) = download(
+        &service,
+        bearer(
+            get(&format!("/api/v1/cases/{reference}/attachments/{id}")),
+            &cora,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.len(), pdf.len());
+    assert!(!body.windows(4).any(|w| w == b"Jane"));
+    assert!(body.starts_with(b"%PDF-1.3"));
 }
 
 #[actix_web::test]
@@ -614,7 +679,7 @@ async fn files_go_through_plain_html_forms_for_reporter_and_handler() {
     // The contact sees it on the case page, downloads it and adds a file of her own.
     let mut console = signed_in(&app, app.service().await, &staff.contacts[0]).await;
     let case_uri = format!("/console/cases/{reference}");
-    let page = open(&mut console, &case_uri).await;
+    let page = open_case(&mut console, &case_uri).await;
     assert!(page.text().contains("IMG_0042.jpg"), "{}", page.text());
     assert!(page.body.contains(r#"id="evidence-file""#));
     let file_href = page
@@ -636,7 +701,11 @@ async fn files_go_through_plain_html_forms_for_reporter_and_handler() {
         )
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
-    let page = open(&mut console, &format!("{case_uri}?done=attached")).await;
+    assert_eq!(
+        added.location().as_deref(),
+        Some(format!("{case_uri}/conversation?done=attached#evidence").as_str())
+    );
+    let page = open_case(&mut console, &format!("{case_uri}?done=attached")).await;
     assert!(page.text().contains("The file has been added"));
     assert!(page.text().contains("reply.txt"));
     assert!(page.text().contains("Downloaded a file"), "audit trail");

@@ -257,9 +257,22 @@ fn backup_writes_a_consistent_copy_or_explains_pg_dump() {
     if database.is_postgres() {
         assert!(!output.status.success());
         assert!(stderr(&output).contains("pg_dump"), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("attachment directory"),
+            "{}",
+            stderr(&output)
+        );
         return;
     }
     assert!(output.status.success(), "{}", stderr(&output));
+    let answer: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(answer["attachment_files"], 0);
+    assert!(
+        answer["attachments"]
+            .as_str()
+            .unwrap()
+            .ends_with("copy.db.attachments")
+    );
     let listed = Command::new(env!("CARGO_BIN_EXE_speakup"))
         .args(["org", "list", "--database-url"])
         .arg(format!("sqlite://{}", destination.display()))

@@ -156,6 +156,36 @@ where
     page
 }
 
+/// A case page is split into parts, each its own page; this opens the overview and every part
+/// (each checked on its own) and joins them, for assertions about the case as a whole.
+pub(crate) async fn open_case<S, B>(browser: &mut Browser<S>, uri: &str) -> Page
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (path, query) = uri.split_once('?').map_or((uri, ""), |(p, q)| (p, q));
+    let first = open(browser, uri).await;
+    if first.status != StatusCode::OK {
+        return first;
+    }
+    let mut body = first.body.clone();
+    for part in ["conversation", "procedure", "access", "audit"] {
+        let part_uri = if query.is_empty() {
+            format!("{path}/{part}")
+        } else {
+            format!("{path}/{part}?{query}")
+        };
+        let page = open(browser, &part_uri).await;
+        assert_eq!(page.status, StatusCode::OK, "{part_uri}");
+        body.push_str(&page.body);
+    }
+    Page {
+        status: first.status,
+        headers: first.headers,
+        body,
+    }
+}
+
 /// Posts a form with the browser's CSRF token, as the page's hidden field would.
 pub(crate) async fn submit<S, B>(
     browser: &mut Browser<S>,
@@ -362,7 +392,7 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
     assert!(inbox.body.contains("scope=\"col\""));
 
     // The case page: the concern, the identity, and only the steps allowed now.
-    let case = open(&mut browser, &case_uri).await;
+    let case = open_case(&mut browser, &case_uri).await;
     assert_eq!(case.status, StatusCode::OK, "{}", case.text());
     let text = case.text();
     assert!(text.contains("Night shift rotas leave ward 7 with one nurse."));
@@ -391,8 +421,11 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         &[("body", "Thank you. Which weeks were affected?")],
     )
     .await;
-    assert_redirect(&replied, &format!("{case_uri}?done=replied#conversation"));
-    let case = open(&mut browser, &format!("{case_uri}?done=replied")).await;
+    assert_redirect(
+        &replied,
+        &format!("{case_uri}/conversation?done=replied#conversation"),
+    );
+    let case = open_case(&mut browser, &format!("{case_uri}?done=replied")).await;
     assert!(case.text().contains("Your message has been sent"));
     assert!(
         case.text()
@@ -422,8 +455,8 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         &[("body", "Check the rota archive with HR.")],
     )
     .await;
-    assert_redirect(&noted, &format!("{case_uri}?done=noted#notes"));
-    let case = open(&mut browser, &case_uri).await;
+    assert_redirect(&noted, &format!("{case_uri}/conversation?done=noted#notes"));
+    let case = open_case(&mut browser, &case_uri).await;
     assert!(case.text().contains("Check the rota archive with HR."));
     let bodies = mailbox_bodies(&mailbox(&api, &case_key).await);
     assert!(
@@ -433,9 +466,34 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
 
     // Stage 1.
     let events_uri = format!("{case_uri}/events");
-    let recorded = submit(&mut browser, &events_uri, &[("event_type", "stage1")]).await;
-    assert_redirect(&recorded, &format!("{case_uri}?done=recorded#procedure"));
-    let case = open(&mut browser, &case_uri).await;
+    // A step writes to the reporter: the first post only asks for confirmation.
+    let asked = submit(&mut browser, &events_uri, &[("event_type", "stage1")]).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    check_accessibility(&asked);
+    assert!(
+        asked
+            .text()
+            .contains("Record this step: handle at stage 1?")
+    );
+    assert!(asked.text().contains("It cannot be undone"));
+    assert!(asked.body.contains("name=\"confirm\" value=\"yes\""));
+    assert!(asked.body.contains("name=\"event_type\" value=\"stage1\""));
+    let unchanged = open_case(&mut browser, &case_uri).await;
+    assert!(
+        !unchanged.text().contains("Handled at stage 1"),
+        "nothing recorded yet"
+    );
+    let recorded = submit(
+        &mut browser,
+        &events_uri,
+        &[("event_type", "stage1"), ("confirm", "yes")],
+    )
+    .await;
+    assert_redirect(
+        &recorded,
+        &format!("{case_uri}/procedure?done=recorded#procedure"),
+    );
+    let case = open_case(&mut browser, &case_uri).await;
     assert!(
         case.text()
             .contains("Handled at stage 1 (early resolution)")
@@ -460,6 +518,7 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         &events_uri,
         &[
             ("event_type", "extend"),
+            ("confirm", "yes"),
             ("until", "2026-11-27"),
             ("reason", "The ward manager is on leave until Monday."),
             ("authorised_by", ""),
@@ -489,14 +548,18 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         &events_uri,
         &[
             ("event_type", "extend"),
+            ("confirm", "yes"),
             ("until", "2026-11-27"),
             ("reason", "The ward manager is on leave until Monday."),
             ("authorised_by", "Dr Head, Medical Director"),
         ],
     )
     .await;
-    assert_redirect(&extended, &format!("{case_uri}?done=recorded#procedure"));
-    let case = open(&mut browser, &case_uri).await;
+    assert_redirect(
+        &extended,
+        &format!("{case_uri}/procedure?done=recorded#procedure"),
+    );
+    let case = open_case(&mut browser, &case_uri).await;
     let text = case.text();
     assert!(
         text.contains("Response date extended to Friday 27 November 2026"),
@@ -515,6 +578,7 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         &events_uri,
         &[
             ("event_type", "close"),
+            ("confirm", "yes"),
             ("outcome", "partially_upheld"),
             ("findings", "Two weeks in October had one nurse at night."),
             ("actions", "A second nurse is now rostered."),
@@ -523,8 +587,11 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         ],
     )
     .await;
-    assert_redirect(&closed, &format!("{case_uri}?done=recorded#procedure"));
-    let case = open(&mut browser, &case_uri).await;
+    assert_redirect(
+        &closed,
+        &format!("{case_uri}/procedure?done=recorded#procedure"),
+    );
+    let case = open_case(&mut browser, &case_uri).await;
     let text = case.text();
     assert!(text.contains("Closed at stage 1"), "{text}");
     assert!(text.contains("Closed: partially upheld"), "{text}");
@@ -550,7 +617,9 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         "{letters:?}"
     );
     assert!(
-        !letters.iter().any(|b| b.contains("Dr Head")),
+        letters
+            .iter()
+            .any(|b| b.contains("This extension was authorised by Dr Head")),
         "{letters:?}"
     );
 
@@ -562,15 +631,15 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
         &[("email", &ivy.email)],
     )
     .await;
-    assert_redirect(&granted, &format!("{case_uri}?done=granted#holders"));
-    let case = open(&mut browser, &case_uri).await;
+    assert_redirect(&granted, &format!("{case_uri}/access?done=granted#holders"));
+    let case = open_case(&mut browser, &case_uri).await;
     assert!(case.text().contains("Ivy Investigator"));
 
     // … who sees it in her own console, without the reporter's name.
     let mut ivy_browser = signed_in(&app, app.service().await, ivy).await;
     let inbox = open(&mut ivy_browser, "/console").await;
     assert!(inbox.text().contains(&reference), "{}", inbox.text());
-    let her_view = open(&mut ivy_browser, &case_uri).await;
+    let her_view = open_case(&mut ivy_browser, &case_uri).await;
     assert_eq!(her_view.status, StatusCode::OK);
     let text = her_view.text();
     assert!(text.contains("Night shift rotas leave ward 7 with one nurse."));
@@ -579,13 +648,27 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
     assert!(!her_view.body.contains("id=\"grant-identity\""));
 
     // Revoked, she loses it at once.
-    let revoked = submit(
+    let asked = submit(
         &mut browser,
         &format!("{case_uri}/revoke"),
         &[("email", &ivy.email)],
     )
     .await;
-    assert_redirect(&revoked, &format!("{case_uri}?done=revoked#holders"));
+    assert_eq!(asked.status, StatusCode::OK);
+    check_accessibility(&asked);
+    assert!(asked.text().contains("Remove this person's access?"));
+    assert_eq!(
+        ivy_browser.get(&case_uri).await.status,
+        StatusCode::OK,
+        "asking removes nothing"
+    );
+    let revoked = submit(
+        &mut browser,
+        &format!("{case_uri}/revoke"),
+        &[("email", &ivy.email), ("confirm", "yes")],
+    )
+    .await;
+    assert_redirect(&revoked, &format!("{case_uri}/access?done=revoked#holders"));
     assert_eq!(
         ivy_browser.get(&case_uri).await.status,
         StatusCode::NOT_FOUND
@@ -600,13 +683,27 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
     // Colm, the other intake contact, declares a conflict of interest and loses the case.
     let colm = &staff.contacts[1];
     let mut colm_browser = signed_in(&app, app.service().await, colm).await;
-    let his_view = open(&mut colm_browser, &case_uri).await;
+    let his_view = open_case(&mut colm_browser, &case_uri).await;
     assert!(
         his_view
             .text()
             .contains("removes your access to this case for good")
     );
-    let declared = submit(&mut colm_browser, &format!("{case_uri}/conflict"), &[]).await;
+    let asked = submit(&mut colm_browser, &format!("{case_uri}/conflict"), &[]).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    check_accessibility(&asked);
+    assert!(
+        asked
+            .text()
+            .contains("You lose your access to this case for good")
+    );
+    assert_eq!(colm_browser.get(&case_uri).await.status, StatusCode::OK);
+    let declared = submit(
+        &mut colm_browser,
+        &format!("{case_uri}/conflict"),
+        &[("confirm", "yes")],
+    )
+    .await;
     assert_redirect(&declared, "/console?done=conflict_declared");
     let inbox = open(&mut colm_browser, "/console?done=conflict_declared").await;
     assert!(
@@ -639,12 +736,17 @@ async fn a_contact_signs_in_and_works_a_case_through_the_console() {
     );
 
     // Cora, the last holder, cannot declare a conflict and leave the case with nobody.
-    let last = submit(&mut browser, &format!("{case_uri}/conflict"), &[]).await;
+    let last = submit(
+        &mut browser,
+        &format!("{case_uri}/conflict"),
+        &[("confirm", "yes")],
+    )
+    .await;
     assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.text());
     assert!(last.text().contains("Nobody else holds this case"));
 
     // The audit trail tells the story.
-    let case = open(&mut browser, &case_uri).await;
+    let case = open_case(&mut browser, &case_uri).await;
     let text = case.text();
     for line in [
         "Viewed the case",
@@ -1100,7 +1202,7 @@ async fn leads_and_admins_cannot_read_concerns_and_only_admins_see_admin_pages()
             .text()
             .contains("cannot read concerns")
     );
-    let not_found = open(&mut lead, &case_uri).await;
+    let not_found = open_case(&mut lead, &case_uri).await;
     assert_eq!(not_found.status, StatusCode::NOT_FOUND);
     assert!(!not_found.text().contains("Visible to holders only."));
     for page in [
@@ -1250,7 +1352,7 @@ async fn a_password_change_keeps_cases_readable_and_sign_out_clears_the_cookie()
         ..Person::clone_of(cora)
     };
     let mut browser = signed_in(&app, app.service().await, &renewed).await;
-    let case = open(&mut browser, &format!("/console/cases/{reference}")).await;
+    let case = open_case(&mut browser, &format!("/console/cases/{reference}")).await;
     assert_eq!(case.status, StatusCode::OK);
     assert!(case.text().contains("Readable after the change."));
 }
@@ -1365,7 +1467,7 @@ async fn forms_without_their_csrf_token_are_refused_and_signed_out_visits_go_to_
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{uri}: {}", page.text());
     }
     // Nothing happened: the case has no events beyond its receipt and Cora is still signed in.
-    let case = open(&mut cora, &case_uri).await;
+    let case = open_case(&mut cora, &case_uri).await;
     assert_eq!(case.status, StatusCode::OK);
     assert!(!case.text().contains("Handled at stage 1"));
     assert!(!case.text().contains("Wrote to the reporter"));

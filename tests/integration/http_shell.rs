@@ -15,7 +15,10 @@ async fn healthz_answers_when_the_database_does() {
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(test::read_body(response).await, "ok\n");
+    assert_eq!(
+        test::read_body(response).await,
+        "ok\noutbox_queued 0\noutbox_failing 0\noutbox_held_for_digest 0\n"
+    );
 }
 
 #[actix_web::test]

@@ -150,6 +150,30 @@ async fn asking_for_stage_2_after_a_stage_1_response_starts_the_clock_that_day()
     }
     assert!(!app.database_contains("WHY-CANARY"));
 
+    // The stage 2 acknowledgement tells the reporter what will be investigated and by whom.
+    record(
+        &app,
+        &service,
+        cora,
+        &reference,
+        json!({"type": "acknowledge", "points": "1. Night rota on Ward 3."}),
+    )
+    .await;
+    let (_, mailbox) = call(&service, bearer(get("/api/v1/mailbox"), &token)).await;
+    let acknowledgement = mailbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .find(|body| body.contains("look into these points"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        acknowledgement.contains("1. Night rota on Ward 3.")
+            && acknowledgement.contains("Your contact for the investigation is Cora Contact"),
+        "{mailbox}"
+    );
+
     // Asking again is refused in plain words.
     let (status, refused) = call(
         &service,

@@ -81,10 +81,9 @@ async fn a_concern_goes_from_receipt_to_a_final_decision_with_the_reporter_told_
         letter.contains("The ward manager is on leave until Monday."),
         "{letter}"
     );
-    assert!(
-        !letter.contains("Dr Head"),
-        "the authoriser's name stays internal: {letter}"
-    );
+    // The reporter is told who authorised it, as the handler entered it.
+    assert!(letter.contains("authorised by Dr Head"), "{letter}");
+    assert!(!letter.contains("A senior manager"), "{letter}");
 
     // Wednesday 25 November: the stage 1 response.
     app.clock.advance(days(9));

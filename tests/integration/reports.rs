@@ -283,8 +283,8 @@ async fn a_quarter_with_known_answers_from_the_api_and_the_cli() {
     );
     assert_eq!(
         csv.lines().count(),
-        1 + (27 + 6) * 3,
-        "27 measures and 6 for anonymous concerns × 3 columns for a partnership"
+        1 + (34 + 6) * 3,
+        "34 measures and 6 for anonymous concerns × 3 columns for a partnership"
     );
 }
 

@@ -203,6 +203,9 @@ pub struct EventRequest {
     learning_publishable: bool,
     #[serde(default)]
     message: String,
+    /// For a stage 2 acknowledgement: the points the investigation will look into.
+    #[serde(default)]
+    points: String,
 }
 
 impl From<EventRequest> for EventInput {
@@ -227,6 +230,7 @@ impl From<EventRequest> for EventInput {
             learning: request.learning,
             learning_publishable: request.learning_publishable,
             message: request.message,
+            points: request.points,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod handler;
+pub mod recorded;
 pub mod reporter;
 pub mod reports;
 
@@ -44,6 +45,7 @@ pub fn routes(scope: &mut web::ServiceConfig) {
         .route("/session", web::post().to(handler::sign_in))
         .route("/session", web::delete().to(handler::sign_out))
         .route("/cases", web::get().to(handler::cases))
+        .route("/cases", web::post().to(recorded::record_case))
         .route("/cases/{reference}", web::get().to(handler::case))
         .route(
             "/cases/{reference}/messages",

@@ -8,9 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::events::{self, EventFormView, EventValues};
-use super::{
-    CsrfOnly, Day, Done, Moment, Shell, day, moment, refusal, render, see_other, segment, ticked,
-};
+use super::{Day, Done, Moment, Shell, day, moment, refusal, render, see_other, segment, ticked};
 use crate::crypto::Secret;
 use crate::model::Author;
 use crate::procedure::{DeadlineKind, Service, Urgency};
@@ -315,6 +313,31 @@ struct CasePage {
     grant_email: String,
     grant_identity: bool,
     error_in: &'static str,
+    /// Which part of the case this page shows: "" (overview), "conversation", "procedure",
+    /// "access" or "audit".
+    part: &'static str,
+}
+
+/// The parts of a case page, each its own address, so no page runs to thousands of pixels.
+pub const CASE_PARTS: [&str; 4] = ["conversation", "procedure", "access", "audit"];
+
+/// The part a form's section lives in.
+pub fn part_of(section: &str) -> &'static str {
+    match section {
+        "conversation" | "notes" | "reply" | "note" | "evidence" => "conversation",
+        "procedure" | "event" => "procedure",
+        "holders" | "grant" | "revoke" | "conflict" => "access",
+        "audit" => "audit",
+        _ => "",
+    }
+}
+
+fn part_href(reference: &str, part: &str) -> String {
+    if part.is_empty() {
+        case_href(reference)
+    } else {
+        format!("{}/{part}", case_href(reference))
+    }
 }
 
 fn message_view(message: &crate::service::casework::CaseMessage) -> MessageView {
@@ -454,6 +477,7 @@ fn case_view(
         grant_email: kept.map(|k| k.grant_email.clone()).unwrap_or_default(),
         grant_identity: kept.is_some_and(|k| k.grant_identity),
         error_in: kept.map(|k| k.form).unwrap_or(""),
+        part: "",
     }
 }
 
@@ -465,17 +489,32 @@ pub async fn case_page(
     reference: String,
     done: &Done,
     failure: Option<Failure>,
+    part: &'static str,
 ) -> Result<HttpResponse, PageError> {
     let user = handler.user.clone();
     let max_attachment_bytes = portal.settings.max_attachment_bytes;
     let portal = portal.clone();
-    let detail = blocking(move || portal.case_detail(&handler, &reference)).await?;
+    let detail = match blocking(move || portal.case_detail(&handler, &reference)).await {
+        Ok(detail) => detail,
+        Err(ServiceError::NotFound) => {
+            return super::console_error(
+                Shell::new("Case not found", csrf, Some(&user)),
+                "Case not found",
+                "There is no case with that reference that you hold. Check the reference, or ask \
+                 the person who holds the case to give you access.",
+                ("/console", "Back to your cases"),
+                StatusCode::NOT_FOUND,
+            );
+        }
+        Err(other) => return Err(other.into()),
+    };
     let title = format!("Case {}", detail.reference);
     let status = failure.as_ref().map_or(StatusCode::OK, |f| f.status);
     let shell = Shell::new(title, csrf, Some(&user))
         .notice(done)
         .error(failure.as_ref().map(|f| f.message.clone()));
-    let page = case_view(detail, &user.email, failure.as_ref(), max_attachment_bytes);
+    let mut page = case_view(detail, &user.email, failure.as_ref(), max_attachment_bytes);
+    page.part = part;
     render("console/case.html", shell, &page, status)
 }
 
@@ -493,13 +532,42 @@ pub async fn show(
         reference.into_inner(),
         &done,
         None,
+        "",
     )
     .await
 }
 
-/// After a form worked: back to the case page, at the section the form was in.
-fn back_to_case(reference: &str, done: &str, section: &str) -> HttpResponse {
-    see_other(&format!("{}?done={done}#{section}", case_href(reference)))
+/// `GET /console/cases/{reference}/{part}`: one part of the case.
+pub async fn show_part(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    path: web::Path<(String, String)>,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, PageError> {
+    let (reference, part) = path.into_inner();
+    let part = CASE_PARTS
+        .into_iter()
+        .find(|known| *known == part)
+        .ok_or(ServiceError::NotFound)?;
+    case_page(
+        &portal,
+        Arc::new(handler.0),
+        &csrf,
+        reference,
+        &done,
+        None,
+        part,
+    )
+    .await
+}
+
+/// After a form worked: back to the part of the case the form was in, at its section.
+pub fn back_to_case(reference: &str, done: &str, section: &str) -> HttpResponse {
+    see_other(&format!(
+        "{}?done={done}#{section}",
+        part_href(reference, part_of(section))
+    ))
 }
 
 /// The case page again, with the reason the service refused a form and what was typed, or
@@ -513,6 +581,7 @@ pub async fn refused(
     kept: Kept,
 ) -> Result<HttpResponse, PageError> {
     let (status, message) = refusal(error)?;
+    let part = part_of(kept.form);
     let failure = Failure {
         status,
         message,
@@ -525,6 +594,7 @@ pub async fn refused(
         reference,
         &Done::default(),
         Some(failure),
+        part,
     )
     .await
 }
@@ -679,6 +749,18 @@ pub struct RevokeForm {
     csrf: String,
     #[serde(default)]
     email: String,
+    /// `yes` once the confirmation page was answered.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// A form whose only content is its answer to the confirmation page.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 pub async fn revoke(
@@ -691,7 +773,23 @@ pub async fn revoke(
     csrf.verify(&form.csrf)?;
     let handler = Arc::new(handler.0);
     let reference = reference.into_inner();
-    let email = form.into_inner().email;
+    let RevokeForm { email, confirm, .. } = form.into_inner();
+    if confirm != "yes" {
+        let heading = "Remove this person's access?";
+        return super::confirmation_page(
+            Shell::new(heading, &csrf, Some(&handler.user)),
+            super::Confirmation {
+                heading,
+                consequence: "They lose their keys to this case at once and can no longer \
+                              read it. Only someone who holds the case can give it back.",
+                yes: "Yes, remove their access",
+                action: &format!("{}/revoke", case_href(&reference)),
+                back_href: &part_href(&reference, "access"),
+                fields: vec![("email".to_owned(), email)],
+                quoted: None,
+            },
+        );
+    }
     let myself = email.trim().eq_ignore_ascii_case(&handler.user.email);
     let outcome = {
         let (portal, reference) = (portal.get_ref().clone(), reference.clone());
@@ -722,11 +820,27 @@ pub async fn conflict(
     handler: ConsoleHandler,
     csrf: CsrfToken,
     reference: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     csrf.verify(&form.csrf)?;
     let handler = Arc::new(handler.0);
     let reference = reference.into_inner();
+    if form.confirm != "yes" {
+        let heading = "Declare a conflict of interest?";
+        return super::confirmation_page(
+            Shell::new(heading, &csrf, Some(&handler.user)),
+            super::Confirmation {
+                heading,
+                consequence: "You lose your access to this case for good: your keys to it are \
+                              deleted and nobody can give it back to you.",
+                yes: "Yes, declare the conflict and give up the case",
+                action: &format!("{}/conflict", case_href(&reference)),
+                back_href: &part_href(&reference, "access"),
+                fields: Vec::new(),
+                quoted: None,
+            },
+        );
+    }
     let outcome = {
         let (portal, reference) = (portal.get_ref().clone(), reference.clone());
         let handler = Arc::clone(&handler);

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::cases::{Kept, refused};
-use super::{Choice, see_other, segment, ticked};
+use super::{Choice, ticked};
 use crate::procedure::letters::long_date;
 use crate::procedure::{
     EscalationReason, EventType, NotWhistleblowingKind, Outcome, parse_typed_date,
@@ -35,6 +35,7 @@ pub struct EventValues {
     pub learning: String,
     pub learning_publishable: bool,
     pub message: String,
+    pub points: String,
 }
 
 /// One form of the "record a step" list.
@@ -125,6 +126,21 @@ pub fn event_words(event: &CaseEvent) -> String {
     }
 }
 
+/// A step's name on its confirmation page.
+fn step_title(event_type: EventType) -> &'static str {
+    match event_type {
+        EventType::Received => "concern received",
+        EventType::Acknowledge => "acknowledge the concern",
+        EventType::Stage1 => "handle at stage 1",
+        EventType::Stage2 => "move to stage 2",
+        EventType::NotWhistleblowing => "not a whistleblowing concern",
+        EventType::Extend => "extend the response date",
+        EventType::Update => "update the reporter",
+        EventType::Withdraw => "the reporter withdrew",
+        EventType::Close => "close the case",
+    }
+}
+
 /// The forms for the event types allowed now, in the procedure's order. `kept` refills the
 /// one that was refused, which also gets `error` beside it.
 pub fn forms(
@@ -211,9 +227,10 @@ pub fn forms(
                         .collect(),
                 ),
                 EventType::Withdraw => (
-                    "Withdrawn by the reporter",
-                    "Record that the reporter has withdrawn their concern. They are told, \
-                         and can reply if that is not what they wanted."
+                    "Withdrawn",
+                    "Record that the concern is withdrawn, and why: the reporter's own request \
+                         (for example made by phone) or another reason they will read. They are \
+                         told, and can write back if that is not what they wanted."
                         .to_owned(),
                     "Record the withdrawal",
                     Vec::new(),
@@ -283,6 +300,8 @@ pub struct EventForm {
     learning_publishable: Option<String>,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    points: String,
 }
 
 impl EventForm {
@@ -310,6 +329,7 @@ impl EventForm {
             learning: self.learning.clone(),
             learning_publishable: ticked(&self.learning_publishable),
             message: self.message.clone(),
+            points: self.points.clone(),
         }
     }
 
@@ -337,6 +357,7 @@ impl EventForm {
             learning: self.learning,
             learning_publishable: ticked(&self.learning_publishable),
             message: self.message,
+            points: self.points,
         })
     }
 }
@@ -346,14 +367,45 @@ pub async fn record(
     handler: ConsoleHandler,
     csrf: CsrfToken,
     reference: web::Path<String>,
-    form: web::Form<EventForm>,
+    posted: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
+    let posted = posted.into_inner();
+    // The same fields as a struct (the last value of a repeated name wins).
+    let object: serde_json::Map<String, serde_json::Value> = posted
+        .iter()
+        .map(|(name, value)| (name.clone(), serde_json::Value::String(value.clone())))
+        .collect();
+    let form: EventForm = serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|_| ServiceError::invalid("invalid_form", "choose a step to record"))?;
     csrf.verify(&form.csrf)?;
     let handler = Arc::new(handler.0);
     let reference = reference.into_inner();
-    let form = form.into_inner();
     let values = form.values();
-    let outcome = match form.input() {
+    let event_type = form.event_type;
+    let input = form.input();
+    // Every step writes a letter to the reporter: ask once more, unless the form is refused.
+    if input.is_ok() && !super::confirmed(&posted) {
+        let action = format!("/console/cases/{}/events", super::segment(&reference));
+        let back = format!("/console/cases/{}/procedure", super::segment(&reference));
+        let heading = format!("Record this step: {}?", step_title(event_type));
+        return super::confirmation_page(
+            super::Shell::new(heading.clone(), &csrf, Some(&handler.user)),
+            super::Confirmation {
+                heading: &heading,
+                consequence: "Recording it writes a letter to the reporter, which they will \
+                              read in their mailbox, and moves the case on. It cannot be undone.",
+                yes: "Yes, record it and write to the reporter",
+                action: &action,
+                back_href: &back,
+                fields: posted
+                    .into_iter()
+                    .filter(|(name, _)| name != "csrf" && name != "confirm")
+                    .collect(),
+                quoted: Some(values.message.trim().to_owned()).filter(|m| !m.is_empty()),
+            },
+        );
+    }
+    let outcome = match input {
         Ok(input) => {
             let (portal, handler, reference) = (
                 portal.get_ref().clone(),
@@ -367,10 +419,11 @@ pub async fn record(
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(()) => Ok(see_other(&format!(
-            "/console/cases/{}?done=recorded#procedure",
-            segment(&reference)
-        ))),
+        Ok(()) => Ok(super::cases::back_to_case(
+            &reference,
+            "recorded",
+            "procedure",
+        )),
         Err(error) => {
             let kept = Kept {
                 event: Some(values),

@@ -4,8 +4,6 @@
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::cases::case_href;
-use super::see_other;
 use crate::service::Portal;
 use crate::web::attachments::{self, FormCheck};
 use crate::web::auth::ConsoleHandler;
@@ -33,10 +31,9 @@ pub async fn upload(
     let case = reference.clone();
     let ticket = blocking(move || worker.handler_upload_ticket(&handler.0, &case)).await?;
     attachments::receive(&portal, ticket, form, FormCheck::Csrf(&csrf)).await?;
-    Ok(see_other(&format!(
-        "{}?done=attached#evidence",
-        case_href(&reference)
-    )))
+    Ok(super::cases::back_to_case(
+        &reference, "attached", "evidence",
+    ))
 }
 
 /// `GET /console/cases/{reference}/attachments/{id}` (audited).

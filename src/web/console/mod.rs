@@ -9,6 +9,7 @@ pub mod cases;
 pub mod events;
 pub mod evidence;
 pub mod oversight;
+pub mod record;
 pub mod sign_in;
 
 use actix_web::http::StatusCode;
@@ -33,7 +34,13 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/console/sign-out", web::post().to(sign_in::sign_out))
         .route("/console/deadlines", web::get().to(cases::deadlines))
         .route("/console/oversight", web::get().to(oversight::show))
+        .route("/console/record", web::get().to(record::show))
+        .route("/console/record", web::post().to(record::submit))
         .route("/console/cases/{reference}", web::get().to(cases::show))
+        .route(
+            "/console/cases/{reference}/{part}",
+            web::get().to(cases::show_part),
+        )
         .route(
             "/console/cases/{reference}/messages",
             web::post().to(cases::reply),
@@ -156,6 +163,91 @@ impl Shell {
         self.error = message.map(|m| sentence(&m));
         self
     }
+}
+
+/// A step that cannot be undone or that writes to the reporter, asked about once more: the same
+/// form posted again with `confirm=yes`. Works without JavaScript.
+pub struct Confirmation<'a> {
+    pub heading: &'a str,
+    pub consequence: &'a str,
+    pub yes: &'a str,
+    pub action: &'a str,
+    pub back_href: &'a str,
+    /// The fields to post again (never the CSRF token, which the page adds).
+    pub fields: Vec<(String, String)>,
+    /// Text the reporter will read, shown once more.
+    pub quoted: Option<String>,
+}
+
+pub fn confirmation_page(shell: Shell, page: Confirmation<'_>) -> Result<HttpResponse, PageError> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        heading: &'a str,
+        consequence: &'a str,
+        yes: &'a str,
+        action: &'a str,
+        back_href: &'a str,
+        fields: Vec<Field>,
+        quoted: Option<String>,
+    }
+    #[derive(Serialize)]
+    struct Field {
+        name: String,
+        value: String,
+    }
+    render(
+        "console/confirm.html",
+        shell,
+        &Body {
+            heading: page.heading,
+            consequence: page.consequence,
+            yes: page.yes,
+            action: page.action,
+            back_href: page.back_href,
+            fields: page
+                .fields
+                .into_iter()
+                .map(|(name, value)| Field { name, value })
+                .collect(),
+            quoted: page.quoted,
+        },
+        StatusCode::OK,
+    )
+}
+
+/// Whether a posted form carries the answer to its confirmation page.
+pub fn confirmed(fields: &[(String, String)]) -> bool {
+    fields
+        .iter()
+        .any(|(name, value)| name == "confirm" && value == "yes")
+}
+
+/// An error inside the console, with its menu: a case you do not hold, a mistyped period.
+pub fn console_error(
+    shell: Shell,
+    heading: &str,
+    message: &str,
+    back: (&str, &str),
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    #[derive(Serialize)]
+    struct ErrorBody<'a> {
+        heading: &'a str,
+        message: &'a str,
+        back_href: &'a str,
+        back_text: &'a str,
+    }
+    render(
+        "console/error.html",
+        shell,
+        &ErrorBody {
+            heading,
+            message,
+            back_href: back.0,
+            back_text: back.1,
+        },
+        status,
+    )
 }
 
 /// Renders `template` with the shell and the page's own values, answering `status`.

@@ -75,6 +75,27 @@ type Measure = (&'static str, &'static str, fn(&DisclosedSplit) -> Cell);
 
 const MEASURES: &[Measure] = &[
     ("Received", "Concerns received", |s| count(s.received)),
+    ("Received", "of which through this portal", |s| {
+        count(s.received_by_channel.portal)
+    }),
+    ("Received", "of which in person", |s| {
+        count(s.received_by_channel.in_person)
+    }),
+    ("Received", "of which by phone", |s| {
+        count(s.received_by_channel.phone)
+    }),
+    ("Received", "of which by e-mail", |s| {
+        count(s.received_by_channel.email)
+    }),
+    ("Received", "of which by letter", |s| {
+        count(s.received_by_channel.letter)
+    }),
+    ("Received", "of which to a line manager", |s| {
+        count(s.received_by_channel.line_manager)
+    }),
+    ("Received", "of which another way", |s| {
+        count(s.received_by_channel.other)
+    }),
     ("Received", "Not whistleblowing (other procedure)", |s| {
         count(s.not_whistleblowing)
     }),

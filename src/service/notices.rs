@@ -1,0 +1,483 @@
+//! Who is told what, by e-mail. Notices are content-free (see `notify::notice`) and queued in
+//! the transaction of the change that caused them; deadline reminders come from a daily scan
+//! that records every milestone it passes, so each goes out once however often the scan runs and
+//! however many instances run it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+use time::{Date, PrimitiveDateTime};
+
+use super::{Portal, ServiceError, casefile};
+use crate::ids::{CaseId, OrganisationId, UserId};
+use crate::notify::{self, Notice, Recipient, WeeklySummary};
+use crate::procedure::{Calendar, Milestone, ReminderDue, due_reminder};
+use crate::store::connection::DbConnection;
+use crate::store::outbox::{self, Backlog, DeliveryPreference, FailedDelivery};
+use crate::store::reminders::{self, Addressee, CaseIndex};
+use crate::store::{Tx, audit, events, organisations, reporter_requests};
+
+/// Roles told about overdue cases and sent the weekly summary. `champion` arrives with the
+/// accounts work; until then no account has it and the lead alone is told.
+pub const OVERSIGHT_ROLES: [&str; 2] = ["lead", "champion"];
+
+/// One PostgreSQL advisory lock for the scheduled jobs: instances take turns instead of racing.
+const SCHEDULE_LOCK: i64 = 0x5370_6561_6b75_7012;
+
+/// One reminder to one person, as `speakup notify preview` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviewLine {
+    pub to: String,
+    pub kind: &'static str,
+    pub case: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
+    #[serde(with = "crate::procedure::dates::iso_date")]
+    pub due_on: Date,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScheduledSummary {
+    /// Reminder and overdue notices queued.
+    pub reminders: usize,
+    pub digests: usize,
+    pub weekly_summaries: usize,
+}
+
+/// A window that calls for a reminder today.
+#[derive(Debug, Clone)]
+struct Planned {
+    case: CaseIndex,
+    due: ReminderDue,
+}
+
+/// The whole scan's result: reminders to send and, per organisation, open and overdue counts.
+#[derive(Debug, Default)]
+struct Scan {
+    planned: Vec<Planned>,
+    open: HashMap<OrganisationId, i64>,
+    overdue: HashMap<OrganisationId, i64>,
+}
+
+fn scan(tx: &mut Tx, today: Date) -> Result<Scan, ServiceError> {
+    let mut calendars: HashMap<OrganisationId, (Calendar, crate::procedure::Settings)> =
+        HashMap::new();
+    for organisation in organisations::list(tx)? {
+        let calendar = casefile::calendar_for(tx, &organisation)?;
+        let settings = casefile::procedure_settings(&organisation);
+        calendars.insert(organisation.id.clone(), (calendar, settings));
+    }
+    let cases = reminders::all_cases(tx)?;
+    let mut histories = events::all_grouped(tx)?;
+    let mut running = Vec::new();
+    let mut earliest = today;
+    let mut result = Scan::default();
+    for case in cases {
+        let (Some(history), Some((calendar, settings))) = (
+            histories.remove(&case.id),
+            calendars.get(&case.organisation_id),
+        ) else {
+            continue;
+        };
+        let procedure = match casefile::replay(&history, calendar, settings) {
+            Ok(procedure) => procedure,
+            Err(error) => {
+                // One damaged history must not stop everyone else's reminders.
+                tracing::warn!(error = %error, "reminder scan skipped a case");
+                continue;
+            }
+        };
+        let windows = procedure.windows(calendar);
+        if windows.is_empty() {
+            continue;
+        }
+        *result.open.entry(case.organisation_id.clone()).or_default() += 1;
+        if windows.iter().any(|window| today > window.due) {
+            *result
+                .overdue
+                .entry(case.organisation_id.clone())
+                .or_default() += 1;
+        }
+        for window in windows {
+            earliest = earliest.min(window.due);
+            running.push((case.clone(), window));
+        }
+    }
+    let recorded = reminders::recorded_since(tx, earliest)?;
+    for (case, window) in running {
+        let Some((calendar, _)) = calendars.get(&case.organisation_id) else {
+            continue;
+        };
+        let key = (
+            case.id.clone(),
+            crate::procedure::Obligation::of(&window),
+            window.due,
+        );
+        let done = recorded.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        if let Some(due) = due_reminder(calendar, &window, today, done) {
+            result.planned.push(Planned { case, due });
+        }
+    }
+    result.planned.sort_by(|a, b| {
+        (&a.case.reference, a.due.obligation).cmp(&(&b.case.reference, b.due.obligation))
+    });
+    Ok(result)
+}
+
+/// The people a planned reminder goes to: the case's holders, and for overdue notices the
+/// organisation's lead and champion too. Each person once, in a stable order.
+fn addressees_of(
+    planned: &Planned,
+    holders: &HashMap<CaseId, Vec<UserId>>,
+    people: &HashMap<UserId, Addressee>,
+    oversight: &HashMap<OrganisationId, Vec<Addressee>>,
+) -> Vec<Addressee> {
+    let mut chosen: Vec<Addressee> = holders
+        .get(&planned.case.id)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| people.get(id).cloned())
+        .collect();
+    if planned.due.milestone == Milestone::Overdue {
+        chosen.extend(
+            oversight
+                .get(&planned.case.organisation_id)
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    chosen.retain(|person| seen.insert(person.id.clone()));
+    chosen.sort_by(|a, b| a.email.cmp(&b.email));
+    chosen
+}
+
+struct Addressing {
+    holders: HashMap<CaseId, Vec<UserId>>,
+    people: HashMap<UserId, Addressee>,
+    oversight: HashMap<OrganisationId, Vec<Addressee>>,
+}
+
+fn addressing(tx: &mut Tx, planned: &[Planned]) -> Result<Addressing, ServiceError> {
+    let case_ids: Vec<CaseId> = planned.iter().map(|p| p.case.id.clone()).collect();
+    let holders = reminders::holders(tx, &case_ids)?;
+    let user_ids: Vec<UserId> = holders
+        .values()
+        .flatten()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(Addressing {
+        people: reminders::active_addressees(tx, &user_ids)?,
+        oversight: reminders::active_with_roles(tx, &OVERSIGHT_ROLES)?,
+        holders,
+    })
+}
+
+fn notice_for(planned: &Planned) -> Notice {
+    let reference = planned.case.reference.clone();
+    match planned.due.milestone.percent() {
+        Some(percent) => Notice::Reminder {
+            reference,
+            obligation: planned.due.obligation,
+            percent,
+            due_on: planned.due.due_on,
+        },
+        None => Notice::Overdue {
+            reference,
+            obligation: planned.due.obligation,
+            due_on: planned.due.due_on,
+        },
+    }
+}
+
+/// Queues today's reminders; answers how many notices were queued.
+fn queue_reminders(
+    tx: &mut Tx,
+    today: Date,
+    now: PrimitiveDateTime,
+    public_url: &str,
+) -> Result<(usize, Scan), ServiceError> {
+    let scan = scan(tx, today)?;
+    let addressing = addressing(tx, &scan.planned)?;
+    let mut queued = 0;
+    for planned in &scan.planned {
+        let mut first_to_record = false;
+        for milestone in &planned.due.passed {
+            let fresh = reminders::record(
+                tx,
+                &planned.case.id,
+                planned.due.obligation,
+                planned.due.due_on,
+                *milestone,
+                today,
+            )?;
+            if *milestone == planned.due.milestone {
+                first_to_record = fresh;
+            }
+        }
+        if !first_to_record {
+            continue;
+        }
+        let notice = notice_for(planned);
+        for person in addressees_of(
+            planned,
+            &addressing.holders,
+            &addressing.people,
+            &addressing.oversight,
+        ) {
+            notify::queue(
+                tx,
+                &Recipient::user(&person.id, &person.email),
+                &notice,
+                public_url,
+                now,
+            )?;
+            queued += 1;
+        }
+    }
+    Ok((queued, scan))
+}
+
+/// Tells every active holder of `case` (except `except`, usually the person who acted).
+pub fn tell_holders(
+    tx: &mut Tx,
+    case: &CaseId,
+    notice: &Notice,
+    except: Option<&UserId>,
+    public_url: &str,
+    now: PrimitiveDateTime,
+) -> Result<usize, ServiceError> {
+    let holders = reminders::holders(tx, std::slice::from_ref(case))?;
+    let ids: Vec<UserId> = holders
+        .get(case)
+        .into_iter()
+        .flatten()
+        .filter(|id| Some(*id) != except)
+        .cloned()
+        .collect();
+    let people = reminders::active_addressees(tx, &ids)?;
+    let mut told = 0;
+    for id in &ids {
+        if let Some(person) = people.get(id) {
+            notify::queue(
+                tx,
+                &Recipient::user(&person.id, &person.email),
+                notice,
+                public_url,
+                now,
+            )?;
+            told += 1;
+        }
+    }
+    Ok(told)
+}
+
+/// Tells one person (e.g. the new holder after a grant).
+pub fn tell(
+    tx: &mut Tx,
+    user: &UserId,
+    notice: &Notice,
+    public_url: &str,
+    now: PrimitiveDateTime,
+) -> Result<bool, ServiceError> {
+    let people = reminders::active_addressees(tx, std::slice::from_ref(user))?;
+    match people.get(user) {
+        Some(person) => {
+            notify::queue(
+                tx,
+                &Recipient::user(&person.id, &person.email),
+                notice,
+                public_url,
+                now,
+            )?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+fn take_schedule_turn(tx: &mut Tx) -> Result<(), ServiceError> {
+    if let DbConnection::Postgres(pg) = tx {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SCHEDULE_LOCK})"))
+            .execute(pg)
+            .map_err(crate::store::StoreError::from)?;
+    }
+    Ok(())
+}
+
+/// Folds each digest reader's held notices into one e-mail; once a day.
+fn queue_digests(
+    tx: &mut Tx,
+    today: Date,
+    now: PrimitiveDateTime,
+    public_url: &str,
+) -> Result<usize, ServiceError> {
+    if !reminders::claim_run(tx, "daily_digest", &today.to_string(), now)? {
+        return Ok(0);
+    }
+    let mut digests = 0;
+    for (email, user) in outbox::held_recipients(tx)? {
+        let held = outbox::held_for(tx, &email)?;
+        if held.is_empty() {
+            continue;
+        }
+        let notice = Notice::Digest {
+            subjects: held.iter().map(|message| message.subject.clone()).collect(),
+        };
+        let digest_id = notify::queue(
+            tx,
+            &Recipient {
+                email: email.clone(),
+                user: user.map(UserId::from_stored),
+            },
+            &notice,
+            public_url,
+            now,
+        )?;
+        let ids: Vec<String> = held.into_iter().map(|message| message.id).collect();
+        outbox::fold_into_digest(tx, &ids, &digest_id, now)?;
+        digests += 1;
+    }
+    Ok(digests)
+}
+
+fn iso_week(today: Date) -> String {
+    let (year, week, _) = today.to_iso_week_date();
+    format!("{year}-W{week:02}")
+}
+
+/// The weekly summary to each organisation's lead and champion; once per ISO week.
+fn queue_weekly_summaries(
+    tx: &mut Tx,
+    scan: &Scan,
+    today: Date,
+    now: PrimitiveDateTime,
+    public_url: &str,
+) -> Result<usize, ServiceError> {
+    let week = iso_week(today);
+    if !reminders::claim_run(tx, "weekly_summary", &week, now)? {
+        return Ok(0);
+    }
+    let (audit_entries, audit_head) = audit::checkpoint(tx)?;
+    let oversight = reminders::active_with_roles(tx, &OVERSIGHT_ROLES)?;
+    let mut sent = 0;
+    for organisation in organisations::list(tx)? {
+        let summary = Notice::WeeklySummary(WeeklySummary {
+            organisation_name: organisation.name.clone(),
+            week: week.clone(),
+            open_cases: scan.open.get(&organisation.id).copied().unwrap_or(0),
+            overdue_cases: scan.overdue.get(&organisation.id).copied().unwrap_or(0),
+            detriment_reports: Some(reporter_requests::count_in_period(
+                tx,
+                &organisation.id,
+                crate::model::RequestKind::Detriment,
+                today - time::Duration::days(6),
+                today,
+            )?),
+            audit_entries,
+            audit_head: audit_head.clone(),
+        });
+        for person in oversight.get(&organisation.id).into_iter().flatten() {
+            notify::queue(
+                tx,
+                &Recipient::user(&person.id, &person.email),
+                &summary,
+                public_url,
+                now,
+            )?;
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+impl Portal {
+    /// The reminders `as_of` would send, one line per person; nothing is queued or recorded.
+    pub fn reminder_preview(&self, as_of: Date) -> Result<Vec<PreviewLine>, ServiceError> {
+        self.store.read(|tx| {
+            let scan = scan(tx, as_of)?;
+            let addressing = addressing(tx, &scan.planned)?;
+            let mut lines = Vec::new();
+            for planned in &scan.planned {
+                for person in addressees_of(
+                    planned,
+                    &addressing.holders,
+                    &addressing.people,
+                    &addressing.oversight,
+                ) {
+                    lines.push(PreviewLine {
+                        to: person.email,
+                        kind: match planned.due.milestone {
+                            Milestone::Overdue => "overdue",
+                            _ => "reminder",
+                        },
+                        case: planned.case.reference.clone(),
+                        percent: planned.due.milestone.percent(),
+                        due_on: planned.due.due_on,
+                    });
+                }
+            }
+            Ok(lines)
+        })
+    }
+
+    /// The reminder scan, the daily digests and the weekly summary, each idempotent: the worker
+    /// calls this every quarter of an hour.
+    pub fn run_scheduled_notices(&self) -> Result<ScheduledSummary, ServiceError> {
+        let today = self.clock.today();
+        let now = self.clock.now_utc_naive();
+        let public_url = self.settings.public_url.clone();
+        self.store.write(|tx| {
+            take_schedule_turn(tx)?;
+            let (reminders, scan) = queue_reminders(tx, today, now, &public_url)?;
+            let digests = queue_digests(tx, today, now, &public_url)?;
+            let weekly_summaries = queue_weekly_summaries(tx, &scan, today, now, &public_url)?;
+            Ok(ScheduledSummary {
+                reminders,
+                digests,
+                weekly_summaries,
+            })
+        })
+    }
+
+    pub fn outbox_backlog(&self) -> Result<Backlog, ServiceError> {
+        Ok(self.store.read(outbox::backlog)?)
+    }
+
+    pub fn failed_deliveries(&self) -> Result<Vec<FailedDelivery>, ServiceError> {
+        Ok(self.store.read(|tx| outbox::failed_deliveries(tx, 200))?)
+    }
+
+    pub fn notice_preference(&self, user: &UserId) -> Result<DeliveryPreference, ServiceError> {
+        Ok(self
+            .store
+            .read(|tx| outbox::delivery_preference(tx, user))?)
+    }
+
+    pub fn set_notice_preference(
+        &self,
+        user: &UserId,
+        preference: DeliveryPreference,
+    ) -> Result<(), ServiceError> {
+        Ok(self
+            .store
+            .write(|tx| outbox::set_delivery_preference(tx, user, preference))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn weeks_are_iso_weeks() {
+        assert_eq!(iso_week(date!(2026 - 11 - 16)), "2026-W47");
+        assert_eq!(iso_week(date!(2027 - 01 - 01)), "2026-W53");
+        assert_eq!(iso_week(date!(2027 - 01 - 04)), "2027-W01");
+    }
+}
