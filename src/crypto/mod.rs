@@ -32,7 +32,7 @@ pub use attachment::{
 pub use case_key::{CaseKey, CaseKeyError};
 pub use password::{PasswordCost, PasswordKeys, derive_password_keys, new_password_salt};
 pub use random::{random_id, random_reference, random_token, token_digest};
-pub use seal::{Aad, DataKey, RecordKind, open, seal};
+pub use seal::{Aad, DataKey, Provenance, RecordKind, open, seal};
 pub use secret::Secret;
 pub use session::SessionToken;
 pub use submission::SubmissionToken;

@@ -7,6 +7,8 @@ use super::secret::fmt_redacted;
 use super::{CryptoError, Secret, framing, random};
 
 const AAD_PREFIX: &[u8] = b"speakup/v1";
+/// Format 2 of a case record's associated data: format 1's fields plus its [`Provenance`].
+const AAD_PREFIX_V2: &[u8] = b"speakup/v2";
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 
@@ -89,6 +91,24 @@ impl RecordKind {
     }
 }
 
+/// Who wrote a case record, which procedure event it belongs to, and where and when it sits in
+/// the case. Bound into the associated data of format 2, so a database writer cannot pass a
+/// handler's message off as the reporter's (or the reverse), attach a letter to another event,
+/// swap two records' places or change the date a record shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Provenance<'a> {
+    /// The author's kind as stored ("reporter", "handler", "system").
+    pub author: &'a str,
+    /// The handler who wrote it, if any.
+    pub author_user_id: Option<&'a str>,
+    /// The procedure event a letter belongs to, if any.
+    pub event_id: Option<&'a str>,
+    /// The record's position in its case (1, 2, …; every kind shares one sequence).
+    pub position: i64,
+    /// The day it was written, as `YYYY-MM-DD`.
+    pub written_on: &'a str,
+}
+
 /// Where a sealed value belongs. Binding it as associated data stops a
 /// database writer from moving ciphertext between cases, kinds or rows
 /// without detection.
@@ -98,14 +118,28 @@ pub struct Aad<'a> {
     pub scope_id: &'a str,
     pub kind: RecordKind,
     pub record_id: &'a str,
+    /// Case records sealed since format 2 also bind their provenance; `None` is format 1
+    /// (sessions, handler secrets, and case records written before format 2).
+    pub provenance: Option<Provenance<'a>>,
 }
 
 impl<'a> Aad<'a> {
+    /// Format 1: case (or owner), kind and record id.
     pub fn new(scope_id: &'a str, kind: RecordKind, record_id: &'a str) -> Self {
         Self {
             scope_id,
             kind,
             record_id,
+            provenance: None,
+        }
+    }
+
+    /// Format 2: format 1 plus who wrote the record, its event, position and day.
+    #[must_use]
+    pub fn with_provenance(self, provenance: Provenance<'a>) -> Self {
+        Self {
+            provenance: Some(provenance),
+            ..self
         }
     }
 
@@ -118,12 +152,41 @@ impl<'a> Aad<'a> {
         if self.record_id.is_empty() {
             return Err(CryptoError::InvalidInput("empty record id"));
         }
+        let base = [
+            self.scope_id.as_bytes(),
+            self.kind.as_str().as_bytes(),
+            self.record_id.as_bytes(),
+        ];
+        let Some(provenance) = &self.provenance else {
+            return framing::encode_fields(AAD_PREFIX, &base);
+        };
+        if provenance.author.is_empty() {
+            return Err(CryptoError::InvalidInput("empty author"));
+        }
+        if provenance.written_on.is_empty() {
+            return Err(CryptoError::InvalidInput("empty date"));
+        }
+        if provenance.position < 0 {
+            return Err(CryptoError::InvalidInput("negative position"));
+        }
+        // An absent id is an empty field, so a present one must not be empty.
+        let optional = |value: Option<&'a str>, what: &'static str| match value {
+            Some("") => Err(CryptoError::InvalidInput(what)),
+            Some(value) => Ok(value.as_bytes()),
+            None => Ok(&[][..]),
+        };
+        let position = provenance.position.to_be_bytes();
         framing::encode_fields(
-            AAD_PREFIX,
+            AAD_PREFIX_V2,
             &[
-                self.scope_id.as_bytes(),
-                self.kind.as_str().as_bytes(),
-                self.record_id.as_bytes(),
+                base[0],
+                base[1],
+                base[2],
+                provenance.author.as_bytes(),
+                optional(provenance.author_user_id, "empty author id")?,
+                optional(provenance.event_id, "empty event id")?,
+                &position,
+                provenance.written_on.as_bytes(),
             ],
         )
     }
@@ -322,6 +385,154 @@ pub(super) mod tests {
             let result = open(&key, &Aad::new("case-1", kind, "rec-1"), &sealed);
             assert_eq!(result.is_ok(), kind == RecordKind::Concern, "{kind:?}");
         }
+    }
+
+    fn provenance() -> Provenance<'static> {
+        Provenance {
+            author: "handler",
+            author_user_id: Some("user-7"),
+            event_id: None,
+            position: 3,
+            written_on: "2026-12-05",
+        }
+    }
+
+    fn aad_v2() -> Aad<'static> {
+        Aad::new("case-1", RecordKind::Message, "rec-1").with_provenance(provenance())
+    }
+
+    #[test]
+    fn every_provenance_field_is_bound() {
+        let key = DataKey::generate();
+        let sealed = seal(&key, &aad_v2(), b"from the investigator").unwrap();
+        assert_eq!(
+            open(&key, &aad_v2(), &sealed).unwrap().expose_secret(),
+            b"from the investigator"
+        );
+        let altered = [
+            Provenance {
+                author: "reporter",
+                author_user_id: None,
+                ..provenance()
+            },
+            Provenance {
+                author: "reporter",
+                ..provenance()
+            },
+            Provenance {
+                author: "system",
+                ..provenance()
+            },
+            Provenance {
+                author_user_id: Some("user-8"),
+                ..provenance()
+            },
+            Provenance {
+                author_user_id: None,
+                ..provenance()
+            },
+            Provenance {
+                event_id: Some("event-1"),
+                ..provenance()
+            },
+            Provenance {
+                position: 2,
+                ..provenance()
+            },
+            Provenance {
+                position: 4,
+                ..provenance()
+            },
+            Provenance {
+                written_on: "2026-12-04",
+                ..provenance()
+            },
+        ];
+        for provenance in altered {
+            let aad = Aad::new("case-1", RecordKind::Message, "rec-1").with_provenance(provenance);
+            assert_eq!(
+                open(&key, &aad, &sealed).unwrap_err(),
+                CryptoError::Decrypt,
+                "{provenance:?}"
+            );
+        }
+        // The format 1 fields stay bound in format 2.
+        for aad in [
+            Aad::new("case-2", RecordKind::Message, "rec-1"),
+            Aad::new("case-1", RecordKind::Note, "rec-1"),
+            Aad::new("case-1", RecordKind::Message, "rec-2"),
+        ] {
+            assert!(open(&key, &aad.with_provenance(provenance()), &sealed).is_err());
+        }
+    }
+
+    #[test]
+    fn the_two_formats_never_open_each_other() {
+        let key = DataKey::generate();
+        let v1 = Aad::new("case-1", RecordKind::Message, "rec-1");
+        let sealed_v2 = seal(&key, &aad_v2(), b"x").unwrap();
+        assert!(open(&key, &v1, &sealed_v2).is_err());
+        let sealed_v1 = seal(&key, &v1, b"x").unwrap();
+        assert!(open(&key, &aad_v2(), &sealed_v1).is_err());
+        assert_eq!(open(&key, &v1, &sealed_v1).unwrap().expose_secret(), b"x");
+    }
+
+    #[test]
+    fn an_absent_id_is_not_an_empty_one() {
+        let key = DataKey::generate();
+        for bad in [
+            Provenance {
+                author_user_id: Some(""),
+                ..provenance()
+            },
+            Provenance {
+                event_id: Some(""),
+                ..provenance()
+            },
+            Provenance {
+                author: "",
+                ..provenance()
+            },
+            Provenance {
+                written_on: "",
+                ..provenance()
+            },
+            Provenance {
+                position: -1,
+                ..provenance()
+            },
+        ] {
+            let aad = Aad::new("case-1", RecordKind::Message, "rec-1").with_provenance(bad);
+            assert!(
+                matches!(
+                    seal(&key, &aad, b"x").unwrap_err(),
+                    CryptoError::InvalidInput(_)
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn aad_v2_encoding_vector() {
+        let encoded = Aad::new("case-1", RecordKind::EventText, "rec-1")
+            .with_provenance(Provenance {
+                author: "system",
+                author_user_id: None,
+                event_id: Some("ev-9"),
+                position: 258,
+                written_on: "2026-12-05",
+            })
+            .encode()
+            .unwrap();
+        assert_eq!(
+            encoded,
+            b"speakup/v2\x00\x00\x00\x06case-1\x00\x00\x00\x0aevent-text\x00\x00\x00\x05rec-1\
+              \x00\x00\x00\x06system\x00\x00\x00\x00\x00\x00\x00\x04ev-9\
+              \x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x01\x02\
+              \x00\x00\x00\x0a2026-12-05"
+                .to_vec()
+        );
     }
 
     #[test]

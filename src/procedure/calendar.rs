@@ -84,6 +84,9 @@ pub fn check_changeable(date: Date, today: Date) -> Result<(), ProcedureError> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Calendar {
     day_one_rule: DayOneRule,
+    /// Rules that replaced `day_one_rule` for concerns received from a date on. A change of rule,
+    /// like any calendar change, speaks only for later days, so past day ones never move.
+    day_one_rule_from: BTreeMap<Date, DayOneRule>,
     additions: BTreeMap<Date, String>,
     removals: BTreeSet<Date>,
 }
@@ -122,6 +125,7 @@ impl Calendar {
     ) -> Self {
         Self {
             day_one_rule,
+            day_one_rule_from: BTreeMap::new(),
             additions: additions.into_iter().map(|h| (h.date, h.label)).collect(),
             removals: removals.into_iter().collect(),
         }
@@ -147,8 +151,27 @@ impl Calendar {
         Self::new(day_one_rule, additions, removals)
     }
 
+    /// The same calendar where `rule` applies to concerns received from `from` on (each pair),
+    /// and this calendar's rule before the first of them.
+    pub fn with_day_one_rule_changes(
+        mut self,
+        changes: impl IntoIterator<Item = (Date, DayOneRule)>,
+    ) -> Self {
+        self.day_one_rule_from.extend(changes);
+        self
+    }
+
+    /// The rule before any change.
     pub fn day_one_rule(&self) -> DayOneRule {
         self.day_one_rule
+    }
+
+    /// The rule for a concern received (or a stage started) on `received`.
+    pub fn day_one_rule_on(&self, received: Date) -> DayOneRule {
+        self.day_one_rule_from
+            .range(..=received)
+            .next_back()
+            .map_or(self.day_one_rule, |(_, rule)| *rule)
     }
 
     fn is_closed(&self, date: Date) -> bool {
@@ -191,7 +214,7 @@ impl Calendar {
     /// Day 1 of the clock for a concern received on `received`.
     pub fn day_one(&self, received: Date) -> Result<Date, ProcedureError> {
         let received = check_range(received)?;
-        match self.day_one_rule {
+        match self.day_one_rule_on(received) {
             DayOneRule::ReceiptOrNextWorkingDay => self.nth_working_day(received, 1),
             DayOneRule::NextWorkingDay => self.next_working_day_after(received),
         }
@@ -419,6 +442,44 @@ mod tests {
         assert_eq!(
             cal.day_one(date!(2024 - 05 - 25)),
             Ok(date!(2024 - 05 - 28))
+        );
+    }
+
+    #[test]
+    fn a_changed_day_one_rule_applies_only_from_its_day() {
+        // Changed on Mon 13 May 2024 to "next working day", in force from Tue 14 May.
+        let cal = scottish()
+            .with_day_one_rule_changes([(date!(2024 - 05 - 14), DayOneRule::NextWorkingDay)]);
+        // Received Mon 13 May: the old rule, day 1 that day, day 5 Fri 17 May as told.
+        assert_eq!(
+            cal.due_date(date!(2024 - 05 - 13), 5),
+            Ok(date!(2024 - 05 - 17))
+        );
+        // Received Tue 14 May: day 1 is Wed 15, day 5 Tue 21.
+        assert_eq!(
+            cal.day_one(date!(2024 - 05 - 14)),
+            Ok(date!(2024 - 05 - 15))
+        );
+        assert_eq!(
+            cal.due_date(date!(2024 - 05 - 14), 5),
+            Ok(date!(2024 - 05 - 21))
+        );
+        assert_eq!(
+            cal.day_one_rule_on(date!(2024 - 05 - 13)),
+            DayOneRule::ReceiptOrNextWorkingDay
+        );
+        // Changed back from 1 June: from then the receipt day counts again.
+        let back = cal.with_day_one_rule_changes([(
+            date!(2024 - 06 - 01),
+            DayOneRule::ReceiptOrNextWorkingDay,
+        )]);
+        assert_eq!(
+            back.day_one(date!(2024 - 05 - 31)),
+            Ok(date!(2024 - 06 - 03))
+        );
+        assert_eq!(
+            back.day_one(date!(2024 - 06 - 03)),
+            Ok(date!(2024 - 06 - 03))
         );
     }
 

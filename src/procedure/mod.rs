@@ -40,3 +40,6 @@ mod stages_tests;
 
 #[cfg(test)]
 mod kpi_tests;
+
+#[cfg(test)]
+mod kpi_year_tests;

@@ -212,9 +212,37 @@ impl Portal {
                 users::find_with_credentials(tx, &handler.user.id).map_err(ServiceError::from)
             })?
             .ok_or(ServiceError::NotFound)?;
-        let old_keys = unlock_password_keys(&user.id, &credentials, current)?.ok_or_else(|| {
-            ServiceError::invalid("wrong_password", "your current password is not right")
-        })?;
+        // Someone at an unattended, signed-in console must not be able to guess the password
+        // (and so the key that seals the person's cases) at full speed, or unnoticed.
+        let throttle_key = format!("password-change:{}", user.id);
+        let started = self.clock.now();
+        if let Some(retry_after_seconds) = self.throttle.wait(&throttle_key, started) {
+            return Err(ServiceError::RateLimited {
+                retry_after_seconds,
+            });
+        }
+        let Some(old_keys) = unlock_password_keys(&user.id, &credentials, current)? else {
+            self.throttle.record_failure(&throttle_key, started);
+            self.store.write(|tx| {
+                audit::append(
+                    tx,
+                    NewEntry {
+                        actor_user_id: Some(user.id.as_str().to_owned()),
+                        action: "password_change_failed",
+                        organisation_id: Some(user.organisation_id.as_str().to_owned()),
+                        detail: "wrong current password".to_owned(),
+                        ..NewEntry::default()
+                    },
+                    now,
+                )
+                .map_err(ServiceError::from)
+            })?;
+            return Err(ServiceError::invalid(
+                "wrong_password",
+                "your current password is not right",
+            ));
+        };
+        self.throttle.record_success(&throttle_key);
         let totp_secret = old_keys
             .open_totp_secret(user.id.as_str(), &credentials.sealed_totp_secret)
             .map_err(crypto_failure)?;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::Date;
 
 use super::accounts::crypto_failure;
-use super::casefile::{open_json, seal_json};
+use super::casefile::{self, RecordDraft, open_json};
 use super::casework::{audit_case, open_case};
 use super::content::AttachmentContent;
 use super::sessions::Handler;
@@ -19,7 +19,7 @@ use crate::crypto::{
 use crate::ids::{CaseId, RecordId, UserId};
 use crate::model::Author;
 use crate::store::audit::{self, NewEntry};
-use crate::store::cases::{self, NewRecord, SealedRecord};
+use crate::store::cases::{self, SealedRecord};
 use crate::store::wraps::{self, Recipient};
 use crate::store::{Tx, attachments};
 
@@ -214,13 +214,6 @@ impl Portal {
             size: file.size,
             removed_metadata: file.removed_metadata.clone(),
         };
-        let sealed = seal_json(
-            &ticket.key,
-            ticket.case_id.as_str(),
-            RecordKind::Attachment,
-            ticket.attachment_id.as_str(),
-            &content,
-        )?;
         self.store.write(|tx| {
             let case = cases::find(tx, &ticket.case_id)?.ok_or(ServiceError::NotFound)?;
             let (author, author_user_id) = match &ticket.uploader {
@@ -236,18 +229,19 @@ impl Portal {
             if used.saturating_add(file.stored_size) > limit {
                 return Err(case_full(limit));
             }
-            cases::append_record(
+            casefile::append_sealed(
                 tx,
-                &NewRecord {
+                &ticket.key,
+                &RecordDraft {
                     id: &ticket.attachment_id,
                     case_id: &case.id,
-                    kind: RecordKind::Attachment.as_str(),
+                    kind: RecordKind::Attachment,
                     author,
                     author_user_id,
                     event_id: None,
-                    sealed: &sealed,
-                    created_on: today,
+                    written_on: today,
                 },
+                &content,
             )?;
             attachments::insert(tx, &ticket.attachment_id, &case.id, file.stored_size, today)?;
             if let Uploader::Handler(user) = &ticket.uploader {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use time::Date;
 
-use super::casefile::{self, seal_json};
+use super::casefile::{self, RecordDraft};
 use super::casework::{audit_case, open_case};
 use super::content::EventContent;
 use super::sessions::Handler;
@@ -18,7 +18,7 @@ use crate::procedure::{
     Due, EscalationReason, Event, EventKind, EventType, NotWhistleblowingKind, Outcome,
     ProcedureError, State,
 };
-use crate::store::cases::{self, NewRecord};
+use crate::store::cases;
 use crate::store::events;
 use crate::store::learning::{self, LearningEntry};
 
@@ -263,25 +263,19 @@ impl Portal {
                     authorised_by: input.authorised_by.trim().to_owned(),
                     not_whistleblowing: input.not_whistleblowing,
                 };
-                let sealed = seal_json(
-                    &open.key,
-                    open.case.id.as_str(),
-                    RecordKind::EventText,
-                    record_id.as_str(),
-                    &content,
-                )?;
-                cases::append_record(
+                casefile::append_sealed(
                     tx,
-                    &NewRecord {
+                    &open.key,
+                    &RecordDraft {
                         id: &record_id,
                         case_id: &open.case.id,
-                        kind: RecordKind::EventText.as_str(),
+                        kind: RecordKind::EventText,
                         author: Author::System,
                         author_user_id: Some(&handler.user.id),
                         event_id: Some(event_id.as_str()),
-                        sealed: &sealed,
-                        created_on: today,
+                        written_on: today,
                     },
+                    &content,
                 )?;
             }
             if let EventKind::Close { .. } = kind

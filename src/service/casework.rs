@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::{Date, PrimitiveDateTime};
 
 use super::accounts::crypto_failure;
-use super::casefile::{self, open_json, seal_json, stored_public_key};
+use super::casefile::{self, RecordDraft, open_json, stored_public_key};
 use super::content::{ConcernContent, EventContent, IdentityContent, MessageContent};
 use super::mailbox::{checked_message, parse_service};
 use super::sessions::Handler;
@@ -18,7 +18,7 @@ use crate::ids::{CaseId, RecordId, UserId};
 use crate::model::Author;
 use crate::procedure::{Due, EscalationReason, EventType, Service, Urgency, UrgencyLevel};
 use crate::store::audit::{self, NewEntry};
-use crate::store::cases::{self, Case, NewRecord};
+use crate::store::cases::{self, Case};
 use crate::store::organisations::{self, Organisation};
 use crate::store::users::{self, User};
 use crate::store::wraps::{self, Recipient, Wrap};
@@ -517,25 +517,19 @@ impl Portal {
         let record = RecordId::generate();
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
-            let sealed = seal_json(
-                &open.key,
-                open.case.id.as_str(),
-                kind,
-                record.as_str(),
-                &MessageContent { body },
-            )?;
-            cases::append_record(
+            casefile::append_sealed(
                 tx,
-                &NewRecord {
+                &open.key,
+                &RecordDraft {
                     id: &record,
                     case_id: &open.case.id,
-                    kind: kind.as_str(),
+                    kind,
                     author: Author::Handler,
                     author_user_id: Some(&handler.user.id),
                     event_id: None,
-                    sealed: &sealed,
-                    created_on: today,
+                    written_on: today,
                 },
+                &MessageContent { body },
             )?;
             audit_case(tx, handler, &open.case, action, None, String::new(), now)
         })

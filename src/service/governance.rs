@@ -387,15 +387,31 @@ impl Portal {
                 .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
         }
         let now = self.clock.now_utc_naive();
+        let today = self.clock.today();
         self.store.write(|tx| {
             let mut organisation = casefile::organisation(tx, slug)?;
             if let Some(next) = day_one_next_working_day {
-                organisation.day_one_rule = if next {
+                let rule = if next {
                     "next_working_day"
                 } else {
                     "receipt_or_next_working_day"
+                };
+                // Today's concerns have already been told their day 1: the new rule starts
+                // tomorrow, and the rule before it stays on record for every earlier day.
+                if rule != organisation.day_one_rule {
+                    let tomorrow = today.next_day().ok_or_else(|| {
+                        ServiceError::invalid("date_out_of_range", "the date is out of range")
+                    })?;
+                    organisations::record_day_one_rule_change(
+                        tx,
+                        &organisation.id,
+                        tomorrow,
+                        rule,
+                        &organisation.day_one_rule,
+                        today,
+                    )?;
                 }
-                .to_owned();
+                organisation.day_one_rule = rule.to_owned();
             }
             if let Some(cap) = stage1_extension_cap {
                 organisation.stage1_extension_cap = cap;

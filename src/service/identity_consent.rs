@@ -111,6 +111,8 @@ fn open_reason(
         event_id: None,
         sealed: request.sealed_reason.clone(),
         created_on: request.requested_on,
+        // Sealed by `seal_json`: case, kind and id only.
+        aad_version: 1,
     };
     Ok(open_json::<MessageContent>(key, &record, RecordKind::IdentityRequest)?.body)
 }

@@ -4,7 +4,7 @@
 use time::Date;
 
 use super::accounts::{crypto_failure, validate_text};
-use super::casefile::{self, seal_json, stored_public_key};
+use super::casefile::{self, RecordDraft, stored_public_key};
 use super::content::{ConcernContent, IdentityContent};
 use super::sessions::Handler;
 use super::{Portal, ServiceError};
@@ -15,7 +15,7 @@ use crate::ids::{CaseId, EventId, RecordId, UserId};
 use crate::model::{Author, Channel};
 use crate::procedure::{Anonymity, Event, EventKind, Service, Topic};
 use crate::store::audit::{self, NewEntry};
-use crate::store::cases::{self, Case, NewRecord};
+use crate::store::cases::{self, Case};
 use crate::store::organisations::Organisation;
 use crate::store::users::{self, User};
 use crate::store::wraps::{self, Recipient, Wrap};
@@ -221,18 +221,16 @@ fn reporter_record<'a>(
     id: &'a RecordId,
     case_id: &'a CaseId,
     kind: RecordKind,
-    sealed: &'a [u8],
-    created_on: Date,
-) -> NewRecord<'a> {
-    NewRecord {
+    written_on: Date,
+) -> RecordDraft<'a> {
+    RecordDraft {
         id,
         case_id,
-        kind: kind.as_str(),
+        kind,
         author: Author::Reporter,
         author_user_id: None,
         event_id: None,
-        sealed,
-        created_on,
+        written_on,
     }
 }
 
@@ -450,8 +448,8 @@ impl Portal {
             Ok::<_, ServiceError>((organisation, checked, readers))
         })?;
 
-        // 2. Seal and wrap outside the write lock: this is most of a submission's CPU, and
-        //    SQLite has one writer.
+        // 2. Wrap the keys outside the write lock: this is most of a submission's CPU, and SQLite
+        //    has one writer. The records are sealed inside it, bound to the positions they get.
         let reporter = case_key.reporter_key_pair().map_err(crypto_failure)?;
         let case_data_key = DataKey::generate();
         let identity_key = DataKey::generate();
@@ -499,33 +497,14 @@ impl Portal {
                 wrap(&case_data_key, KeyKind::Case, &stored_public_key(recovery)?)?,
             ));
         }
-        let sealed_concern = seal_json(
-            &case_data_key,
-            case_id.as_str(),
-            RecordKind::Concern,
-            concern_record.as_str(),
-            &ConcernContent {
-                text: checked.text.clone(),
-                excluded: concern
-                    .exclude
-                    .iter()
-                    .map(|id| id.as_str().to_owned())
-                    .collect(),
-            },
-        )?;
-        let sealed_identity = checked
-            .identity
-            .as_ref()
-            .map(|identity| {
-                seal_json(
-                    &identity_key,
-                    case_id.as_str(),
-                    RecordKind::Identity,
-                    identity_record.as_str(),
-                    identity,
-                )
-            })
-            .transpose()?;
+        let concern_content = ConcernContent {
+            text: checked.text.clone(),
+            excluded: concern
+                .exclude
+                .iter()
+                .map(|id| id.as_str().to_owned())
+                .collect(),
+        };
 
         // 3. Write, after confirming nothing the wraps depend on changed meanwhile (an admin
         //    editing the intake list); if it did, start again with the new list.
@@ -574,14 +553,18 @@ impl Portal {
                     channel: channel.as_str().to_owned(),
                 },
             )?;
-            cases::append_record(
+            casefile::append_sealed(
                 tx,
-                &reporter_record(&concern_record, &case_id, RecordKind::Concern, &sealed_concern, received_on),
+                &case_data_key,
+                &reporter_record(&concern_record, &case_id, RecordKind::Concern, received_on),
+                &concern_content,
             )?;
-            if let Some(sealed) = &sealed_identity {
-                cases::append_record(
+            if let Some(identity) = &checked.identity {
+                casefile::append_sealed(
                     tx,
-                    &reporter_record(&identity_record, &case_id, RecordKind::Identity, sealed, received_on),
+                    &identity_key,
+                    &reporter_record(&identity_record, &case_id, RecordKind::Identity, received_on),
+                    identity,
                 )?;
             }
             for grant in &grants {

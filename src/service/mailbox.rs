@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::{Date, Duration};
 
 use super::accounts::crypto_failure;
-use super::casefile::{self, open_json, seal_json};
+use super::casefile::{self, RecordDraft, open_json};
 use super::content::{EventContent, MessageContent};
 use super::identity_consent::IdentityRequestView;
 use super::{Portal, ServiceError};
@@ -17,7 +17,7 @@ use crate::model::Author;
 use crate::procedure::{
     self, Anonymity, Due, Route, Service, Signpost, SignpostRequest, State, Topic,
 };
-use crate::store::cases::{self, Case, NewRecord};
+use crate::store::cases::{self, Case};
 use crate::store::wraps::{self, Recipient};
 use crate::store::{Tx, events, organisations, sessions};
 
@@ -148,25 +148,19 @@ impl Portal {
         let record = RecordId::generate();
         self.store.write(|tx| {
             let mailbox = self.mailbox_access(tx, token)?;
-            let sealed = seal_json(
-                &mailbox.key,
-                mailbox.case.id.as_str(),
-                RecordKind::Message,
-                record.as_str(),
-                &MessageContent { body },
-            )?;
-            cases::append_record(
+            casefile::append_sealed(
                 tx,
-                &NewRecord {
+                &mailbox.key,
+                &RecordDraft {
                     id: &record,
                     case_id: &mailbox.case.id,
-                    kind: RecordKind::Message.as_str(),
+                    kind: RecordKind::Message,
                     author: Author::Reporter,
                     author_user_id: None,
                     event_id: None,
-                    sealed: &sealed,
-                    created_on: today,
+                    written_on: today,
                 },
+                &MessageContent { body },
             )?;
             super::notices::tell_holders(
                 tx,

@@ -61,6 +61,10 @@ pub enum ServiceError {
     Store(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A sealed record does not open with the labels stored beside it: someone with write
+    /// access to the database changed it. Never shown; the request fails.
+    #[error("altered record: {0}")]
+    Tampered(String),
 }
 
 impl ServiceError {

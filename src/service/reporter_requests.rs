@@ -11,7 +11,7 @@
 use serde::Serialize;
 use time::Date;
 
-use super::casefile::{self, seal_json};
+use super::casefile::{self, RecordDraft};
 use super::content::{EventContent, MessageContent};
 use super::mailbox::checked_message;
 use super::{Portal, ServiceError};
@@ -22,7 +22,7 @@ use crate::notify::{self, Notice, Recipient, ServiceNotice};
 use crate::procedure::letters::{self, LetterFacts};
 use crate::procedure::{EscalationReason, Event, EventKind, ProcedureError, State};
 use crate::store::audit::{self, NewEntry};
-use crate::store::cases::{self, NewRecord};
+use crate::store::cases;
 use crate::store::reporter_requests::{self, NewRequest};
 use crate::store::{events, users};
 
@@ -99,25 +99,19 @@ impl Portal {
             let message_id = match &message {
                 Some(body) => {
                     let id = RecordId::generate();
-                    let sealed = seal_json(
-                        &mailbox.key,
-                        case.id.as_str(),
-                        RecordKind::Message,
-                        id.as_str(),
-                        &MessageContent { body: body.clone() },
-                    )?;
-                    cases::append_record(
+                    casefile::append_sealed(
                         tx,
-                        &NewRecord {
+                        &mailbox.key,
+                        &RecordDraft {
                             id: &id,
                             case_id: &case.id,
-                            kind: RecordKind::Message.as_str(),
+                            kind: RecordKind::Message,
                             author: Author::Reporter,
                             author_user_id: None,
                             event_id: None,
-                            sealed: &sealed,
-                            created_on: today,
+                            written_on: today,
                         },
+                        &MessageContent { body: body.clone() },
                     )?;
                     Some(id)
                 }
@@ -145,29 +139,23 @@ impl Portal {
                 );
                 if let Some(letter) = letter {
                     let record_id = RecordId::generate();
-                    let sealed = seal_json(
+                    casefile::append_sealed(
+                        tx,
                         &mailbox.key,
-                        case.id.as_str(),
-                        RecordKind::EventText,
-                        record_id.as_str(),
+                        &RecordDraft {
+                            id: &record_id,
+                            case_id: &case.id,
+                            kind: RecordKind::EventText,
+                            author: Author::System,
+                            author_user_id: None,
+                            event_id: Some(event_id.as_str()),
+                            written_on: today,
+                        },
                         &EventContent {
                             letter,
                             detail: "Asked for by the reporter from the mailbox.".to_owned(),
                             authorised_by: String::new(),
                             not_whistleblowing: None,
-                        },
-                    )?;
-                    cases::append_record(
-                        tx,
-                        &NewRecord {
-                            id: &record_id,
-                            case_id: &case.id,
-                            kind: RecordKind::EventText.as_str(),
-                            author: Author::System,
-                            author_user_id: None,
-                            event_id: Some(event_id.as_str()),
-                            sealed: &sealed,
-                            created_on: today,
                         },
                     )?;
                 }

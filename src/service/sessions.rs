@@ -57,7 +57,24 @@ impl Portal {
         password: &Secret<String>,
         code: &str,
     ) -> Result<SignedIn, ServiceError> {
-        let account = normalise_email(email).map_err(|_| refused())?;
+        self.sign_in_from(email, password, code, 0)
+    }
+
+    /// As [`Portal::sign_in`], from the client with this opaque bucket (a keyed hash of its
+    /// address). The back-off after failures is kept per account *and* client: someone
+    /// guessing a handler's password slows only themself, and cannot keep the handler out.
+    /// Guessing from many clients is bounded by the per-client request limits and the
+    /// Argon2id permits in the web layer.
+    pub fn sign_in_from(
+        &self,
+        email: &str,
+        password: &Secret<String>,
+        code: &str,
+        client_bucket: u64,
+    ) -> Result<SignedIn, ServiceError> {
+        let email_key = normalise_email(email).map_err(|_| refused())?;
+        let account = format!("{email_key}|{client_bucket:016x}");
+        let email_key = email_key.as_str();
         let now = self.clock.now();
         if let Some(retry_after_seconds) = self.throttle.wait(&account, now) {
             return Err(ServiceError::RateLimited {
@@ -66,7 +83,7 @@ impl Portal {
         }
         let found = self
             .store
-            .read(|tx| users::find_by_email(tx, &account).map_err(ServiceError::from))?;
+            .read(|tx| users::find_by_email(tx, email_key).map_err(ServiceError::from))?;
         let Some((user, credentials)) = found.filter(|(user, _)| user.active) else {
             // Spend the same effort as a real check so timing does not reveal which accounts exist.
             let _ = crypto::derive_password_keys(password, &[0u8; 16], self.password_cost);

@@ -153,7 +153,9 @@ pub fn in_organisation(
 
 /// Takes the next position in the case's record sequence. The UPDATE locks the case row, so
 /// concurrent writers to one case are ordered (PostgreSQL) or already serialised (SQLite).
-fn take_record_seq(tx: &mut Tx, case: &CaseId) -> Result<i32, StoreError> {
+/// The record is sealed with its position, so it is taken before sealing and the record
+/// inserted with [`insert_record`] in the same transaction.
+pub fn take_record_seq(tx: &mut Tx, case: &CaseId) -> Result<i32, StoreError> {
     diesel::update(cases::table.find(case.as_str()))
         .set(cases::next_record_seq.eq(cases::next_record_seq + 1))
         .execute(tx)?;
@@ -175,18 +177,23 @@ pub struct SealedRecord {
     pub event_id: Option<String>,
     pub sealed: Vec<u8>,
     pub created_on: Date,
+    /// Which associated data it was sealed with (1: case, kind, id; 2: also author, event,
+    /// position and date).
+    pub aad_version: i32,
 }
 
-/// A record to append; the store assigns its position.
+/// A record to insert at the position [`take_record_seq`] gave it.
 pub struct NewRecord<'a> {
     pub id: &'a RecordId,
     pub case_id: &'a CaseId,
+    pub seq: i32,
     pub kind: &'a str,
     pub author: Author,
     pub author_user_id: Option<&'a UserId>,
     pub event_id: Option<&'a str>,
     pub sealed: &'a [u8],
     pub created_on: Date,
+    pub aad_version: i32,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -201,6 +208,7 @@ struct RecordRow {
     event_id: Option<String>,
     sealed: Vec<u8>,
     created_on: Date,
+    aad_version: i32,
 }
 
 impl TryFrom<RecordRow> for SealedRecord {
@@ -219,27 +227,28 @@ impl TryFrom<RecordRow> for SealedRecord {
             event_id: row.event_id,
             sealed: row.sealed,
             created_on: row.created_on,
+            aad_version: row.aad_version,
         })
     }
 }
 
-/// Appends a sealed record; returns its position in the case.
-pub fn append_record(tx: &mut Tx, record: &NewRecord<'_>) -> Result<i32, StoreError> {
-    let seq = take_record_seq(tx, record.case_id)?;
+/// Inserts a sealed record at the position taken for it.
+pub fn insert_record(tx: &mut Tx, record: &NewRecord<'_>) -> Result<(), StoreError> {
     diesel::insert_into(sealed_records::table)
         .values(RecordRow {
             id: record.id.as_str().to_owned(),
             case_id: record.case_id.as_str().to_owned(),
-            seq,
+            seq: record.seq,
             kind: record.kind.to_owned(),
             author: record.author.as_str().to_owned(),
             author_user_id: record.author_user_id.map(|id| id.as_str().to_owned()),
             event_id: record.event_id.map(str::to_owned),
             sealed: record.sealed.to_vec(),
             created_on: record.created_on,
+            aad_version: record.aad_version,
         })
         .execute(tx)?;
-    Ok(seq)
+    Ok(())
 }
 
 /// The case's records of the given kinds, oldest first.

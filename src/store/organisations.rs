@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use time::{Date, PrimitiveDateTime};
 
-use super::schema::{calendar_changes, organisations};
+use super::schema::{calendar_changes, day_one_rule_changes, organisations};
 use super::{StoreError, Tx};
 use crate::ids::OrganisationId;
 
@@ -249,6 +249,82 @@ pub fn update_settings(
             organisations::stage1_extension_cap.eq(cap),
             organisations::board_exact_figures.eq(board_exact_figures),
         ))
+        .execute(tx)?;
+    Ok(())
+}
+
+/// A change of the organisation's day-one rule: from `from_day`, `rule`; before it,
+/// `previous_rule`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayOneRuleChange {
+    pub from_day: Date,
+    pub rule: String,
+    pub previous_rule: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = day_one_rule_changes)]
+struct DayOneRuleChangeRow {
+    id: String,
+    organisation_id: String,
+    from_day: Date,
+    rule: String,
+    previous_rule: String,
+    recorded_on: Date,
+}
+
+/// The organisation's day-one rule changes, earliest first.
+pub fn day_one_rule_changes(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+) -> Result<Vec<DayOneRuleChange>, StoreError> {
+    let rows = day_one_rule_changes::table
+        .filter(day_one_rule_changes::organisation_id.eq(organisation.as_str()))
+        .order(day_one_rule_changes::from_day.asc())
+        .select(DayOneRuleChangeRow::as_select())
+        .load(tx)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| DayOneRuleChange {
+            from_day: row.from_day,
+            rule: row.rule,
+            previous_rule: row.previous_rule,
+        })
+        .collect())
+}
+
+/// Records that `rule` replaces `previous_rule` from `from_day`. A second change for the same
+/// day replaces the first (the rule before that day stays what it was), and a change back to
+/// that earlier rule leaves no change at all.
+pub fn record_day_one_rule_change(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+    from_day: Date,
+    rule: &str,
+    previous_rule: &str,
+    today: Date,
+) -> Result<(), StoreError> {
+    let same_day = day_one_rule_changes::table
+        .filter(day_one_rule_changes::organisation_id.eq(organisation.as_str()))
+        .filter(day_one_rule_changes::from_day.eq(from_day));
+    let earlier: Option<String> = same_day
+        .select(day_one_rule_changes::previous_rule)
+        .first(tx)
+        .optional()?;
+    diesel::delete(same_day).execute(tx)?;
+    let previous_rule = earlier.as_deref().unwrap_or(previous_rule);
+    if previous_rule == rule {
+        return Ok(());
+    }
+    diesel::insert_into(day_one_rule_changes::table)
+        .values(DayOneRuleChangeRow {
+            id: crate::crypto::random_id(),
+            organisation_id: organisation.as_str().to_owned(),
+            from_day,
+            rule: rule.to_owned(),
+            previous_rule: previous_rule.to_owned(),
+            recorded_on: today,
+        })
         .execute(tx)?;
     Ok(())
 }

@@ -29,6 +29,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    day_one_rule_changes (id) {
+        id -> Text,
+        organisation_id -> Text,
+        from_day -> Date,
+        rule -> Text,
+        previous_rule -> Text,
+        recorded_on -> Date,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         organisation_id -> Text,
@@ -98,6 +109,7 @@ diesel::table! {
         event_id -> Nullable<Text>,
         sealed -> Binary,
         created_on -> Date,
+        aad_version -> Integer,
     }
 }
 
@@ -310,6 +322,7 @@ diesel::joinable!(reminders_sent -> cases (case_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     calendar_changes,
+    day_one_rule_changes,
     users,
     intake_contacts,
     cases,

@@ -136,24 +136,15 @@ pub fn replace_keys(
     credentials: &Credentials,
     at: PrimitiveDateTime,
 ) -> Result<bool, StoreError> {
-    let changed = diesel::update(
-        users::table
-            .find(id.as_str())
-            .filter(users::key_generation.eq(generation)),
+    set_keys(
+        tx,
+        id,
+        generation,
+        generation + 1,
+        public_key,
+        credentials,
+        at,
     )
-    .set((
-        users::public_key.eq(public_key),
-        users::sealed_secret_key.eq(&credentials.sealed_secret_key),
-        users::kdf_salt.eq(&credentials.kdf_salt),
-        users::kdf_cost.eq(&credentials.kdf_cost),
-        users::login_verifier.eq(&credentials.login_verifier),
-        users::sealed_totp_secret.eq(&credentials.sealed_totp_secret),
-        users::totp_last_step.eq(credentials.totp_last_step),
-        users::key_generation.eq(generation + 1),
-        users::updated_at.eq(at),
-    ))
-    .execute(tx)?;
-    Ok(changed == 1)
 }
 
 /// Installs the key material a person chose at enrolment, keeping the key generation (an
@@ -162,6 +153,18 @@ pub fn install_keys(
     tx: &mut Tx,
     id: &UserId,
     generation: i32,
+    public_key: &[u8],
+    credentials: &Credentials,
+    at: PrimitiveDateTime,
+) -> Result<bool, StoreError> {
+    set_keys(tx, id, generation, generation, public_key, credentials, at)
+}
+
+fn set_keys(
+    tx: &mut Tx,
+    id: &UserId,
+    generation: i32,
+    next_generation: i32,
     public_key: &[u8],
     credentials: &Credentials,
     at: PrimitiveDateTime,
@@ -179,6 +182,7 @@ pub fn install_keys(
         users::login_verifier.eq(&credentials.login_verifier),
         users::sealed_totp_secret.eq(&credentials.sealed_totp_secret),
         users::totp_last_step.eq(credentials.totp_last_step),
+        users::key_generation.eq(next_generation),
         users::updated_at.eq(at),
     ))
     .execute(tx)?;

@@ -85,6 +85,16 @@ impl From<&ServiceError> for Problem {
                 tracing::error!(error = %error, "request failed");
                 Problem::internal()
             }
+            ServiceError::Tampered(_) => {
+                tracing::error!(error = %error, "a sealed record was altered in the database");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "record_altered",
+                    "Part of this case was changed in the database after it was written, so it \
+                     cannot be shown as genuine. Nothing has been lost on your side; please tell \
+                     the organisation's whistleblowing champion or the portal's operator.",
+                )
+            }
         }
     }
 }

@@ -22,6 +22,14 @@ const TRIM_EVERY: u64 = 256;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientKey(u64);
 
+impl ClientKey {
+    /// The opaque value, for per-client keys kept elsewhere (sign-in back-off). It is a keyed
+    /// hash of the address, never the address itself.
+    pub fn bucket(self) -> u64 {
+        self.0
+    }
+}
+
 pub struct KeyedLimiter {
     limiter: DefaultKeyedRateLimiter<ClientKey>,
     checks: AtomicU64,
@@ -92,25 +100,49 @@ impl RateLimits {
     }
 
     fn client_key(&self, request: &HttpRequest) -> ClientKey {
-        let address = self.client_address(request);
+        let address = self.client_address(request).map(client_network);
         ClientKey(self.hasher.hash_one(address))
     }
 
     fn client_address(&self, request: &HttpRequest) -> Option<IpAddr> {
         if self.trust_forwarded_for {
-            // The proxy appends the address it saw, so the last entry is the one we can trust.
-            let forwarded = request
+            let lines = request
                 .headers()
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.rsplit(',').next())
-                .and_then(|last| last.trim().parse::<IpAddr>().ok());
-            if forwarded.is_some() {
-                return forwarded;
+                .get_all("x-forwarded-for")
+                .filter_map(|value| value.to_str().ok());
+            if let Some(address) = rightmost_forwarded(lines) {
+                return Some(address);
             }
         }
         request.peer_addr().map(|peer| peer.ip())
     }
+}
+
+/// What counts as one client: an IPv4 address, or an IPv6 /64 (one subscriber's network hands
+/// out as many addresses as it likes, so counting them apart would give a guesser a fresh
+/// allowance per address). IPv4-mapped IPv6 addresses count as their IPv4 address.
+pub fn client_network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(segments))
+            }
+        },
+    }
+}
+
+/// The address our proxy appended: the right-most entry of the last `X-Forwarded-For` line.
+/// Everything before it, on that line or on earlier lines, came from the client and can be
+/// forged; a header split over several lines is read as one list, in order.
+pub fn rightmost_forwarded<'a>(lines: impl Iterator<Item = &'a str>) -> Option<IpAddr> {
+    lines
+        .flat_map(|line| line.split(','))
+        .last()
+        .and_then(|last| last.trim().parse::<IpAddr>().ok())
 }
 
 impl FromRequest for ClientKey {
@@ -145,6 +177,33 @@ mod tests {
             other => panic!("expected a rate limit, got {other:?}"),
         }
         limiter.check(ClientKey(2)).unwrap();
+    }
+
+    #[test]
+    fn only_the_address_the_proxy_appended_counts() {
+        let ip = |text: &str| text.parse::<IpAddr>().ok();
+        // The client sends its own header line; the proxy adds another with what it saw.
+        let lines = ["6.6.6.6, 7.7.7.7", "203.0.113.9"];
+        assert_eq!(rightmost_forwarded(lines.into_iter()), ip("203.0.113.9"));
+        assert_eq!(
+            rightmost_forwarded(["1.1.1.1, 203.0.113.9"].into_iter()),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            rightmost_forwarded(["2001:db8::1"].into_iter()),
+            ip("2001:db8::1")
+        );
+        assert_eq!(rightmost_forwarded(["203.0.113.9, junk"].into_iter()), None);
+        assert_eq!(rightmost_forwarded(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn an_ipv6_network_is_one_client() {
+        let net = |text: &str| client_network(text.parse().unwrap());
+        assert_eq!(net("2001:db8:1:2:aaaa::1"), net("2001:db8:1:2:bbbb::9"));
+        assert_ne!(net("2001:db8:1:2::1"), net("2001:db8:1:3::1"));
+        assert_eq!(net("::ffff:203.0.113.9"), net("203.0.113.9"));
+        assert_ne!(net("203.0.113.9"), net("203.0.113.10"));
     }
 
     #[test]

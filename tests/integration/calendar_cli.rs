@@ -281,3 +281,53 @@ fn days_that_have_come_cannot_be_changed() {
     assert!(holidays.contains("2020-11-30"), "{holidays}");
     assert!(!holidays.contains("2020-12-01"), "{holidays}");
 }
+
+#[test]
+fn a_changed_day_one_rule_never_re_dates_a_past_concern() {
+    let database = TestDatabase::create();
+    stdout(&speakup(
+        &database,
+        &["org", "add", "--slug", "nhs-orkney", "--name", "NHS Orkney"],
+    ));
+    let due = |received: &str| {
+        stdout(&speakup(
+            &database,
+            &[
+                "calendar",
+                "due",
+                "--org",
+                "nhs-orkney",
+                "--received",
+                received,
+                "--working-days",
+                "5",
+            ],
+        ))
+    };
+    // Mon 2 Nov 2026 has passed; Mon 2 Nov 2099 has not. Day 1 is the day of receipt.
+    assert_eq!(due("2026-11-02"), "2026-11-06");
+    assert_eq!(due("2099-11-02"), "2099-11-06");
+    let settings = |next: &str| {
+        stdout(&speakup(
+            &database,
+            &[
+                "org",
+                "settings",
+                "--org",
+                "nhs-orkney",
+                "--day-one-next-working-day",
+                next,
+            ],
+        ))
+    };
+    settings("true");
+    // The concern of 2 November 2026 keeps the due date it was given; later ones follow the
+    // new rule (day 1 the next working day).
+    assert_eq!(due("2026-11-02"), "2026-11-06");
+    assert_eq!(due("2099-11-02"), "2099-11-09");
+    // Changing it back the same day leaves no change at all.
+    settings("false");
+    assert_eq!(due("2099-11-02"), "2099-11-06");
+    settings("true");
+    assert_eq!(due("2026-11-02"), "2026-11-06");
+}

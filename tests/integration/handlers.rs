@@ -315,23 +315,30 @@ async fn sign_in_needs_password_and_a_fresh_code() {
 }
 
 #[actix_web::test]
-async fn repeated_failures_back_off_per_account() {
+async fn repeated_failures_back_off_per_account_and_client() {
     let app = TestApp::new();
     let staff = app.staff();
     let service = app.service().await;
     let colm = &staff.contacts[1];
-    let mut statuses = Vec::new();
-    for attempt in 0..7 {
-        let request = post_json(
+    let wrong_from = |address: &str| {
+        post_json(
             "/api/v1/session",
             json!({"email": colm.email, "password": "not the password", "totp": "123456"}),
         )
-        .peer_addr(format!("192.0.2.{attempt}:5000").parse().unwrap());
-        statuses.push(call(&service, request).await.0);
+        .peer_addr(address.parse().unwrap())
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(call(&service, wrong_from("192.0.2.1:5000")).await.0);
     }
     assert_eq!(&statuses[..5], &[StatusCode::UNAUTHORIZED; 5]);
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
-    // Waiting out the back-off lets the right password in again.
+    // Another client is not held back by the first one's failures (no lock-out by others) …
+    assert_eq!(
+        call(&service, wrong_from("192.0.2.2:5000")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // … and waiting out the back-off lets the right password in again.
     app.clock.advance(time::Duration::minutes(1));
     sign_in(&app, &service, colm).await;
 }

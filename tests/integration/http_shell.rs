@@ -197,3 +197,29 @@ async fn the_stylesheet_is_cacheable_and_self_hosted() {
     let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
     assert!(!body.contains("@import") && !body.contains("url(http"));
 }
+
+#[actix_web::test]
+async fn behind_a_proxy_only_the_address_it_appended_counts_for_rate_limits() {
+    let app = TestApp::with_settings(|raw| {
+        raw.trust_forwarded_for = true;
+        raw.mailbox_sign_ins_per_minute = 2;
+    });
+    let service = app.service().await;
+    let mut statuses = Vec::new();
+    for forged in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+        // The client sends a header line of its own; the proxy appends the address it saw as
+        // a second line.
+        let response = test::call_service(
+            &service,
+            test::TestRequest::post()
+                .uri("/api/v1/mailbox/session")
+                .append_header(("x-forwarded-for", forged))
+                .append_header(("x-forwarded-for", "203.0.113.9"))
+                .set_json(serde_json::json!({"case_key": "x"}))
+                .to_request(),
+        )
+        .await;
+        statuses.push(response.status());
+    }
+    assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+}

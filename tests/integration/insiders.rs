@@ -549,3 +549,82 @@ async fn the_person_enrols_through_their_one_time_link_and_the_operator_can_prin
     };
     crate::races::handler_for(&app, &nina);
 }
+
+#[actix_web::test]
+async fn wrong_current_passwords_on_the_account_page_are_throttled_and_audited() {
+    let app = app();
+    let staff = app.staff();
+    let session = crate::races::handler_for(&app, &staff.investigator);
+    let wrong = speakup::crypto::Secret::new("not the password at all".to_owned());
+    let new = speakup::crypto::Secret::new("a different long password".to_owned());
+    let mut outcomes = Vec::new();
+    for _ in 0..6 {
+        outcomes.push(app.portal().change_password(&session, &wrong, &new));
+    }
+    for outcome in &outcomes[..5] {
+        assert!(
+            matches!(
+                outcome,
+                Err(speakup::service::ServiceError::Invalid {
+                    code: "wrong_password",
+                    ..
+                })
+            ),
+            "{outcome:?}"
+        );
+    }
+    assert!(
+        matches!(
+            outcomes[5],
+            Err(speakup::service::ServiceError::RateLimited { .. })
+        ),
+        "{:?}",
+        outcomes[5]
+    );
+    let failures = app
+        .portal()
+        .store
+        .read(|tx| speakup::store::audit::page(tx, 0, 10_000))
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.action == "password_change_failed")
+        .count();
+    assert_eq!(failures, 5);
+}
+
+#[actix_web::test]
+async fn someone_guessing_a_handlers_password_cannot_keep_the_handler_out() {
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let ivy = &staff.investigator;
+    let from = |address: &str, password: &str, code: &str| {
+        actix_web::test::TestRequest::post()
+            .uri("/api/v1/session")
+            .peer_addr(address.parse().unwrap())
+            .set_json(json!({"email": ivy.email, "password": password, "totp": code}))
+    };
+    // The guesser keeps at it, twenty seconds apart, until each wrong guess costs a longer wait.
+    for _ in 0..10 {
+        call(
+            &api,
+            from("198.51.100.7:4000", "guess guess guess", "000000"),
+        )
+        .await;
+        app.clock.advance(time::Duration::seconds(20));
+    }
+    let (status, _) = call(
+        &api,
+        from("198.51.100.7:4000", "guess guess guess", "000000"),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser is slowed down"
+    );
+    // At that same moment Ivy, from her own machine, signs in at once.
+    let code = crate::api_client::totp_code(&app, ivy);
+    let (status, answer) = call(&api, from("192.0.2.44:5000", &ivy.password, &code)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}

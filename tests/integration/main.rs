@@ -21,6 +21,7 @@ mod notices;
 mod outbox;
 mod procedure_flow;
 mod races;
+mod record_binding;
 mod recorded_concerns;
 mod recovery;
 mod reporter_api;

@@ -241,3 +241,111 @@ async fn a_reset_or_disable_never_leaves_a_case_without_a_holder() {
         .set_account_active(&admin, &colm_id, false)
         .unwrap();
 }
+
+/// Every case has at least one active handler holding its key.
+fn every_case_has_an_active_holder(app: &TestApp, references: &[String]) {
+    use speakup::store::cases;
+    use speakup::store::wraps::{self, Recipient};
+    app.portal()
+        .store
+        .read(|tx| {
+            for reference in references {
+                let case = cases::find_by_reference(tx, reference)?.unwrap();
+                let mut active = 0;
+                for wrap in wraps::for_case(tx, &case.id)? {
+                    if let (Recipient::User(user), speakup::crypto::KeyKind::Case) =
+                        (&wrap.recipient, wrap.key_kind)
+                        && users::find(tx, user)?.is_some_and(|user| user.active)
+                    {
+                        active += 1;
+                    }
+                }
+                assert!(active > 0, "{reference} has no active holder");
+            }
+            Ok::<_, speakup::store::StoreError>(())
+        })
+        .unwrap();
+}
+
+fn refused_as_sole_holder(outcome: &Result<(), ServiceError>) -> bool {
+    matches!(
+        outcome,
+        Err(ServiceError::Conflict {
+            code: "sole_holder",
+            ..
+        })
+    )
+}
+
+#[actix_web::test]
+async fn disables_resets_and_revokes_racing_never_leave_a_case_without_an_active_holder() {
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let mut references = Vec::new();
+    for n in 0..4 {
+        let (_, reference) = raise(&api, confidential_concern(&format!("Concern {n}."))).await;
+        references.push(reference);
+    }
+    // Every case is held by exactly Cora and Colm, the two intake contacts.
+    let (cora, colm) = (&staff.contacts[0], &staff.contacts[1]);
+    let cora_id = speakup::ids::UserId::from_stored(cora.id.clone());
+    let colm_id = speakup::ids::UserId::from_stored(colm.id.clone());
+    let admin = handler_for(&app, &staff.admin);
+    let enable = |id: &speakup::ids::UserId| {
+        app.portal().set_account_active(&admin, id, true).unwrap();
+    };
+
+    // Two disables at once: each alone is fine, together they would leave nobody.
+    for round in 0..3 {
+        let (first, second) = at_once(
+            || app.portal().set_account_active(&admin, &cora_id, false),
+            || app.portal().set_account_active(&admin, &colm_id, false),
+        );
+        assert!(
+            first.is_ok() != second.is_ok(),
+            "round {round}: {first:?} / {second:?}"
+        );
+        assert!(refused_as_sole_holder(if first.is_ok() {
+            &second
+        } else {
+            &first
+        }));
+        every_case_has_an_active_holder(&app, &references);
+        enable(if first.is_ok() { &cora_id } else { &colm_id });
+    }
+
+    // A disable racing the other holder's revoke, on each case in turn.
+    for reference in &references {
+        let cora_session = handler_for(&app, cora);
+        let (revoked, disabled) = at_once(
+            || app.portal().revoke(&cora_session, reference, &colm.email),
+            || app.portal().set_account_active(&admin, &cora_id, false),
+        );
+        assert!(
+            revoked.is_ok() != disabled.is_ok(),
+            "{reference}: revoke {revoked:?} / disable {disabled:?}"
+        );
+        every_case_has_an_active_holder(&app, &references);
+        if disabled.is_ok() {
+            enable(&cora_id);
+        } else {
+            // Give it back so the next round starts from two holders again.
+            let cora_session = handler_for(&app, cora);
+            app.portal()
+                .grant(&cora_session, reference, &colm.email, false)
+                .unwrap();
+        }
+    }
+
+    // A reset racing a disable of the other holder.
+    let (reset, disabled) = at_once(
+        || app.portal().reset_account(&admin, &cora_id).map(|_| ()),
+        || app.portal().set_account_active(&admin, &colm_id, false),
+    );
+    assert!(
+        reset.is_ok() != disabled.is_ok(),
+        "reset {reset:?} / disable {disabled:?}"
+    );
+    every_case_has_an_active_holder(&app, &references);
+}

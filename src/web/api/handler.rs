@@ -45,7 +45,10 @@ pub async fn sign_in(
     let password = Secret::new(request.password);
     let _turn = permits.acquire().await?;
     let portal = portal.into_inner();
-    let outcome = blocking(move || portal.sign_in(&request.email, &password, &request.totp)).await;
+    let outcome = blocking(move || {
+        portal.sign_in_from(&request.email, &password, &request.totp, client.bucket())
+    })
+    .await;
     Metrics::count_outcome(
         &metrics.handler_sign_ins,
         if outcome.is_ok() {

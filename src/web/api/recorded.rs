@@ -5,14 +5,12 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::reporter::IdentityRequest;
-use crate::crypto::Secret;
-use crate::ids::UserId;
+use super::reporter::{ConcernRequest, IdentityRequest};
 use crate::model::Channel;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
 use crate::service::Portal;
-use crate::service::intake::{NewConcern, Recording, ReporterIdentity};
+use crate::service::intake::{NewConcern, Recording};
 use crate::web::auth::ApiHandler;
 use crate::web::blocking;
 use crate::web::error::ApiError;
@@ -50,23 +48,18 @@ pub async fn record_case(
 ) -> Result<HttpResponse, ApiError> {
     let request = request.into_inner();
     let (received_on, channel) = (request.received_on, request.channel);
-    let concern = NewConcern {
+    // The same concern as a reporter would send, so both are read the same way.
+    let concern = NewConcern::from(ConcernRequest {
         organisation: request.organisation,
         service: request.service,
         anonymity: request.anonymity,
-        topic: request.topic.unwrap_or(Topic::General),
-        concern: Secret::new(request.concern),
+        concern: request.concern,
         became_aware_on: request.became_aware_on,
-        exclude: request
-            .exclude
-            .into_iter()
-            .map(UserId::from_stored)
-            .collect(),
-        identity: request.identity.map(|identity| ReporterIdentity {
-            name: Secret::new(identity.name),
-            contact: Secret::new(identity.contact),
-        }),
-    };
+        exclude: request.exclude,
+        identity: request.identity,
+        topic: request.topic,
+        submission_token: None,
+    });
     let portal = portal.into_inner();
     let receipt = blocking(move || {
         portal.record_concern(

@@ -35,22 +35,22 @@ pub struct IdentityRequest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConcernRequest {
-    organisation: String,
-    service: Service,
-    anonymity: Anonymity,
-    concern: String,
+    pub(super) organisation: String,
+    pub(super) service: Service,
+    pub(super) anonymity: Anonymity,
+    pub(super) concern: String,
     #[serde(default, with = "iso_date::option")]
-    became_aware_on: Option<Date>,
+    pub(super) became_aware_on: Option<Date>,
     #[serde(default)]
-    exclude: Vec<String>,
+    pub(super) exclude: Vec<String>,
     #[serde(default)]
-    identity: Option<IdentityRequest>,
+    pub(super) identity: Option<IdentityRequest>,
     #[serde(default)]
-    topic: Option<Topic>,
+    pub(super) topic: Option<Topic>,
     /// 32 random bytes as 43 base64url characters, chosen by the client once per concern:
     /// sending again with it answers with the same receipt instead of a second concern.
     #[serde(default)]
-    submission_token: Option<String>,
+    pub(super) submission_token: Option<String>,
 }
 
 impl From<ConcernRequest> for NewConcern {

@@ -116,7 +116,10 @@ async fn attempt(
     let password = Secret::new(form.password);
     let _turn = permits.acquire().await?;
     let portal = portal.clone();
-    let outcome = blocking(move || portal.sign_in(&form.email, &password, form.code.trim())).await;
+    let outcome = blocking(move || {
+        portal.sign_in_from(&form.email, &password, form.code.trim(), client.bucket())
+    })
+    .await;
     Metrics::count_outcome(
         &metrics.handler_sign_ins,
         if outcome.is_ok() {

@@ -1,0 +1,1 @@
+ALTER TABLE sealed_records DROP COLUMN aad_version;
