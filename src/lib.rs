@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod housekeeping;
 pub mod ids;
 pub mod model;
 pub mod notify;

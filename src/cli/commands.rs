@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{
     AuditCommand, CalendarCommand, CliError, Command, HolidayCommand, NotifyCommand, OrgCommand,
-    ReportCommand, ReportFormat, UserCommand,
+    ReportCommand, ReportFormat, RetentionCommand, UserCommand,
 };
 use crate::blobs::{self, BackupHint};
 use crate::clock::Clock;
@@ -138,20 +138,43 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
             day_one_next_working_day,
             stage1_extension_cap,
             board_exact_figures,
+            retention_months,
         }) => {
             let portal = open_portal(overrides)?;
-            let organisation = portal.update_organisation_settings(
+            let mut organisation = portal.update_organisation_settings(
                 &organisation,
                 day_one_next_working_day,
                 stage1_extension_cap,
                 board_exact_figures,
             )?;
+            if let Some(months) = retention_months {
+                organisation = portal.set_retention_months(&organisation.slug, months)?;
+            }
             print_line(&json!({
                 "organisation": organisation.slug,
                 "day_one_rule": organisation.day_one_rule,
                 "stage1_extension_cap": organisation.stage1_extension_cap,
                 "board_exact_figures": organisation.board_exact_figures,
+                "retention_months": organisation.retention_months,
             }))
+        }
+        Command::Retention(RetentionCommand::Preview { as_of }) => {
+            let portal = open_portal(overrides)?;
+            let as_of = match as_of {
+                Some(text) => date_argument("--as-of", &text)?,
+                None => portal.clock.today(),
+            };
+            for case in portal.cases_due_for_erasure(as_of)? {
+                print_line(&json_value(&case)?)?;
+            }
+            Ok(())
+        }
+        Command::Retention(RetentionCommand::Run) => {
+            let portal = open_portal(overrides)?;
+            let today = portal.clock.today();
+            let run = actix_web::rt::System::new()
+                .block_on(crate::housekeeping::apply_retention(&portal, today))?;
+            print_line(&json_value(&run)?)
         }
         Command::Report(ReportCommand::Kpi {
             organisation,
@@ -336,6 +359,10 @@ fn holidays(command: HolidayCommand, overrides: &Overrides) -> Result<(), CliErr
     print_line(&json!({"organisation": slug, "date": day.to_string(), "changed": true}))
 }
 
+fn json_value(value: &impl serde::Serialize) -> Result<serde_json::Value, CliError> {
+    serde_json::to_value(value).map_err(|error| CliError::Startup(error.to_string()))
+}
+
 fn print_line(value: &serde_json::Value) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{value}")?;
@@ -408,6 +435,7 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
             Some(mailer) => tracing::info!(server = %mailer.server(), "e-mail notices on"),
             None => tracing::info!("no smtp_url: e-mail notices stay queued in the outbox"),
         }
+        let housekeeping = actix_web::rt::spawn(crate::housekeeping::run(worker_portal.clone()));
         let worker = actix_web::rt::spawn(crate::notify::worker::run(worker_portal, mailer));
         let server = actix_web::HttpServer::new(move || web::app(state.clone()))
             .bind(settings.bind)
@@ -419,6 +447,7 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
         eprintln!("speakup: listening on {}", settings.public_url);
         server.await?;
         worker.abort();
+        housekeeping.abort();
         tracing::info!("speakup stopped");
         Ok(())
     })

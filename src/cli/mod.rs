@@ -74,6 +74,10 @@ pub enum Command {
     /// E-mail notices.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Records retention: erase the content of finished cases once the organisation's
+    /// retention period has passed since their last activity.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Write a consistent copy of a live SQLite database to DEST and of the attachment files
     /// to DEST.attachments (for PostgreSQL, say what to copy).
     Backup {
@@ -112,6 +116,10 @@ pub enum OrgCommand {
         /// Let the board version of reports show exact figures (published ones never do).
         #[arg(long, value_name = "true|false")]
         board_exact_figures: Option<bool>,
+        /// Months a finished case's content is kept after its last activity (12 to 1200;
+        /// default 72).
+        #[arg(long, value_name = "MONTHS")]
+        retention_months: Option<u32>,
     },
     /// Create the organisation's recovery key and print its secret once.
     RecoveryKey {
@@ -150,6 +158,19 @@ pub enum HolidayCommand {
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// The cases whose content would be erased on that day (default today), one JSON object a
+    /// line ({"organisation","reference","last_activity","erasable_from"}); nothing changes.
+    Preview {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+    },
+    /// Erase the content of every case due today (what `serve` does every hour), then print
+    /// {"erased":[…],"files_deleted","files_left"}.
+    Run,
 }
 
 #[derive(Debug, Subcommand)]

@@ -112,6 +112,11 @@ pub enum ProcedureError {
         min: u32,
         max: u32,
     },
+
+    #[error(
+        "Case content is kept between {min} and {max} months after a case's last activity, not {months}."
+    )]
+    RetentionOutOfRange { months: u32, min: u32, max: u32 },
 }
 
 impl ProcedureError {
@@ -138,6 +143,7 @@ impl ProcedureError {
             Self::InvalidQuarter { .. } => "invalid_quarter",
             Self::InvalidPeriod { .. } => "invalid_period",
             Self::InvalidSetting { .. } => "invalid_setting",
+            Self::RetentionOutOfRange { .. } => "retention_out_of_range",
         }
     }
 }
@@ -196,6 +202,11 @@ mod tests {
                 value: 0,
                 min: 1,
                 max: 2,
+            },
+            ProcedureError::RetentionOutOfRange {
+                months: 1,
+                min: 12,
+                max: 1200,
             },
         ];
         let mut seen = HashSet::new();

@@ -13,6 +13,7 @@ pub mod holidays;
 pub mod kpi;
 pub mod letters;
 pub mod reminders;
+pub mod retention;
 pub mod signposting;
 pub mod stages;
 
@@ -26,6 +27,7 @@ pub use error::ProcedureError;
 pub use holidays::Holiday;
 pub use kpi::{CaseRecord, Kpis, Period, compute_kpis};
 pub use reminders::{Milestone, Obligation, ReminderDue, due_reminder, milestone_day};
+pub use retention::Retention;
 pub use signposting::{
     Anonymity, IntakeExplainer, NotWhistleblowingKind, Route, Service, Signpost, SignpostRequest,
     Topic, intake_explainer, signposts,

@@ -551,6 +551,7 @@ impl Portal {
                     received_on,
                     became_aware_on: concern.became_aware_on,
                     channel: channel.as_str().to_owned(),
+                    erased_on: None,
                 },
             )?;
             casefile::append_sealed(

@@ -81,6 +81,20 @@ fn session_ended() -> ServiceError {
     }
 }
 
+/// The key was right, but the case's content has gone under the organisation's retention
+/// policy. Only someone holding the key learns this.
+fn erased(day: time::Date) -> ServiceError {
+    ServiceError::Unauthorized {
+        code: "case_erased",
+        message: format!(
+            "This concern was finished some time ago, and its messages, letters and files were \
+             deleted on {} under the organisation's records retention policy. If you need to \
+             raise something again, you can start a new concern.",
+            crate::procedure::date_words(day)
+        ),
+    }
+}
+
 /// An open mailbox: the case and its data key, recovered from the session.
 pub(super) struct OpenMailbox {
     pub case: Case,
@@ -99,6 +113,9 @@ impl Portal {
         let idle_cutoff = now - Duration::minutes(i64::from(self.settings.handler_idle_minutes));
         self.store.write(|tx| {
             let case = cases::find_by_lookup_id(tx, &lookup_id)?.ok_or_else(unknown_key)?;
+            if let Some(day) = case.erased_on {
+                return Err(erased(day));
+            }
             let wrap = wraps::find(tx, &case.id, &Recipient::Reporter, KeyKind::Case)?
                 .ok_or_else(unknown_key)?;
             let key = crypto::unwrap_key(
@@ -132,6 +149,9 @@ impl Portal {
             .open_case_access(&sealed)
             .map_err(|_| session_ended())?;
         let case = cases::find(tx, &CaseId::from_stored(case_id))?.ok_or_else(session_ended)?;
+        if let Some(day) = case.erased_on {
+            return Err(erased(day));
+        }
         Ok(OpenMailbox { case, key })
     }
 

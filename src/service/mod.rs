@@ -23,6 +23,7 @@ pub mod organisations;
 pub mod oversight;
 pub mod recovery;
 pub mod reporter_requests;
+pub mod retention;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;
@@ -83,6 +84,7 @@ impl From<StoreError> for ServiceError {
                 code: "already_exists",
                 message: format!("{what} already exists"),
             },
+            StoreError::Erased => ServiceError::NotFound,
             other => ServiceError::Store(other),
         }
     }

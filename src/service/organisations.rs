@@ -69,6 +69,7 @@ pub fn new_organisation(
         board_exact_figures: false,
         recovery_public_key: None,
         created_at,
+        retention_months: crate::procedure::retention::DEFAULT_RETENTION_MONTHS,
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Case {
     pub became_aware_on: Option<Date>,
     /// How the concern reached the organisation (`crate::model::Channel`).
     pub channel: String,
+    /// The day retention erased the case's content; the case row and its events stay.
+    pub erased_on: Option<Date>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -39,6 +41,7 @@ struct CaseRow {
     became_aware_on: Option<Date>,
     next_record_seq: i32,
     channel: String,
+    erased_on: Option<Date>,
 }
 
 impl From<CaseRow> for Case {
@@ -55,6 +58,7 @@ impl From<CaseRow> for Case {
             received_on: row.received_on,
             became_aware_on: row.became_aware_on,
             channel: row.channel,
+            erased_on: row.erased_on,
         }
     }
 }
@@ -90,6 +94,7 @@ pub fn insert(tx: &mut Tx, case: &Case) -> Result<(), StoreError> {
             became_aware_on: case.became_aware_on,
             next_record_seq: 1,
             channel: case.channel.clone(),
+            erased_on: case.erased_on,
         })
         .execute(tx)
         .map_err(|error| {
@@ -155,10 +160,19 @@ pub fn in_organisation(
 /// concurrent writers to one case are ordered (PostgreSQL) or already serialised (SQLite).
 /// The record is sealed with its position, so it is taken before sealing and the record
 /// inserted with [`insert_record`] in the same transaction.
+/// An erased case takes no new record: a writer that raced the erasure gets
+/// [`StoreError::Erased`] instead of leaving content behind it.
 pub fn take_record_seq(tx: &mut Tx, case: &CaseId) -> Result<i32, StoreError> {
-    diesel::update(cases::table.find(case.as_str()))
-        .set(cases::next_record_seq.eq(cases::next_record_seq + 1))
-        .execute(tx)?;
+    let taken = diesel::update(
+        cases::table
+            .filter(cases::id.eq(case.as_str()))
+            .filter(cases::erased_on.is_null()),
+    )
+    .set(cases::next_record_seq.eq(cases::next_record_seq + 1))
+    .execute(tx)?;
+    if taken == 0 {
+        return Err(StoreError::Erased);
+    }
     let next: i32 = cases::table
         .find(case.as_str())
         .select(cases::next_record_seq)

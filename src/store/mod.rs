@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod reads;
 pub mod reminders;
 pub mod reporter_requests;
+pub mod retention;
 pub mod schema;
 pub mod sessions;
 pub mod users;
@@ -50,6 +51,9 @@ pub enum StoreError {
     Backup(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The case's content was erased under the retention policy; nothing more may be added.
+    #[error("the case's content was erased")]
+    Erased,
 }
 
 impl From<connection::ConnectError> for StoreError {

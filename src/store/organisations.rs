@@ -19,6 +19,8 @@ pub struct Organisation {
     pub board_exact_figures: bool,
     pub recovery_public_key: Option<Vec<u8>>,
     pub created_at: PrimitiveDateTime,
+    /// Months a finished case's content is kept after its last activity.
+    pub retention_months: u32,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -34,6 +36,7 @@ struct OrganisationRow {
     board_exact_figures: bool,
     recovery_public_key: Option<Vec<u8>>,
     created_at: PrimitiveDateTime,
+    retention_months: i32,
 }
 
 impl From<OrganisationRow> for Organisation {
@@ -49,6 +52,8 @@ impl From<OrganisationRow> for Organisation {
             board_exact_figures: row.board_exact_figures,
             recovery_public_key: row.recovery_public_key,
             created_at: row.created_at,
+            retention_months: u32::try_from(row.retention_months)
+                .unwrap_or(crate::procedure::retention::DEFAULT_RETENTION_MONTHS),
         }
     }
 }
@@ -66,6 +71,8 @@ pub fn insert(tx: &mut Tx, organisation: &Organisation) -> Result<(), StoreError
         board_exact_figures: organisation.board_exact_figures,
         recovery_public_key: organisation.recovery_public_key.clone(),
         created_at: organisation.created_at,
+        retention_months: i32::try_from(organisation.retention_months)
+            .map_err(|_| StoreError::Corrupt("retention out of range".into()))?,
     };
     diesel::insert_into(organisations::table)
         .values(&row)
@@ -249,6 +256,20 @@ pub fn update_settings(
             organisations::stage1_extension_cap.eq(cap),
             organisations::board_exact_figures.eq(board_exact_figures),
         ))
+        .execute(tx)?;
+    Ok(())
+}
+
+/// How many months a finished case's content is kept after its last activity.
+pub fn set_retention_months(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+    months: u32,
+) -> Result<(), StoreError> {
+    let months =
+        i32::try_from(months).map_err(|_| StoreError::Corrupt("retention out of range".into()))?;
+    diesel::update(organisations::table.find(organisation.as_str()))
+        .set(organisations::retention_months.eq(months))
         .execute(tx)?;
     Ok(())
 }

@@ -13,6 +13,7 @@ diesel::table! {
         board_exact_figures -> Bool,
         recovery_public_key -> Nullable<Binary>,
         created_at -> Timestamp,
+        retention_months -> Integer,
     }
 }
 
@@ -84,6 +85,7 @@ diesel::table! {
         became_aware_on -> Nullable<Date>,
         next_record_seq -> Integer,
         channel -> Text,
+        erased_on -> Nullable<Date>,
     }
 }
 

@@ -918,6 +918,7 @@ async fn a_single_service_organisation_with_a_recovery_key() {
                     board_exact_figures: false,
                     recovery_public_key: Some(recovery.public.to_bytes().to_vec()),
                     created_at: app.clock.now_utc_naive(),
+                    retention_months: 72,
                 },
             )?;
             Ok::<_, StoreError>(())

@@ -189,6 +189,16 @@ pub async fn sign_in(
             Some((Some("case_key"), sentence(&message))),
             StatusCode::BAD_REQUEST,
         ),
+        Err(ServiceError::Unauthorized {
+            code: "case_erased",
+            message,
+        }) => sign_in_page(
+            &csrf,
+            None,
+            None,
+            Some((Some("case_key"), message)),
+            StatusCode::UNAUTHORIZED,
+        ),
         Err(ServiceError::Unauthorized { message, .. }) => sign_in_page(
             &csrf,
             None,
