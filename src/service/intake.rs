@@ -78,6 +78,8 @@ pub struct IntakeOrganisation {
     pub intake: Vec<IntakeContact>,
     /// Whether an offline recovery key can also open new concerns.
     pub recovery_key: bool,
+    /// Months a finished concern's content is kept after its last activity.
+    pub retention_months: u32,
 }
 
 fn intake_contact(user: &User) -> IntakeContact {
@@ -111,6 +113,7 @@ fn describe(tx: &mut Tx, organisation: Organisation) -> Result<IntakeOrganisatio
     Ok(IntakeOrganisation {
         services: services_of(&organisation),
         recovery_key: organisation.recovery_public_key.is_some(),
+        retention_months: organisation.retention_months,
         slug: organisation.slug,
         name: organisation.name,
         intake,

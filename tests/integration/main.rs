@@ -28,5 +28,6 @@ mod reporter_api;
 mod reporter_pages;
 mod reports;
 mod resubmission;
+mod retention;
 mod setup;
 mod structure;

@@ -392,6 +392,10 @@ async fn a_reporter_raises_a_concern_keeps_the_key_and_uses_the_mailbox() {
     assert!(text.contains("Check your concern before sending it"));
     assert!(text.contains("Cora Contact, Cora Contact's job"));
     assert!(
+        text.contains("any files for 6 years after the last thing that happens on it"),
+        "the page says how long it is kept"
+    );
+    assert!(
         !text.contains("Colm Contact"),
         "the excluded contact is not listed"
     );

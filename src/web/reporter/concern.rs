@@ -582,8 +582,18 @@ struct CheckView<'a> {
     values: &'a ConcernValues,
     became_aware_words: Option<String>,
     readers: Vec<IntakeContact>,
+    /// "6 years", "18 months": how long a finished concern's content is kept.
+    kept_for: String,
     error: Option<String>,
     errors: Vec<SummaryItem>,
+}
+
+fn kept_for(months: u32) -> String {
+    match (months % 12, months / 12) {
+        (0, 1) => "1 year".to_owned(),
+        (0, years) => format!("{years} years"),
+        _ => format!("{months} months"),
+    }
 }
 
 fn service_label(service: Service) -> &'static str {
@@ -636,6 +646,7 @@ pub async fn check(
                 values: &values,
                 became_aware_words: became_aware_on.map(long_date),
                 readers,
+                kept_for: kept_for(organisation.retention_months),
                 error: None,
                 errors: Vec::new(),
             },
