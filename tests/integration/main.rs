@@ -13,6 +13,7 @@ mod attachments;
 mod calendar_cli;
 mod cli;
 mod console_pages;
+mod crypto_vectors;
 mod handlers;
 mod http_shell;
 mod insiders;
