@@ -29,5 +29,6 @@ mod reporter_api;
 mod reporter_pages;
 mod reports;
 mod resubmission;
+mod sealed_concerns;
 mod setup;
 mod structure;
