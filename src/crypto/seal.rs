@@ -27,11 +27,14 @@ impl DataKey {
         Self(bytes)
     }
 
-    pub(super) fn from_secret(bytes: Secret<[u8; 32]>) -> Self {
+    /// A key from its 32 bytes. Only at a boundary that moves keys as bytes: the WebAssembly
+    /// build, where the browser holds the case data key between calls, and the test vectors.
+    pub fn from_secret(bytes: Secret<[u8; 32]>) -> Self {
         Self(bytes)
     }
 
-    pub(super) fn expose_bytes(&self) -> &[u8; 32] {
+    /// The key's bytes, for the same boundaries as [`DataKey::from_secret`].
+    pub fn expose_bytes(&self) -> &[u8; 32] {
         self.0.expose_secret()
     }
 }

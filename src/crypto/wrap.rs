@@ -64,11 +64,14 @@ impl SecretKey {
         PublicKey(x25519_dalek::PublicKey::from(&self.0).to_bytes())
     }
 
-    pub(super) fn from_secret_bytes(bytes: &Secret<[u8; 32]>) -> Self {
+    /// A secret key from its 32 bytes: for the WebAssembly build (a handler's secret opened in
+    /// the browser) and the test vectors.
+    pub fn from_secret_bytes(bytes: &Secret<[u8; 32]>) -> Self {
         Self(StaticSecret::from(*bytes.expose_secret()))
     }
 
-    pub(super) fn expose_bytes(&self) -> &[u8; 32] {
+    /// The secret's bytes, for the same boundaries as [`SecretKey::from_secret_bytes`].
+    pub fn expose_bytes(&self) -> &[u8; 32] {
         self.0.as_bytes()
     }
 }

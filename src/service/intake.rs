@@ -18,8 +18,14 @@ use crate::store::audit::{self, NewEntry};
 use crate::store::cases::{self, Case};
 use crate::store::organisations::Organisation;
 use crate::store::users::{self, User};
-use crate::store::wraps::{self, Recipient, Wrap};
+/// Who a wrapped key is for (the reporter, an account, the recovery key).
+pub use crate::store::wraps::Recipient;
+use crate::store::wraps::{self, Wrap};
 use crate::store::{StoreError, Tx, events, organisations};
+
+mod sealed;
+
+pub use sealed::{IntakeKey, IntakeKeys, SealedConcern, SealedPart, SealedWrap};
 
 pub const MAX_CONCERN_CHARS: usize = 20_000;
 
@@ -125,20 +131,36 @@ struct CheckedConcern {
     identity: Option<IdentityContent>,
 }
 
-fn check(
-    concern: &NewConcern,
-    organisation: &Organisation,
-    today: Date,
-) -> Result<CheckedConcern, ServiceError> {
-    if !services_of(organisation).contains(&concern.service) {
-        return Err(ServiceError::invalid(
+fn check_became_aware(became_aware_on: Option<Date>, today: Date) -> Result<(), ServiceError> {
+    match became_aware_on {
+        Some(aware) if aware > today || aware.year() < 1950 => Err(ServiceError::invalid(
+            "invalid_became_aware_on",
+            "the date you became aware cannot be in the future",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_service(service: Service, organisation: &Organisation) -> Result<(), ServiceError> {
+    if services_of(organisation).contains(&service) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
             "service_not_offered",
             format!(
                 "{} does not deliver that kind of service",
                 organisation.name
             ),
-        ));
+        ))
     }
+}
+
+fn check(
+    concern: &NewConcern,
+    organisation: &Organisation,
+    today: Date,
+) -> Result<CheckedConcern, ServiceError> {
+    check_service(concern.service, organisation)?;
     let text = concern.concern.expose_secret().trim();
     if text.is_empty() {
         return Err(ServiceError::invalid(
@@ -154,14 +176,7 @@ fn check(
             ),
         ));
     }
-    if let Some(aware) = concern.became_aware_on
-        && (aware > today || aware.year() < 1950)
-    {
-        return Err(ServiceError::invalid(
-            "invalid_became_aware_on",
-            "the date you became aware cannot be in the future",
-        ));
-    }
+    check_became_aware(concern.became_aware_on, today)?;
     let identity = match (concern.anonymity, &concern.identity) {
         (Anonymity::Anonymous, None) => None,
         (Anonymity::Anonymous, Some(_)) => {
@@ -194,11 +209,10 @@ fn check(
 
 /// The intake contacts who will be able to read the concern: all of them minus the excluded.
 fn chosen_readers<'a>(
-    concern: &NewConcern,
+    exclude: &[UserId],
     intake: &'a [User],
 ) -> Result<Vec<&'a User>, ServiceError> {
-    if let Some(unknown) = concern
-        .exclude
+    if let Some(unknown) = exclude
         .iter()
         .find(|excluded| !intake.iter().any(|user| &user.id == *excluded))
     {
@@ -209,7 +223,7 @@ fn chosen_readers<'a>(
     }
     let readers: Vec<&User> = intake
         .iter()
-        .filter(|user| !concern.exclude.contains(&user.id))
+        .filter(|user| !exclude.contains(&user.id))
         .collect();
     if readers.is_empty() {
         return Err(ServiceError::invalid(
@@ -218,6 +232,22 @@ fn chosen_readers<'a>(
         ));
     }
     Ok(readers)
+}
+
+/// How a case row stores the reporter's choice of anonymity.
+fn anonymity_text(anonymity: Anonymity) -> &'static str {
+    match anonymity {
+        Anonymity::Anonymous => "anonymous",
+        Anonymity::Confidential => "confidential",
+    }
+}
+
+/// How a case row stores the topic.
+fn topic_text(topic: Topic) -> &'static str {
+    match topic {
+        Topic::General => "general",
+        Topic::PublicMoney => "public_money",
+    }
 }
 
 fn reporter_record<'a>(
@@ -305,6 +335,41 @@ fn same_readers(a: &[&User], b: &[&User]) -> bool {
 }
 
 impl Portal {
+    /// What every new case gets once its row and records are in: the wraps, the "received"
+    /// event, and a notice to exactly the people the concern was wrapped to (an excluded contact
+    /// holds no wrap; whoever recorded it already knows).
+    fn record_receipt(
+        &self,
+        tx: &mut Tx,
+        case_id: &CaseId,
+        reference: &str,
+        grants: &[Wrap],
+        received_on: Date,
+        recorder: Option<&UserId>,
+    ) -> Result<(), ServiceError> {
+        for grant in grants {
+            wraps::insert(tx, grant)?;
+        }
+        events::append(
+            tx,
+            case_id,
+            &EventId::generate(),
+            &Event::new(received_on, EventKind::Received),
+            recorder,
+        )?;
+        super::notices::tell_holders(
+            tx,
+            case_id,
+            &crate::notify::Notice::NewConcern {
+                reference: reference.to_owned(),
+            },
+            recorder,
+            &self.settings.public_url,
+            self.clock.now_utc_naive(),
+        )?;
+        Ok(())
+    }
+
     /// Every organisation with the people who would read a new concern.
     pub fn intake_organisations(&self) -> Result<Vec<IntakeOrganisation>, ServiceError> {
         self.store.read(|tx| {
@@ -330,7 +395,7 @@ impl Portal {
             let organisation = casefile::organisation(tx, &concern.organisation)?;
             check(concern, &organisation, today)?;
             let intake = users::intake_list(tx, &organisation.id)?;
-            Ok(chosen_readers(concern, &intake)?
+            Ok(chosen_readers(&concern.exclude, &intake)?
                 .into_iter()
                 .map(intake_contact)
                 .collect())
@@ -447,7 +512,10 @@ impl Portal {
             let checked = check(concern, &organisation, today)?;
             let intake = users::intake_list(tx, &organisation.id)?;
             let recorder = recorder_of(tx, recording, &organisation)?;
-            let readers = readers_with(chosen_readers(concern, &intake)?, recorder.as_ref());
+            let readers = readers_with(
+                chosen_readers(&concern.exclude, &intake)?,
+                recorder.as_ref(),
+            );
             Ok::<_, ServiceError>((organisation, checked, readers))
         })?;
 
@@ -522,7 +590,7 @@ impl Portal {
             let current = casefile::organisation(tx, &concern.organisation)?;
             let intake = users::intake_list(tx, &current.id)?;
             let recorder = recorder_of(tx, recording, &current)?;
-            let now_readers = readers_with(chosen_readers(concern, &intake)?, recorder.as_ref());
+            let now_readers = readers_with(chosen_readers(&concern.exclude, &intake)?, recorder.as_ref());
             let still_same = current.id == organisation.id
                 && current.recovery_public_key == organisation.recovery_public_key
                 && same_readers(&readers_ref(&now_readers), &readers_ref(&readers));
@@ -541,16 +609,8 @@ impl Portal {
                     lookup_id: lookup_id.to_vec(),
                     reporter_public_key: reporter.public.to_bytes().to_vec(),
                     service: concern.service.as_str().to_owned(),
-                    anonymity: match concern.anonymity {
-                        Anonymity::Anonymous => "anonymous",
-                        Anonymity::Confidential => "confidential",
-                    }
-                    .to_owned(),
-                    topic: match concern.topic {
-                        Topic::General => "general",
-                        Topic::PublicMoney => "public_money",
-                    }
-                    .to_owned(),
+                    anonymity: anonymity_text(concern.anonymity).to_owned(),
+                    topic: topic_text(concern.topic).to_owned(),
                     received_on,
                     became_aware_on: concern.became_aware_on,
                     channel: channel.as_str().to_owned(),
@@ -571,27 +631,13 @@ impl Portal {
                     identity,
                 )?;
             }
-            for grant in &grants {
-                wraps::insert(tx, grant)?;
-            }
-            events::append(
+            self.record_receipt(
                 tx,
                 &case_id,
-                &EventId::generate(),
-                &Event::new(received_on, EventKind::Received),
+                &reference,
+                &grants,
+                received_on,
                 recording.map(|r| &r.recorder.user.id),
-            )?;
-            // Exactly the people the concern was wrapped to: an excluded contact holds no wrap.
-            // Whoever recorded it already knows.
-            super::notices::tell_holders(
-                tx,
-                &case_id,
-                &crate::notify::Notice::NewConcern {
-                    reference: reference.clone(),
-                },
-                recording.map(|r| &r.recorder.user.id),
-                &self.settings.public_url,
-                self.clock.now_utc_naive(),
             )?;
             if let Some(recording) = recording {
                 audit::append(

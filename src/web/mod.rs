@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod reporter;
 pub mod reports;
 pub mod request_log;
+pub mod scripts;
 pub mod setup;
 pub mod views;
 
@@ -105,6 +106,11 @@ pub fn app(
         .route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/style.css", web::get().to(pages::stylesheet))
+        .route("/static/speakup.js", web::get().to(scripts::loader))
+        .route(
+            "/static/speakup-crypto.wasm",
+            web::get().to(scripts::module),
+        )
         .route("/favicon.svg", web::get().to(pages::favicon))
         .route("/favicon.ico", web::get().to(pages::favicon))
         .route("/", web::get().to(pages::start))

@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "error.html",
     "index.html",
     "_form_error.html",
+    "_scripts.html",
     "setup.html",
     "setup_done.html",
     "enrol.html",

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { checkVectors } from '../vectors/check.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -302,6 +303,56 @@ async function reporterJourney(browser, origin) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The crypto module in Chromium: served with Subresource Integrity under a policy that allows
+// only it, and equal to the native build on the vectors
+
+async function cryptoModule(browser, origin) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const formPath = '/concerns/new?organisation=nhs-browsershire';
+
+  const response = await page.goto(`${origin}${formPath}`);
+  const csp = response.headers()['content-security-policy'] || '';
+  check(/script-src 'self' 'wasm-unsafe-eval'/.test(csp), `the concern form allows its scripts and WebAssembly (${csp})`);
+  check(!/unsafe-inline|'unsafe-eval'/.test(csp), 'the concern form allows no inline script and no eval');
+  const homeCsp = (await (await page.request.get(`${origin}/`)).headers())['content-security-policy'];
+  check(!/script-src/.test(homeCsp) && /default-src 'none'/.test(homeCsp), 'pages without the module keep the no-script policy');
+  const tags = await page.evaluate(() =>
+    [...document.scripts].map((s) => ({ src: s.getAttribute('src'), integrity: s.integrity, inline: !s.src })),
+  );
+  check(tags.length > 0 && tags.every((t) => !t.inline && /^sha384-/.test(t.integrity)), 'every script on the form is external and pinned by integrity');
+
+  const vectors = JSON.parse(readFileSync(join(root, 'tests', 'vectors', 'crypto.json'), 'utf8'));
+  // Passed as source: the page's policy forbids eval, but the check is the same function Node runs.
+  const result = await page.evaluate(`(async () => {
+    const checkVectors = ${checkVectors.toString()};
+    const api = await SpeakupCrypto.ready;
+    return checkVectors(api, ${JSON.stringify(vectors)});
+  })()`);
+  for (const failure of result.failures) check(false, `Chromium vectors: ${failure}`);
+  check(result.checks > 40 && result.failures.length === 0, `the WebAssembly build equals the native build in Chromium (${result.checks} checks)`);
+
+  // Integrity is enforced: an altered module or loader does not run.
+  await page.route('**/static/speakup-crypto.wasm', async (route) => {
+    const original = await route.fetch();
+    const body = Buffer.from(await original.body());
+    body[body.length - 1] ^= 1;
+    await route.fulfill({ response: original, body });
+  });
+  await page.goto(`${origin}${formPath}`);
+  const altered = await page.evaluate(() => SpeakupCrypto.ready.then(() => 'ran', (e) => `refused: ${e.name}`));
+  check(altered.startsWith('refused'), `an altered module is refused (${altered})`);
+  await page.unroute('**/static/speakup-crypto.wasm');
+  await page.route('**/static/speakup.js', async (route) => {
+    const original = await route.fetch();
+    await route.fulfill({ response: original, body: `${await original.text()}\n// altered` });
+  });
+  await page.goto(`${origin}${formPath}`);
+  check(await page.evaluate(() => typeof window.SpeakupCrypto === 'undefined'), 'an altered loader is not run');
+  await context.close();
+}
+
+// ---------------------------------------------------------------------------------------------
 // The console, JavaScript on, on a desktop
 
 async function consoleJourney(browser, origin, handler, lead, reference) {
@@ -465,6 +516,8 @@ async function main() {
     });
     console.log('reporter journey (JavaScript off)');
     const { reference } = await reporterJourney(browser, server.origin);
+    console.log('crypto module (JavaScript on)');
+    await cryptoModule(browser, server.origin);
     console.log('console journey (JavaScript on)');
     await consoleJourney(browser, server.origin, handler, lead, reference);
   } finally {

@@ -223,3 +223,76 @@ async fn behind_a_proxy_only_the_address_it_appended_counts_for_rate_limits() {
     }
     assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
 }
+
+/// Issue 14: the concern form runs the crypto module, pinned by Subresource Integrity under a
+/// policy that allows only scripts from the portal and WebAssembly; the served bytes hash to the
+/// page's integrity values, and the loader and module are the committed files.
+#[actix_web::test]
+async fn the_crypto_page_pins_its_scripts_and_allows_only_them() {
+    use sha2::{Digest, Sha384};
+
+    let app = TestApp::new();
+    let _staff = app.staff();
+    let mut browser = crate::browser::Browser::new(app.service().await);
+    let form = browser
+        .get("/concerns/new?organisation=nhs-testshire")
+        .await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csp = form
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(
+        csp,
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
+         style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+         base-uri 'none'"
+    );
+    assert!(!form.body.contains("<script>"), "no inline script");
+
+    let attribute = |name: &str| {
+        let start = form.body.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = start + form.body[start..].find('"').unwrap();
+        form.body[start..end].to_owned()
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (src, integrity, file, content_type) in [
+        (
+            attribute("src"),
+            attribute("integrity"),
+            "static/speakup.js",
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            attribute("data-module"),
+            attribute("data-module-integrity"),
+            "static/speakup-crypto.wasm",
+            "application/wasm",
+        ),
+    ] {
+        let page = browser.get(&src).await;
+        assert_eq!(
+            page.headers.get("content-type").unwrap(),
+            content_type,
+            "{src}"
+        );
+        let (status, bytes) = browser.download(&src).await;
+        assert_eq!(status, StatusCode::OK, "{src}");
+        assert_eq!(bytes, std::fs::read(root.join(file)).unwrap(), "{src}");
+        let hash = data_encoding::BASE64.encode(&Sha384::digest(&bytes));
+        assert_eq!(integrity, format!("sha384-{hash}"), "{src}");
+    }
+
+    // Pages that do not run the module keep the policy without any script.
+    let home = browser.get("/").await;
+    let csp = home
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(!csp.contains("script-src") && csp.starts_with("default-src 'none'"));
+    assert!(!home.body.contains("<script"));
+}

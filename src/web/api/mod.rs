@@ -11,7 +11,15 @@ use actix_web::web;
 pub fn routes(scope: &mut web::ServiceConfig) {
     scope
         .route("/organisations", web::get().to(reporter::organisations))
+        .route(
+            "/organisations/{slug}/intake-keys",
+            web::get().to(reporter::intake_keys),
+        )
         .route("/concerns", web::post().to(reporter::submit_concern))
+        .route(
+            "/concerns/sealed",
+            web::post().to(reporter::submit_sealed_concern),
+        )
         .route("/mailbox/session", web::post().to(reporter::open_mailbox))
         .route(
             "/mailbox/session",

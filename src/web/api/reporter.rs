@@ -5,13 +5,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::crypto::{Secret, SubmissionToken};
-use crate::ids::UserId;
+use crate::crypto::{KeyKind, Secret, SubmissionToken};
+use crate::ids::{CaseId, RecordId, UserId};
 use crate::model::RequestKind;
 use crate::procedure::dates::iso_date;
 use crate::procedure::{Anonymity, Service, Topic};
 use crate::service::identity_consent::Decision;
-use crate::service::intake::{NewConcern, ReporterIdentity};
+use crate::service::intake::{
+    NewConcern, Recipient, ReporterIdentity, SealedConcern, SealedPart, SealedWrap,
+};
 use crate::service::{Portal, ServiceError};
 use crate::web::attachments::{self, FormCheck};
 use crate::web::bearer::BearerToken;
@@ -23,6 +25,155 @@ pub async fn organisations(portal: web::Data<Portal>) -> Result<HttpResponse, Ap
     let portal = portal.into_inner();
     let organisations = blocking(move || portal.intake_organisations()).await?;
     Ok(HttpResponse::Ok().json(organisations))
+}
+
+/// `GET /organisations/{slug}/intake-keys`: the public keys a browser seals a concern to.
+pub async fn intake_keys(
+    portal: web::Data<Portal>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let portal = portal.into_inner();
+    let slug = slug.into_inner();
+    let keys = blocking(move || portal.intake_keys(&slug)).await?;
+    Ok(HttpResponse::Ok().json(keys))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedPartRequest {
+    record_id: String,
+    /// Standard base64.
+    sealed: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrapRequest {
+    /// `reporter`, `recovery`, or an intake contact's id.
+    recipient: String,
+    kind: String,
+    /// Standard base64.
+    wrapped: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedConcernRequest {
+    organisation: String,
+    service: Service,
+    anonymity: Anonymity,
+    #[serde(default)]
+    topic: Option<Topic>,
+    #[serde(default, with = "iso_date::option")]
+    became_aware_on: Option<Date>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    case_id: String,
+    #[serde(with = "iso_date")]
+    received_on: Date,
+    /// Lowercase hex, 32 bytes each.
+    lookup_id: String,
+    reporter_public_key: String,
+    concern: SealedPartRequest,
+    #[serde(default)]
+    identity: Option<SealedPartRequest>,
+    wraps: Vec<WrapRequest>,
+}
+
+fn decoded(
+    encoding: &data_encoding::Encoding,
+    field: &'static str,
+    text: &str,
+) -> Result<Vec<u8>, ServiceError> {
+    encoding.decode(text.as_bytes()).map_err(|_| {
+        ServiceError::invalid(
+            "invalid_encoding",
+            format!("{field} is not encoded as documented"),
+        )
+    })
+}
+
+fn hex32(field: &'static str, text: &str) -> Result<[u8; 32], ServiceError> {
+    <[u8; 32]>::try_from(decoded(&data_encoding::HEXLOWER, field, text)?)
+        .map_err(|_| ServiceError::invalid("invalid_encoding", format!("{field} must be 32 bytes")))
+}
+
+fn sealed_part(part: SealedPartRequest) -> Result<SealedPart, ServiceError> {
+    Ok(SealedPart {
+        record_id: RecordId::from_stored(part.record_id),
+        sealed: decoded(&data_encoding::BASE64, "sealed", &part.sealed)?,
+    })
+}
+
+impl TryFrom<SealedConcernRequest> for SealedConcern {
+    type Error = ServiceError;
+
+    fn try_from(request: SealedConcernRequest) -> Result<SealedConcern, ServiceError> {
+        let wraps = request
+            .wraps
+            .into_iter()
+            .map(|wrap| {
+                let kind = match wrap.kind.as_str() {
+                    "case" => KeyKind::Case,
+                    "identity" => KeyKind::Identity,
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "invalid_wrap",
+                            "a wrap's kind is case or identity",
+                        ));
+                    }
+                };
+                let recipient = match wrap.recipient.as_str() {
+                    "reporter" => Recipient::Reporter,
+                    "recovery" => Recipient::Recovery,
+                    _ => Recipient::User(UserId::from_stored(wrap.recipient)),
+                };
+                Ok(SealedWrap {
+                    recipient,
+                    kind,
+                    wrapped: decoded(&data_encoding::BASE64, "wrapped", &wrap.wrapped)?,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SealedConcern {
+            organisation: request.organisation,
+            service: request.service,
+            anonymity: request.anonymity,
+            topic: request.topic.unwrap_or(Topic::General),
+            became_aware_on: request.became_aware_on,
+            exclude: request
+                .exclude
+                .into_iter()
+                .map(UserId::from_stored)
+                .collect(),
+            case_id: CaseId::from_stored(request.case_id),
+            received_on: request.received_on,
+            lookup_id: hex32("lookup_id", &request.lookup_id)?,
+            reporter_public_key: hex32("reporter_public_key", &request.reporter_public_key)?,
+            concern: sealed_part(request.concern)?,
+            identity: request.identity.map(sealed_part).transpose()?,
+            wraps,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct SealedReceipt {
+    reference: String,
+}
+
+/// `POST /concerns/sealed`: a concern sealed in the browser; the case key stays there.
+pub async fn submit_sealed_concern(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    client: ClientKey,
+    request: web::Json<SealedConcernRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let concern = SealedConcern::try_from(request.into_inner())?;
+    limits.concern_submissions.check(client)?;
+    let portal = portal.into_inner();
+    let reference = blocking(move || portal.submit_sealed_concern(concern)).await?;
+    Ok(HttpResponse::Created().json(SealedReceipt { reference }))
 }
 
 #[derive(Deserialize)]

@@ -28,6 +28,7 @@ use crate::service::{Portal, ServiceError};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::{PageError, Problem};
 use crate::web::rate_limit::{ClientKey, RateLimits};
+use crate::web::scripts::{self, Scripts};
 use crate::web::{blocking, views};
 
 /// Each intake contact's checkbox is named `reader_<user id>`: urlencoded forms cannot carry a
@@ -524,6 +525,7 @@ struct FormView<'a> {
     field: FieldErrors,
     error: Option<String>,
     errors: Vec<SummaryItem>,
+    scripts: Scripts,
 }
 
 fn form_page(
@@ -562,9 +564,11 @@ fn form_page(
             field: FieldErrors::from_items(&errors),
             error: None,
             errors,
+            scripts: scripts::crypto_scripts(),
         },
         status,
     )
+    .map(scripts::allow_crypto)
 }
 
 // ---------------------------------------------------------------------------------------------

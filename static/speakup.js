@@ -1,0 +1,171 @@
+// speakup.js: the page's side of speakup-crypto.wasm (speakup's Rust crypto core, src/crypto,
+// compiled to WebAssembly by wasm/build.sh). It only moves bytes in and out of the module; every
+// cryptographic operation happens in the module. Works in browsers (as a classic script, which
+// sets `SpeakupCrypto`) and in Node (require), so the same glue is what the tests check.
+//
+// In a page:
+//   <script src="/static/speakup.js" integrity="sha384-…"
+//           data-module="/static/speakup-crypto.wasm" data-module-integrity="sha384-…"></script>
+// loads the module with Subresource Integrity and exposes `SpeakupCrypto.ready` (a promise of
+// the API below).
+(function (root) {
+  'use strict';
+
+  const FAILURES = {
+    '-1': ['decrypt', 'the data did not authenticate (wrong key or altered)'],
+    '-2': ['input', 'malformed input'],
+    '-3': ['case_key_malformed', 'that is not a case key'],
+    '-4': ['case_key_typo', 'the case key does not check out; it was probably mistyped'],
+    '-5': ['internal', 'the cryptography could not run'],
+  };
+
+  class SpeakupCryptoError extends Error {
+    constructor(status) {
+      const [code, message] = FAILURES[String(status)] || ['internal', 'unexpected answer'];
+      super(message);
+      this.name = 'SpeakupCryptoError';
+      this.code = code;
+    }
+  }
+
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+
+  function asBytes(value) {
+    return typeof value === 'string' ? encoder.encode(value) : value;
+  }
+
+  // The associated data a sealed record is bound to, as the module reads it (wasm/src/lib.rs):
+  // scope, kind, record, and for format 2 the provenance (absent ids are empty lines).
+  function aadSpec(aad) {
+    const lines = [aad.scope, aad.kind, aad.record];
+    const p = aad.provenance;
+    if (p) {
+      lines.push(p.author, p.authorUserId || '', p.eventId || '', String(p.position), p.writtenOn);
+    }
+    return lines.join('\n');
+  }
+
+  function bind(exports) {
+    const memory = exports.memory;
+
+    // Copies each input into module memory, runs the export, copies the output out, and wipes
+    // both the inputs and the module's result buffer.
+    function call(name, inputs, numbers) {
+      const buffers = inputs.map((input) => {
+        const bytes = asBytes(input);
+        const ptr = exports.su_alloc(bytes.length);
+        new Uint8Array(memory.buffer, ptr, bytes.length).set(bytes);
+        return [ptr, bytes.length];
+      });
+      try {
+        const status = exports[name](...buffers.flat(), ...(numbers || []));
+        if (status < 0) throw new SpeakupCryptoError(status);
+        const out = new Uint8Array(status);
+        out.set(new Uint8Array(memory.buffer, exports.su_result_ptr(), status));
+        exports.su_result_clear();
+        return out;
+      } finally {
+        for (const [ptr, len] of buffers) exports.su_free(ptr, len);
+      }
+    }
+
+    return {
+      /** A new case key in its display form. */
+      caseKeyGenerate() {
+        return decoder.decode(call('su_case_key_generate', []));
+      },
+      /** What a case key (as typed) gives: its lookup id, the reporter's public key, and the key
+       * in display form. Throws code `case_key_typo` or `case_key_malformed`. */
+      caseKeyDerive(caseKey) {
+        const out = call('su_case_key_derive', [caseKey]);
+        return {
+          lookupId: out.slice(0, 32),
+          reporterPublic: out.slice(32, 64),
+          display: decoder.decode(out.slice(64)),
+        };
+      },
+      /** 32 random bytes for a case data key or identity key. */
+      dataKeyGenerate() {
+        return call('su_data_key_generate', []);
+      },
+      /** Seals bytes (or a string, as UTF-8) under a data key, bound to `aad`
+       * ({scope, kind, record, provenance?: {author, authorUserId?, eventId?, position, writtenOn}}). */
+      seal(key, aad, plaintext) {
+        return call('su_seal', [key, aadSpec(aad), plaintext]);
+      },
+      /** Opens sealed bytes; throws code `decrypt` if they do not authenticate. */
+      open(key, aad, sealed) {
+        return call('su_open', [key, aadSpec(aad), sealed]);
+      },
+      /** Opens sealed bytes as UTF-8 text. */
+      openText(key, aad, sealed) {
+        return decoder.decode(this.open(key, aad, sealed));
+      },
+      /** Wraps a data key to a recipient's X25519 public key for a case and kind ('case' | 'identity'). */
+      wrap(dataKey, recipientPublic, caseId, kind) {
+        return call('su_wrap', [dataKey, recipientPublic, caseId, kind]);
+      },
+      /** Unwraps a data key with a 32-byte secret key. */
+      unwrap(secretKey, wrapped, caseId, kind) {
+        return call('su_unwrap', [secretKey, wrapped, caseId, kind]);
+      },
+      /** Unwraps a data key wrapped to the reporter; the reporter's secret never leaves the module. */
+      unwrapWithCaseKey(caseKey, wrapped, caseId, kind) {
+        return call('su_unwrap_with_case_key', [caseKey, wrapped, caseId, kind]);
+      },
+      /** The X25519 public key of a 32-byte secret key. */
+      publicKey(secretKey) {
+        return call('su_public_key', [secretKey]);
+      },
+      /** Argon2id over a password: {kek, verifier}. */
+      passwordKeys(password, salt, cost) {
+        const out = call('su_password_keys', [password, salt], [
+          cost.memoryKib,
+          cost.iterations,
+          cost.parallelism,
+        ]);
+        return { kek: out.slice(0, 32), verifier: out.slice(32, 64) };
+      },
+    };
+  }
+
+  /** Instantiates the module from its bytes (Node, tests) and answers the API. */
+  async function instantiate(bytes) {
+    let memory = null;
+    const imports = {
+      speakup: {
+        // getrandom's custom backend in the module calls this for every random byte.
+        random_fill(ptr, len) {
+          try {
+            for (let at = 0; at < len; at += 65536) {
+              const chunk = Math.min(65536, len - at);
+              root.crypto.getRandomValues(new Uint8Array(memory.buffer, ptr + at, chunk));
+            }
+            return 0;
+          } catch (_) {
+            return 1;
+          }
+        },
+      },
+    };
+    const { instance } = await WebAssembly.instantiate(bytes, imports);
+    memory = instance.exports.memory;
+    return bind(instance.exports);
+  }
+
+  /** Fetches the module with Subresource Integrity, then instantiates it. */
+  async function load(url, integrity) {
+    const response = await fetch(url, { integrity, credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`could not load ${url}: ${response.status}`);
+    return instantiate(await response.arrayBuffer());
+  }
+
+  const api = { instantiate, load, SpeakupCryptoError };
+  const script = root.document && root.document.currentScript;
+  if (script && script.dataset.module) {
+    api.ready = load(script.dataset.module, script.dataset.moduleIntegrity);
+  }
+  root.SpeakupCrypto = api;
+  if (typeof module === 'object' && module.exports) module.exports = api;
+})(globalThis);

@@ -1,0 +1,462 @@
+//! speakup's crypto core for the browser: `src/crypto` compiled to wasm32-unknown-unknown from
+//! the very same source files, behind a handful of raw C-ABI exports that `static/speakup.js`
+//! wraps. No wasm-bindgen: the exports move bytes only, so the glue is a page of JavaScript
+//! that can be read in full.
+//!
+//! The calling convention: the page asks for input buffers with `su_alloc`, fills them, and
+//! calls an operation with (pointer, length) pairs. An operation answers a length (zero or more)
+//! and leaves its output in one result buffer, which the page copies out with
+//! `su_result_ptr` and then wipes with `su_result_clear`; or it answers a negative error code
+//! (see [`Failure`]). Input buffers are wiped when the page frees them with `su_free`.
+//!
+//! This file is the only place with `unsafe` (turning the page's pointers into slices); the
+//! crypto module itself keeps `#![forbid(unsafe_code)]`.
+
+use std::cell::RefCell;
+
+use zeroize::Zeroize;
+
+// The crypto module exactly as the server compiles it. Parts of it (attachments, sessions, the
+// audit chain) are not exported to the page yet; lints that only fire because the module is
+// private here (not the public API it is in the server crate) are allowed.
+#[path = "../../src/crypto/mod.rs"]
+#[allow(dead_code, unused_imports, clippy::wrong_self_convention)]
+mod crypto;
+
+use crypto::{
+    Aad, CaseKey, CaseKeyError, CryptoError, DataKey, KeyKind, PasswordCost, Provenance, PublicKey,
+    RecordKind, Secret, SecretKey, WrapContext,
+};
+
+/// Negative answers of the exports, mirrored by `static/speakup.js`.
+#[derive(Clone, Copy)]
+#[repr(i32)]
+enum Failure {
+    /// Did not authenticate: wrong key, wrong binding, tampered or truncated.
+    Decrypt = -1,
+    /// Malformed input: a length, an unknown kind, an empty id, a bad cost.
+    Input = -2,
+    /// A case key that is empty, too short or too long, or uses a character keys never use.
+    CaseKeyMalformed = -3,
+    /// A case key whose characters are valid but do not check out: a typo.
+    CaseKeyTypo = -4,
+    /// Key derivation or encryption could not run (for Argon2, usually memory).
+    Internal = -5,
+}
+
+impl From<CryptoError> for Failure {
+    fn from(error: CryptoError) -> Self {
+        match error {
+            CryptoError::Decrypt | CryptoError::Unwrap => Failure::Decrypt,
+            CryptoError::InvalidCaseKey(CaseKeyError::ChecksumMismatch) => Failure::CaseKeyTypo,
+            CryptoError::InvalidCaseKey(_) => Failure::CaseKeyMalformed,
+            CryptoError::Encrypt | CryptoError::KeyDerivation | CryptoError::PasswordKdf => {
+                Failure::Internal
+            }
+            CryptoError::WeakPublicKey
+            | CryptoError::WeakPasswordCost
+            | CryptoError::InvalidPasswordCost
+            | CryptoError::InvalidSessionToken
+            | CryptoError::InvalidInput(_) => Failure::Input,
+        }
+    }
+}
+
+thread_local! {
+    /// The last operation's output. Wiped before it is replaced and when the page is done.
+    static RESULT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn answer(outcome: Result<Vec<u8>, Failure>) -> i32 {
+    RESULT.with(|result| {
+        let mut result = result.borrow_mut();
+        result.zeroize();
+        match outcome {
+            Ok(bytes) => match i32::try_from(bytes.len()) {
+                Ok(len) => {
+                    *result = bytes;
+                    len
+                }
+                Err(_) => Failure::Input as i32,
+            },
+            Err(failure) => failure as i32,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory shared with the page
+
+/// A zeroed buffer of `len` bytes for the page to fill; give it back with [`su_free`].
+#[unsafe(no_mangle)]
+pub extern "C" fn su_alloc(len: usize) -> *mut u8 {
+    Box::into_raw(vec![0u8; len].into_boxed_slice()).cast::<u8>()
+}
+
+/// Wipes and frees a buffer from [`su_alloc`].
+///
+/// # Safety
+/// `ptr` and `len` must be exactly what one earlier `su_alloc` answered and was asked for, and
+/// the buffer must not be freed twice.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_free(ptr: *mut u8, len: usize) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: by the contract above this is the boxed slice `su_alloc` leaked.
+    let mut buffer = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
+    buffer.zeroize();
+}
+
+/// Where the last operation's output starts (its length was the operation's answer).
+#[unsafe(no_mangle)]
+pub extern "C" fn su_result_ptr() -> *const u8 {
+    RESULT.with(|result| result.borrow().as_ptr())
+}
+
+/// Wipes the last operation's output once the page has copied it.
+#[unsafe(no_mangle)]
+pub extern "C" fn su_result_clear() {
+    RESULT.with(|result| result.borrow_mut().zeroize());
+}
+
+/// The page's bytes at (`ptr`, `len`).
+///
+/// # Safety
+/// The range must lie inside a buffer from [`su_alloc`] that is still alive.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 || ptr.is_null() {
+        return &[];
+    }
+    // SAFETY: by the contract above.
+    unsafe { std::slice::from_raw_parts(ptr, len) }
+}
+
+/// # Safety
+/// As for [`bytes`].
+unsafe fn text<'a>(ptr: *const u8, len: usize) -> Result<&'a str, Failure> {
+    // SAFETY: passed on from the caller.
+    std::str::from_utf8(unsafe { bytes(ptr, len) }).map_err(|_| Failure::Input)
+}
+
+fn array32(bytes: &[u8]) -> Result<[u8; 32], Failure> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| Failure::Input)
+}
+
+fn data_key(bytes: &[u8]) -> Result<DataKey, Failure> {
+    Ok(DataKey::from_secret(Secret::new(array32(bytes)?)))
+}
+
+fn secret_key(bytes: &[u8]) -> Result<SecretKey, Failure> {
+    Ok(SecretKey::from_secret_bytes(&Secret::new(array32(bytes)?)))
+}
+
+fn key_kind(name: &str) -> Result<KeyKind, Failure> {
+    [KeyKind::Case, KeyKind::Identity]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
+        .ok_or(Failure::Input)
+}
+
+/// The associated data as the page writes it: lines `scope`, `kind`, `record` and, for format 2,
+/// `author`, `author user id`, `event id`, `position`, `written on` (an absent id is an empty
+/// line).
+fn aad(spec: &str) -> Result<Aad<'_>, Failure> {
+    let fields: Vec<&str> = spec.split('\n').collect();
+    let kind = |name: &str| {
+        RecordKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or(Failure::Input)
+    };
+    match fields.as_slice() {
+        [scope, record_kind, record] => Ok(Aad::new(scope, kind(record_kind)?, record)),
+        [
+            scope,
+            record_kind,
+            record,
+            author,
+            author_user_id,
+            event_id,
+            position,
+            written_on,
+        ] => {
+            let position = position.parse::<i64>().map_err(|_| Failure::Input)?;
+            Ok(
+                Aad::new(scope, kind(record_kind)?, record).with_provenance(Provenance {
+                    author,
+                    author_user_id: (!author_user_id.is_empty()).then_some(*author_user_id),
+                    event_id: (!event_id.is_empty()).then_some(*event_id),
+                    position,
+                    written_on,
+                }),
+            )
+        }
+        _ => Err(Failure::Input),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Randomness: the page's crypto.getRandomValues
+
+#[link(wasm_import_module = "speakup")]
+unsafe extern "C" {
+    /// Fills `len` bytes at `ptr` from `crypto.getRandomValues`; answers 0 on success.
+    fn random_fill(ptr: *mut u8, len: usize) -> i32;
+}
+
+/// getrandom's custom backend (selected by `--cfg getrandom_backend="custom"` in
+/// wasm/build.sh): every random byte of the crypto module comes through here.
+///
+/// # Safety
+/// Called by getrandom with a writable range of `len` bytes at `dest`.
+#[unsafe(no_mangle)]
+unsafe extern "Rust" fn __getrandom_v03_custom(
+    dest: *mut u8,
+    len: usize,
+) -> Result<(), getrandom::Error> {
+    // SAFETY: the range is writable (getrandom's contract); the page only writes inside it.
+    match unsafe { random_fill(dest, len) } {
+        0 => Ok(()),
+        _ => Err(getrandom::Error::UNSUPPORTED),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+/// A new case key, as shown to the reporter (`XXXX-XXXX-…`).
+#[unsafe(no_mangle)]
+pub extern "C" fn su_case_key_generate() -> i32 {
+    let key = CaseKey::generate();
+    answer(Ok(key
+        .to_display_string()
+        .expose_secret()
+        .as_bytes()
+        .to_vec()))
+}
+
+/// What a case key gives the server: lookup id (32) ‖ reporter public key (32) ‖ the key in its
+/// display form (so the page can show a typed key normalised).
+///
+/// # Safety
+/// The pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_case_key_derive(key_ptr: *const u8, key_len: usize) -> i32 {
+    // SAFETY: passed on from the caller.
+    let outcome = unsafe { text(key_ptr, key_len) }.and_then(|typed| {
+        let key = CaseKey::parse(typed).map_err(|e| Failure::from(CryptoError::from(e)))?;
+        let pair = key.reporter_key_pair().map_err(Failure::from)?;
+        let mut out = key.lookup_id().to_vec();
+        out.extend_from_slice(pair.public.as_bytes());
+        out.extend_from_slice(key.to_display_string().expose_secret().as_bytes());
+        Ok(out)
+    });
+    answer(outcome)
+}
+
+/// A fresh 32-byte data key (a case data key or identity key).
+#[unsafe(no_mangle)]
+pub extern "C" fn su_data_key_generate() -> i32 {
+    answer(Ok(DataKey::generate().expose_bytes().to_vec()))
+}
+
+/// XChaCha20-Poly1305 under `key`, bound to the associated data described by `aad` (see
+/// [`aad`]): `nonce ‖ ciphertext ‖ tag`.
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_seal(
+    key_ptr: *const u8,
+    key_len: usize,
+    aad_ptr: *const u8,
+    aad_len: usize,
+    plain_ptr: *const u8,
+    plain_len: usize,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (key, spec, plain) = unsafe {
+        (
+            bytes(key_ptr, key_len),
+            text(aad_ptr, aad_len),
+            bytes(plain_ptr, plain_len),
+        )
+    };
+    let outcome = spec
+        .and_then(|spec| crypto::seal(&data_key(key)?, &aad(spec)?, plain).map_err(Failure::from));
+    answer(outcome)
+}
+
+/// Opens what [`su_seal`] (or the server) sealed.
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_open(
+    key_ptr: *const u8,
+    key_len: usize,
+    aad_ptr: *const u8,
+    aad_len: usize,
+    sealed_ptr: *const u8,
+    sealed_len: usize,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (key, spec, sealed) = unsafe {
+        (
+            bytes(key_ptr, key_len),
+            text(aad_ptr, aad_len),
+            bytes(sealed_ptr, sealed_len),
+        )
+    };
+    let outcome = spec.and_then(|spec| {
+        crypto::open(&data_key(key)?, &aad(spec)?, sealed)
+            .map(|opened| opened.expose_secret().clone())
+            .map_err(Failure::from)
+    });
+    answer(outcome)
+}
+
+/// Wraps a data key to a recipient's public key for one case and key kind.
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_wrap(
+    key_ptr: *const u8,
+    key_len: usize,
+    public_ptr: *const u8,
+    public_len: usize,
+    case_ptr: *const u8,
+    case_len: usize,
+    kind_ptr: *const u8,
+    kind_len: usize,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (key, public, case_id, kind) = unsafe {
+        (
+            bytes(key_ptr, key_len),
+            bytes(public_ptr, public_len),
+            text(case_ptr, case_len),
+            text(kind_ptr, kind_len),
+        )
+    };
+    let outcome = (|| {
+        let context = WrapContext::new(case_id?, key_kind(kind?)?);
+        let recipient = PublicKey::from_bytes(array32(public)?);
+        crypto::wrap_key(&data_key(key)?, &recipient, &context).map_err(Failure::from)
+    })();
+    answer(outcome)
+}
+
+/// Unwraps a data key with a secret key given as 32 bytes (a handler's, opened in the page).
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_unwrap(
+    secret_ptr: *const u8,
+    secret_len: usize,
+    wrapped_ptr: *const u8,
+    wrapped_len: usize,
+    case_ptr: *const u8,
+    case_len: usize,
+    kind_ptr: *const u8,
+    kind_len: usize,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (secret, wrapped, case_id, kind) = unsafe {
+        (
+            bytes(secret_ptr, secret_len),
+            bytes(wrapped_ptr, wrapped_len),
+            text(case_ptr, case_len),
+            text(kind_ptr, kind_len),
+        )
+    };
+    let outcome = (|| {
+        let context = WrapContext::new(case_id?, key_kind(kind?)?);
+        let key = crypto::unwrap_key(&secret_key(secret)?, wrapped, &context)?;
+        Ok(key.expose_bytes().to_vec())
+    })();
+    answer(outcome)
+}
+
+/// Unwraps a data key wrapped to the reporter, with the reporter's secret derived from the case
+/// key inside the module (it never reaches the page).
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_unwrap_with_case_key(
+    key_ptr: *const u8,
+    key_len: usize,
+    wrapped_ptr: *const u8,
+    wrapped_len: usize,
+    case_ptr: *const u8,
+    case_len: usize,
+    kind_ptr: *const u8,
+    kind_len: usize,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (typed, wrapped, case_id, kind) = unsafe {
+        (
+            text(key_ptr, key_len),
+            bytes(wrapped_ptr, wrapped_len),
+            text(case_ptr, case_len),
+            text(kind_ptr, kind_len),
+        )
+    };
+    let outcome = (|| {
+        let context = WrapContext::new(case_id?, key_kind(kind?)?);
+        let case_key = CaseKey::parse(typed?).map_err(|e| Failure::from(CryptoError::from(e)))?;
+        let reporter = case_key.reporter_key_pair()?;
+        let key = crypto::unwrap_key(&reporter.secret, wrapped, &context)?;
+        Ok(key.expose_bytes().to_vec())
+    })();
+    answer(outcome)
+}
+
+/// The X25519 public key of a 32-byte secret key.
+///
+/// # Safety
+/// The pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_public_key(secret_ptr: *const u8, secret_len: usize) -> i32 {
+    // SAFETY: passed on from the caller.
+    let secret = unsafe { bytes(secret_ptr, secret_len) };
+    answer(secret_key(secret).map(|secret| secret.public_key().as_bytes().to_vec()))
+}
+
+/// One Argon2id run over a handler's password: key-encryption key (32) ‖ login verifier (32).
+/// The cost must pass the same checks as on the server (the production floor, or the named
+/// test cost).
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_password_keys(
+    password_ptr: *const u8,
+    password_len: usize,
+    salt_ptr: *const u8,
+    salt_len: usize,
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (password, salt) = unsafe { (text(password_ptr, password_len), bytes(salt_ptr, salt_len)) };
+    let outcome = (|| {
+        let password = Secret::new(password?.to_owned());
+        let salt = <[u8; 16]>::try_from(salt).map_err(|_| Failure::Input)?;
+        let cost = PasswordCost {
+            memory_kib,
+            iterations,
+            parallelism,
+        };
+        let keys = crypto::derive_password_keys(&password, &salt, cost)?;
+        let mut out = keys.kek().expose_bytes().to_vec();
+        out.extend_from_slice(&keys.verifier());
+        Ok(out)
+    })();
+    answer(outcome)
+}
