@@ -12,12 +12,12 @@ use time::Date;
 use super::{Portal, ServiceError, casefile};
 use crate::blobs::BlobKey;
 use crate::ids::OrganisationId;
-use crate::procedure::Retention;
+use crate::procedure::{Calendar, Retention};
 use crate::store::audit::{self, NewEntry};
+use crate::store::cases;
 use crate::store::events::{self, StoredEvent};
 use crate::store::organisations::{self, Organisation};
 use crate::store::retention::{self as kept, KeptCase};
-use crate::store::{Tx, cases};
 
 /// A case whose content is (or, in a dry run, would be) erased. References and dates only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,7 +41,7 @@ fn retention_of(organisation: &Organisation) -> Retention {
 
 /// When the case may be erased, given its events and its latest record; `None` while open.
 fn erasable_from(
-    tx: &mut Tx,
+    calendar: &Calendar,
     organisation: &Organisation,
     case: &KeptCase,
     stored: &[StoredEvent],
@@ -50,10 +50,9 @@ fn erasable_from(
     if stored.is_empty() {
         return Ok(None);
     }
-    let calendar = casefile::calendar_for(tx, organisation)?;
     let procedure = casefile::replay(
         stored,
-        &calendar,
+        calendar,
         &casefile::procedure_settings(organisation),
     )?;
     let last_event = stored.iter().map(|event| event.event.on).max();
@@ -71,15 +70,18 @@ impl Portal {
     /// The cases whose content is due to be erased on `today`, without changing anything.
     pub fn cases_due_for_erasure(&self, today: Date) -> Result<Vec<ErasableCase>, ServiceError> {
         self.store.read(|tx| {
-            let organisations: HashMap<OrganisationId, Organisation> = organisations::list(tx)?
-                .into_iter()
-                .map(|organisation| (organisation.id.clone(), organisation))
-                .collect();
+            // One calendar per organisation, not one per case.
+            let mut organisations: HashMap<OrganisationId, (Organisation, Calendar)> =
+                HashMap::new();
+            for organisation in organisations::list(tx)? {
+                let calendar = casefile::calendar_for(tx, &organisation)?;
+                organisations.insert(organisation.id.clone(), (organisation, calendar));
+            }
             let mut grouped = events::all_grouped(tx)?;
             let last_records = kept::last_record_days(tx)?;
             let mut due = Vec::new();
             for case in kept::kept_cases(tx)? {
-                let Some(organisation) =
+                let Some((organisation, calendar)) =
                     organisations.get(&OrganisationId::from_stored(case.organisation_id.clone()))
                 else {
                     continue;
@@ -87,7 +89,7 @@ impl Portal {
                 let stored = grouped.remove(&case.id).unwrap_or_default();
                 let last_record = last_records.get(&case.id).copied();
                 if let Some((last_activity, from)) =
-                    erasable_from(tx, organisation, &case, &stored, last_record)?
+                    erasable_from(calendar, organisation, &case, &stored, last_record)?
                     && from <= today
                 {
                     due.push(ErasableCase {
@@ -126,8 +128,9 @@ impl Portal {
                     reference: case.reference.clone(),
                     received_on: case.received_on,
                 };
+                let calendar = casefile::calendar_for(tx, &organisation)?;
                 let Some((last_activity, from)) =
-                    erasable_from(tx, &organisation, &kept_case, &stored, last_record)?
+                    erasable_from(&calendar, &organisation, &kept_case, &stored, last_record)?
                 else {
                     return Ok(None);
                 };
