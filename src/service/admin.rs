@@ -34,7 +34,7 @@ pub struct AccountSummary {
     pub intake_pending: bool,
 }
 
-fn admin_audit(
+pub(super) fn admin_audit(
     tx: &mut Tx,
     admin: &Handler,
     action: &'static str,

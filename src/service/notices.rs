@@ -8,14 +8,18 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 use time::{Date, PrimitiveDateTime};
 
+use super::accounts::require_admin_of;
+use super::admin::admin_audit;
+use super::sessions::Handler;
 use super::{Portal, ServiceError, casefile};
 use crate::ids::{CaseId, OrganisationId, UserId};
 use crate::notify::{self, Notice, Recipient, WeeklySummary};
 use crate::procedure::{Calendar, Milestone, ReminderDue, due_reminder};
+use crate::store::audit::NewEntry;
 use crate::store::connection::DbConnection;
 use crate::store::outbox::{self, Backlog, DeliveryPreference, FailedDelivery};
 use crate::store::reminders::{self, Addressee, CaseIndex};
-use crate::store::{Tx, audit, events, organisations, reporter_requests};
+use crate::store::{Tx, audit, events, organisations, reporter_requests, users};
 
 /// Roles told about overdue cases and sent the weekly summary. `champion` arrives with the
 /// accounts work; until then no account has it and the lead alone is told.
@@ -448,8 +452,36 @@ impl Portal {
         Ok(self.store.read(outbox::backlog)?)
     }
 
-    pub fn failed_deliveries(&self) -> Result<Vec<FailedDelivery>, ServiceError> {
-        Ok(self.store.read(|tx| outbox::failed_deliveries(tx, 200))?)
+    /// Failed deliveries to the admin's own organisation's people; never another's.
+    pub fn failed_deliveries(&self, admin: &Handler) -> Result<Vec<FailedDelivery>, ServiceError> {
+        self.store.read(|tx| {
+            require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
+            Ok(outbox::failed_deliveries(
+                tx,
+                &admin.user.organisation_id,
+                200,
+            )?)
+        })
+    }
+
+    /// Sends a failed notice at the worker's next pass instead of after its back-off; audited.
+    /// Not found when the row is another organisation's, already sent, or being sent right now.
+    pub fn retry_delivery(&self, admin: &Handler, id: &str) -> Result<(), ServiceError> {
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            require_admin_of(tx, &admin.user.id, &admin.user.organisation_id)?;
+            if !outbox::retry_failed(tx, &admin.user.organisation_id, id, now)? {
+                return Err(ServiceError::NotFound);
+            }
+            admin_audit(
+                tx,
+                admin,
+                "delivery_retried",
+                None,
+                format!("outbox={id}"),
+                now,
+            )
+        })
     }
 
     pub fn notice_preference(&self, user: &UserId) -> Result<DeliveryPreference, ServiceError> {
@@ -458,14 +490,33 @@ impl Portal {
             .read(|tx| outbox::delivery_preference(tx, user))?)
     }
 
+    /// The person's own choice for non-urgent notices; audited. Reminders and overdue notices
+    /// go at once whatever it is.
     pub fn set_notice_preference(
         &self,
-        user: &UserId,
+        handler: &Handler,
         preference: DeliveryPreference,
     ) -> Result<(), ServiceError> {
-        Ok(self
-            .store
-            .write(|tx| outbox::set_delivery_preference(tx, user, preference))?)
+        let now = self.clock.now_utc_naive();
+        let user = &handler.user;
+        self.store.write(|tx| {
+            let current = users::find(tx, &user.id)?
+                .filter(|found| found.active)
+                .ok_or(ServiceError::NotFound)?;
+            outbox::set_delivery_preference(tx, &current.id, preference)?;
+            audit::append(
+                tx,
+                NewEntry {
+                    actor_user_id: Some(current.id.as_str().to_owned()),
+                    action: "notice_preference_changed",
+                    organisation_id: Some(current.organisation_id.as_str().to_owned()),
+                    detail: format!("delivery={}", preference.as_str()),
+                    ..NewEntry::default()
+                },
+                now,
+            )?;
+            Ok(())
+        })
     }
 }
 

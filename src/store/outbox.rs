@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
 use super::connection::DbConnection;
-use super::schema::{notice_preferences, outbox};
+use super::schema::{notice_preferences, outbox, users};
 use super::{StoreError, Tx};
-use crate::ids::UserId;
+use crate::ids::{OrganisationId, UserId};
 
 /// How long a claimed row is left alone before another worker may try it again. Far longer than
 /// one SMTP exchange (which times out well within a minute), so a row is only taken twice when
@@ -44,12 +44,13 @@ pub struct OutgoingMessage {
     pub attempts: i32,
 }
 
-/// A notice that could not be delivered yet: what the admins' page lists (no body).
+/// A notice that could not be delivered yet: what the admins' page lists (no subject, no body:
+/// the kind of notice is enough to act on, and an admin need not learn case references).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedDelivery {
     pub id: String,
     pub recipient: String,
-    pub subject: String,
+    pub kind: String,
     pub attempts: i32,
     pub last_error: String,
     pub next_attempt_at: PrimitiveDateTime,
@@ -69,7 +70,7 @@ pub struct HeldMessage {
 pub struct Backlog {
     /// Waiting to be sent (including those failing and retrying).
     pub queued: i64,
-    /// Of those, how many have failed at least once.
+    /// Of those, how many failed at their last attempt and are waiting for the next.
     pub failing: i64,
     /// Waiting for a daily digest.
     pub held: i64,
@@ -166,6 +167,8 @@ pub fn claim_due(
         .set((
             outbox::next_attempt_at.eq(now + CLAIM_LEASE),
             outbox::attempts.eq(outbox::attempts + 1),
+            // In flight, not failed: an admin's retry leaves it alone (see `retry_failed`).
+            outbox::last_error.eq(None::<String>),
         ))
         .execute(tx)?;
     let rows: Vec<(String, String, String, String, String, i32)> = outbox::table
@@ -270,8 +273,17 @@ pub fn backlog(tx: &mut Tx) -> Result<Backlog, StoreError> {
     })
 }
 
-/// Notices still undelivered after at least one failed attempt, oldest first.
-pub fn failed_deliveries(tx: &mut Tx, limit: i64) -> Result<Vec<FailedDelivery>, StoreError> {
+/// Notices to people of `organisation` whose last attempt failed, oldest first. A notice without
+/// an account behind it belongs to no organisation and is not listed (every notice the service
+/// queues today has one).
+pub fn failed_deliveries(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+    limit: i64,
+) -> Result<Vec<FailedDelivery>, StoreError> {
+    let members = users::table
+        .filter(users::organisation_id.eq(organisation.as_str()))
+        .select(users::id.nullable());
     let rows: Vec<(
         String,
         String,
@@ -282,11 +294,12 @@ pub fn failed_deliveries(tx: &mut Tx, limit: i64) -> Result<Vec<FailedDelivery>,
     )> = outbox::table
         .filter(outbox::sent_at.is_null())
         .filter(outbox::last_error.is_not_null())
-        .order(outbox::created_at.asc())
+        .filter(outbox::recipient_user_id.eq_any(members))
+        .order((outbox::created_at.asc(), outbox::id.asc()))
         .select((
             outbox::id,
             outbox::recipient,
-            outbox::subject,
+            outbox::kind,
             outbox::attempts,
             outbox::last_error,
             outbox::next_attempt_at,
@@ -296,16 +309,41 @@ pub fn failed_deliveries(tx: &mut Tx, limit: i64) -> Result<Vec<FailedDelivery>,
     Ok(rows
         .into_iter()
         .map(
-            |(id, recipient, subject, attempts, last_error, next_attempt_at)| FailedDelivery {
+            |(id, recipient, kind, attempts, last_error, next_attempt_at)| FailedDelivery {
                 id,
                 recipient,
-                subject,
+                kind,
                 attempts,
                 last_error: last_error.unwrap_or_default(),
                 next_attempt_at,
             },
         )
         .collect())
+}
+
+/// Brings a failed notice to `organisation`'s people forward: it is due at `now` instead of at
+/// the end of its back-off. Answers false when there is no such failed row: sent meanwhile, in
+/// flight (a claim clears `last_error`, so a retry can never make a row go out twice), or another
+/// organisation's.
+pub fn retry_failed(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+    id: &str,
+    now: PrimitiveDateTime,
+) -> Result<bool, StoreError> {
+    let members = users::table
+        .filter(users::organisation_id.eq(organisation.as_str()))
+        .select(users::id.nullable());
+    let updated = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::last_error.is_not_null())
+            .filter(outbox::recipient_user_id.eq_any(members)),
+    )
+    .set(outbox::next_attempt_at.eq(now))
+    .execute(tx)?;
+    Ok(updated == 1)
 }
 
 /// Recipients with notices waiting for a digest.

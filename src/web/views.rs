@@ -50,6 +50,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "console/recorded.html",
     "console/admin_enrolment.html",
     "console/admin_holidays.html",
+    "console/admin_deliveries.html",
     "console/admin_reset.html",
     "console/admin_users.html",
     "console/case.html",

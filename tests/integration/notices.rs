@@ -19,6 +19,7 @@ use speakup::store::schema::outbox;
 use tempfile::TempDir;
 
 use crate::api_client::{bearer, call, confidential_concern, post_json, raise, sign_in};
+use crate::console_pages::{assert_redirect, open, signed_in, submit};
 use crate::support::TestApp;
 
 /// A real SMTP server in a child process, recording what it accepts as JSON lines.
@@ -279,9 +280,6 @@ async fn a_mail_server_that_dies_mid_run_loses_nothing_and_sends_nothing_twice()
     let health = String::from_utf8(health.to_vec()).unwrap();
     assert!(health.contains("outbox_queued 15\n"), "{health}");
     assert!(health.contains("outbox_failing 15\n"), "{health}");
-    let failed = app.portal().failed_deliveries().unwrap();
-    assert_eq!(failed.len(), 15);
-    assert!(failed.iter().all(|row| !row.last_error.is_empty()));
 
     // The server comes back. Nothing is retried before its back-off has passed.
     sink.restart(None);
@@ -311,7 +309,7 @@ async fn a_mail_server_that_dies_mid_run_loses_nothing_and_sends_nothing_twice()
         .collect();
     assert_eq!(ids.len(), 20, "every notice delivered exactly once");
     assert_eq!(ids.iter().cloned().collect::<HashSet<_>>(), queued);
-    assert!(app.portal().failed_deliveries().unwrap().is_empty());
+    assert_eq!(app.portal().outbox_backlog().unwrap().failing, 0);
 }
 
 /// What was queued, by kind and recipient, since the last call.
@@ -443,10 +441,56 @@ async fn reminders_go_once_on_the_working_days_an_independent_count_gives() {
 async fn digest_readers_get_one_daily_email_but_reminders_at_once() {
     let app = TestApp::new();
     let staff = app.staff();
-    let colm = speakup::ids::UserId::from_stored(staff.contacts[1].id.clone());
-    app.portal()
-        .set_notice_preference(&colm, DeliveryPreference::DailyDigest)
+    // Colm chooses the digest on his account page, as anyone would: a plain form.
+    let mut colm = signed_in(&app, app.service().await, &staff.contacts[1]).await;
+    let account = open(&mut colm, "/console/account").await;
+    assert!(account.body.contains(r#"value="immediate" checked"#));
+    let chosen = submit(
+        &mut colm,
+        "/console/account/notices",
+        &[("delivery", "daily_digest")],
+    )
+    .await;
+    assert_redirect(&chosen, "/console/account?done=notices_daily_digest");
+    let account = open(&mut colm, "/console/account?done=notices_daily_digest").await;
+    assert!(account.body.contains(r#"value="daily_digest" checked"#));
+    assert!(
+        account
+            .text()
+            .contains("Deadline reminders still come at once")
+    );
+    let colm_id = speakup::ids::UserId::from_stored(staff.contacts[1].id.clone());
+    assert_eq!(
+        app.portal().notice_preference(&colm_id).unwrap(),
+        DeliveryPreference::DailyDigest
+    );
+    let audited = app
+        .portal()
+        .store
+        .read(|tx| speakup::store::audit::page(tx, 0, 1000))
         .unwrap();
+    let entry = audited
+        .iter()
+        .find(|entry| entry.action == "notice_preference_changed")
+        .expect("the choice is audited");
+    assert_eq!(entry.actor_user_id.as_deref(), Some(colm_id.as_str()));
+    assert_eq!(entry.detail, "delivery=daily_digest");
+    // An unknown choice, or a post without the CSRF token, changes nothing.
+    let odd = submit(
+        &mut colm,
+        "/console/account/notices",
+        &[("delivery", "weekly")],
+    )
+    .await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST);
+    let forged = colm
+        .post_form("/console/account/notices", &[("delivery", "immediate")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text());
+    assert_eq!(
+        app.portal().notice_preference(&colm_id).unwrap(),
+        DeliveryPreference::DailyDigest
+    );
     let service = app.service().await;
     let (_, first) = raise(&service, confidential_concern("one")).await;
     let (_, second) = raise(&service, confidential_concern("two")).await;
@@ -516,4 +560,177 @@ fn instances_scanning_at_once_queue_each_reminder_once() {
     assert_eq!(total, 10, "five cases, two holders, one 50 % reminder each");
     let mut seen = HashSet::new();
     assert_eq!(queued_since(&app, &mut seen)["reminder"].len(), 10);
+}
+
+/// Queues a new-concern notice to `person` and fails its first attempt, as a refusing mail
+/// server would. Answers the outbox row id.
+fn failed_notice_to(app: &TestApp, person: &crate::support::Person, reference: &str) -> String {
+    let store = &app.portal().store;
+    let now = app.clock.now_utc_naive();
+    let id = store
+        .write(|tx| {
+            notify::queue(
+                tx,
+                &Recipient::user(
+                    &speakup::ids::UserId::from_stored(person.id.clone()),
+                    &person.email,
+                ),
+                &Notice::NewConcern {
+                    reference: reference.to_owned(),
+                },
+                "https://speakup.test",
+                now,
+            )
+        })
+        .unwrap();
+    let claimed = store
+        .write(|tx| speakup::store::outbox::claim_due(tx, now, 100))
+        .unwrap();
+    assert!(claimed.iter().any(|message| message.id == id));
+    store
+        .write(|tx| speakup::store::outbox::mark_failed(tx, &id, "550 mailbox unavailable", now))
+        .unwrap();
+    id
+}
+
+fn next_attempt_of(app: &TestApp, id: &str) -> time::PrimitiveDateTime {
+    app.portal()
+        .store
+        .read(|tx| {
+            outbox::table
+                .find(id)
+                .select(outbox::next_attempt_at)
+                .first(tx)
+                .map_err(speakup::store::StoreError::from)
+        })
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn admins_see_and_retry_only_their_own_organisations_failed_deliveries() {
+    use speakup::model::Role;
+    let app = TestApp::new();
+    let staff = app.staff();
+    app.portal()
+        .add_organisation(
+            "borders-council",
+            "Borders Council",
+            speakup::service::organisations::ServiceSet {
+                nhs: false,
+                local_authority: true,
+            },
+        )
+        .unwrap();
+    let bea = app.add_person(
+        "borders-council",
+        "bea@borders.scot",
+        "Bea Admin",
+        Role::Admin,
+        false,
+    );
+    let ben = app.add_person(
+        "borders-council",
+        "ben@borders.scot",
+        "Ben Contact",
+        Role::Contact,
+        true,
+    );
+    let cora_row = failed_notice_to(&app, &staff.contacts[0], "SU-AAAA");
+    let ben_row = failed_notice_to(&app, &ben, "SU-BBBB");
+
+    let mut ada = signed_in(&app, app.service().await, &staff.admin).await;
+    let page = open(&mut ada, "/console/admin/deliveries").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let text = page.text();
+    assert!(text.contains("cora@testshire.scot"), "{text}");
+    assert!(text.contains("New concern"), "{text}");
+    assert!(text.contains("550 mailbox unavailable"), "{text}");
+    assert!(
+        !text.contains("ben@borders.scot"),
+        "another organisation's row: {text}"
+    );
+    assert!(!page.body.contains(&ben_row));
+    // The page names the kind of notice, never the case reference.
+    assert!(!text.contains("SU-AAAA"), "{text}");
+
+    let mut bea_browser = signed_in(&app, app.service().await, &bea).await;
+    let theirs = open(&mut bea_browser, "/console/admin/deliveries")
+        .await
+        .text();
+    assert!(theirs.contains("ben@borders.scot"), "{theirs}");
+    assert!(!theirs.contains("cora@testshire.scot"), "{theirs}");
+
+    // Ada cannot bring Borders' notice forward, even knowing its id.
+    let before = next_attempt_of(&app, &ben_row);
+    let cross = submit(
+        &mut ada,
+        &format!("/console/admin/deliveries/{ben_row}/retry"),
+        &[],
+    )
+    .await;
+    assert_redirect(&cross, "/console/admin/deliveries?done=delivery_gone");
+    assert_eq!(next_attempt_of(&app, &ben_row), before);
+
+    // Without the form's CSRF token nothing happens.
+    let cora_before = next_attempt_of(&app, &cora_row);
+    let forged = ada
+        .post_form(&format!("/console/admin/deliveries/{cora_row}/retry"), &[])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(next_attempt_of(&app, &cora_row), cora_before);
+
+    // Her own: due at once, and audited.
+    let retried = submit(
+        &mut ada,
+        &format!("/console/admin/deliveries/{cora_row}/retry"),
+        &[],
+    )
+    .await;
+    assert_redirect(&retried, "/console/admin/deliveries?done=delivery_retried");
+    assert_eq!(next_attempt_of(&app, &cora_row), app.clock.now_utc_naive());
+    let audited = app
+        .portal()
+        .store
+        .read(|tx| speakup::store::audit::page(tx, 0, 1000))
+        .unwrap();
+    let entries: Vec<_> = audited
+        .iter()
+        .filter(|entry| entry.action == "delivery_retried")
+        .collect();
+    assert_eq!(entries.len(), 1, "only the retry that happened is audited");
+    assert_eq!(
+        entries[0].actor_user_id.as_deref(),
+        Some(staff.admin.id.as_str())
+    );
+    assert_eq!(entries[0].detail, format!("outbox={cora_row}"));
+
+    // Once the worker has taken it again it is in flight, not failed: no second retry, so no
+    // second copy.
+    let now = app.clock.now_utc_naive();
+    let claimed = app
+        .portal()
+        .store
+        .write(|tx| speakup::store::outbox::claim_due(tx, now, 100))
+        .unwrap();
+    assert!(claimed.iter().any(|message| message.id == cora_row));
+    assert!(
+        !ada.get("/console/admin/deliveries")
+            .await
+            .text()
+            .contains("cora@testshire.scot")
+    );
+    let again = submit(
+        &mut ada,
+        &format!("/console/admin/deliveries/{cora_row}/retry"),
+        &[],
+    )
+    .await;
+    assert_redirect(&again, "/console/admin/deliveries?done=delivery_gone");
+
+    // Anyone but an admin finds no such page.
+    let mut cora = signed_in(&app, app.service().await, &staff.contacts[0]).await;
+    assert_eq!(
+        cora.get("/console/admin/deliveries").await.status,
+        StatusCode::NOT_FOUND
+    );
 }

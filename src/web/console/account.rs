@@ -1,5 +1,5 @@
-//! One's own account: changing the password. The key pair stays the same (it is re-sealed
-//! under the new password), so every case stays readable.
+//! One's own account: changing the password (the key pair stays the same, re-sealed under the
+//! new password, so every case stays readable) and how notices arrive.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{Done, Shell, refusal, render, see_other};
 use crate::crypto::Secret;
 use crate::service::{Portal, ServiceError};
+use crate::store::outbox::DeliveryPreference;
 use crate::store::users::User;
 use crate::web::auth::{ConsoleHandler, KdfPermits};
 use crate::web::blocking;
@@ -20,6 +21,8 @@ use crate::web::error::PageError;
 struct AccountPage {
     email: String,
     job_title: String,
+    /// Non-urgent notices come in one e-mail a day.
+    daily_digest: bool,
 }
 
 #[derive(Deserialize)]
@@ -34,29 +37,43 @@ pub struct PasswordForm {
     new_again: String,
 }
 
-fn page(
+async fn page(
+    portal: &Portal,
     user: &User,
     csrf: &CsrfToken,
     shell: impl FnOnce(Shell) -> Shell,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
+    let preference = {
+        let (portal, id) = (portal.clone(), user.id.clone());
+        blocking(move || portal.notice_preference(&id)).await?
+    };
     render(
         "console/account.html",
         shell(Shell::new("Your account", csrf, Some(user))),
         &AccountPage {
             email: user.email.clone(),
             job_title: user.job_title.clone(),
+            daily_digest: preference == DeliveryPreference::DailyDigest,
         },
         status,
     )
 }
 
 pub async fn show(
+    portal: web::Data<Portal>,
     handler: ConsoleHandler,
     csrf: CsrfToken,
     done: web::Query<Done>,
 ) -> Result<HttpResponse, PageError> {
-    page(&handler.0.user, &csrf, |s| s.notice(&done), StatusCode::OK)
+    page(
+        &portal,
+        &handler.0.user,
+        &csrf,
+        |s| s.notice(&done),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn change_password(
@@ -85,7 +102,65 @@ pub async fn change_password(
         Ok(()) => Ok(see_other("/console/account?done=password_changed")),
         Err(error) => {
             let (status, message) = refusal(error)?;
-            page(&handler.user, &csrf, |s| s.error(Some(message)), status)
+            page(
+                &portal,
+                &handler.user,
+                &csrf,
+                |s| s.error(Some(message)),
+                status,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NoticesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    delivery: String,
+}
+
+/// The person's own choice: every notice at once, or the non-urgent ones in a daily digest.
+pub async fn set_notices(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    form: web::Form<NoticesForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf.verify(&form.csrf)?;
+    let handler = Arc::new(handler.0);
+    let outcome = match DeliveryPreference::parse(&form.delivery) {
+        None => Err(ServiceError::invalid(
+            "invalid_delivery",
+            "choose how you would like to receive notices",
+        )),
+        Some(preference) => {
+            let (portal, handler) = (portal.get_ref().clone(), Arc::clone(&handler));
+            blocking(move || {
+                portal
+                    .set_notice_preference(&handler, preference)
+                    .map(|()| preference)
+            })
+            .await
+        }
+    };
+    match outcome {
+        Ok(preference) => Ok(see_other(&format!(
+            "/console/account?done=notices_{}",
+            preference.as_str()
+        ))),
+        Err(error) => {
+            let (status, message) = refusal(error)?;
+            page(
+                &portal,
+                &handler.user,
+                &csrf,
+                |s| s.error(Some(message)),
+                status,
+            )
+            .await
         }
     }
 }

@@ -648,3 +648,105 @@ pub async fn change_holiday(
         }
     }
 }
+
+#[derive(Serialize)]
+struct DeliveryRow {
+    id: String,
+    recipient: String,
+    kind: &'static str,
+    attempts: i32,
+    last_error: String,
+    next_attempt: super::Moment,
+}
+
+#[derive(Serialize)]
+struct DeliveriesPage {
+    organisation: String,
+    deliveries: Vec<DeliveryRow>,
+}
+
+/// What kind of notice a row is, in words (the stored kind is a short code).
+fn notice_kind(kind: &str) -> &'static str {
+    match kind {
+        "new_concern" => "New concern",
+        "reporter_message" => "Reporter's message",
+        "reporter_request" => "Reporter's request",
+        "granted" => "Case given to them",
+        "reminder" => "Deadline reminder",
+        "overdue" => "Overdue deadline",
+        "weekly_summary" => "Weekly summary",
+        "digest" => "Daily digest",
+        "enrolment" => "Account set-up link",
+        "intake_change" => "Intake list change",
+        "detriment_report" => "Detriment report",
+        _ => "Service notice",
+    }
+}
+
+/// Notices to the organisation's people that the mail server refused or could not be reached
+/// for, with a button to try again now rather than after the back-off.
+pub async fn deliveries(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin(handler)?;
+    let (organisation, failed) = with_admin(&portal, &admin, |portal, admin| {
+        Ok((
+            portal.own_organisation(admin)?,
+            portal.failed_deliveries(admin)?,
+        ))
+    })
+    .await?;
+    let page = DeliveriesPage {
+        organisation: organisation.name,
+        deliveries: failed
+            .into_iter()
+            .map(|row| DeliveryRow {
+                kind: notice_kind(&row.kind),
+                id: row.id,
+                recipient: row.recipient,
+                attempts: row.attempts,
+                last_error: row.last_error,
+                next_attempt: super::moment(row.next_attempt_at),
+            })
+            .collect(),
+    };
+    render(
+        "console/admin_deliveries.html",
+        Shell::new("Failed e-mail deliveries", &csrf, Some(&admin.user)).notice(&done),
+        &page,
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RetryForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn retry_delivery(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    id: web::Path<String>,
+    form: web::Form<RetryForm>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin(handler)?;
+    csrf.verify(&form.csrf)?;
+    let id = id.into_inner();
+    let outcome = with_admin(&portal, &admin, move |portal, admin| {
+        portal.retry_delivery(admin, &id)
+    })
+    .await;
+    match outcome {
+        Ok(()) => Ok(see_other("/console/admin/deliveries?done=delivery_retried")),
+        // Sent or picked up by the worker since the page was drawn: nothing left to retry.
+        Err(ServiceError::NotFound) => {
+            Ok(see_other("/console/admin/deliveries?done=delivery_gone"))
+        }
+        Err(error) => Err(error.into()),
+    }
+}

@@ -75,6 +75,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .route("/console/account", web::get().to(account::show))
         .route("/console/account", web::post().to(account::change_password))
+        .route(
+            "/console/account/notices",
+            web::post().to(account::set_notices),
+        )
         .route("/console/admin/approvals", web::get().to(approvals::show))
         .route(
             "/console/admin/approvals/{id}",
@@ -97,6 +101,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/console/admin/users/{id}/reset",
             web::post().to(admin::reset),
+        )
+        .route(
+            "/console/admin/deliveries",
+            web::get().to(admin::deliveries),
+        )
+        .route(
+            "/console/admin/deliveries/{id}/retry",
+            web::post().to(admin::retry_delivery),
         )
         .route("/console/admin/holidays", web::get().to(admin::holidays))
         .route(
@@ -299,6 +311,15 @@ fn notice_for(done: &str) -> Option<&'static str> {
         "holiday_added" => "The local holiday has been added. Open cases' deadlines follow it.",
         "holiday_worked" => "The bank holiday is now a working day for this organisation.",
         "holiday_cleared" => "The calendar change has been cleared.",
+        "delivery_retried" => "The notice will be tried again within a minute.",
+        "delivery_gone" => {
+            "That notice is no longer waiting: it was sent, or is being tried again, meanwhile."
+        }
+        "notices_immediate" => "Every notice will now be e-mailed to you as it happens.",
+        "notices_daily_digest" => {
+            "Notices that are not urgent will now come in one e-mail a day. Deadline reminders \
+             still come at once."
+        }
         _ => return None,
     })
 }
