@@ -10,7 +10,7 @@ pub use notice::{Notice, Obligation, Rendered, ServiceNotice, WeeklySummary};
 use time::PrimitiveDateTime;
 
 use crate::ids::UserId;
-use crate::store::outbox::{self, DeliveryPreference, NewMessage};
+use crate::store::outbox::{self, NewMessage};
 use crate::store::{StoreError, Tx};
 
 /// Who a notice goes to: an e-mail address, and the account behind it when there is one (for the
@@ -40,23 +40,46 @@ pub fn queue(
     public_url: &str,
     now: PrimitiveDateTime,
 ) -> Result<String, StoreError> {
-    let held_for_digest = match (&recipient.user, notice.is_urgent()) {
-        (Some(user), false) => {
-            outbox::delivery_preference(tx, user)? == DeliveryPreference::DailyDigest
-        }
-        _ => false,
+    queue_all(tx, &[(recipient.clone(), notice)], public_url, now)?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("a queued notice has no row".to_owned()))
+}
+
+/// Queues many notices at once (the reminder scan's way): the preferences are read in one query
+/// and the rows written in a few multi-row inserts. Same rules as [`queue`]; answers the row ids.
+pub fn queue_all(
+    tx: &mut Tx,
+    notices: &[(Recipient, &Notice)],
+    public_url: &str,
+    now: PrimitiveDateTime,
+) -> Result<Vec<String>, StoreError> {
+    let askers: Vec<&UserId> = notices
+        .iter()
+        .filter(|(_, notice)| !notice.is_urgent())
+        .filter_map(|(recipient, _)| recipient.user.as_ref())
+        .collect();
+    let digest_readers = if askers.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        outbox::digest_readers(tx, &askers)?
     };
-    let rendered = notice.render(public_url);
-    outbox::enqueue(
-        tx,
-        &NewMessage {
-            recipient: recipient.email.clone(),
-            recipient_user: recipient.user.clone(),
-            kind: rendered.kind.to_owned(),
-            subject: rendered.subject,
-            body: rendered.body,
-            held_for_digest,
-        },
-        now,
-    )
+    let messages: Vec<NewMessage> = notices
+        .iter()
+        .map(|(recipient, notice)| {
+            let rendered = notice.render(public_url);
+            NewMessage {
+                recipient: recipient.email.clone(),
+                recipient_user: recipient.user.clone(),
+                kind: rendered.kind.to_owned(),
+                subject: rendered.subject,
+                body: rendered.body,
+                held_for_digest: !notice.is_urgent()
+                    && recipient
+                        .user
+                        .as_ref()
+                        .is_some_and(|user| digest_readers.contains(user)),
+            }
+        })
+        .collect();
+    outbox::enqueue_all(tx, &messages, now)
 }

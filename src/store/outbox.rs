@@ -141,6 +141,48 @@ pub fn enqueue(
     Ok(id)
 }
 
+/// Queues many notices with a few multi-row inserts (the reminder scan's way). Answers the new
+/// rows' ids, in order.
+pub fn enqueue_all(
+    tx: &mut Tx,
+    messages: &[NewMessage],
+    now: PrimitiveDateTime,
+) -> Result<Vec<String>, StoreError> {
+    let ids: Vec<String> = messages
+        .iter()
+        .map(|_| crate::crypto::random_id())
+        .collect();
+    let rows: Vec<OutboxRow<'_>> = messages
+        .iter()
+        .zip(&ids)
+        .map(|(message, id)| OutboxRow {
+            id,
+            recipient: &message.recipient,
+            subject: &message.subject,
+            body: &message.body,
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: now,
+            kind: &message.kind,
+            recipient_user_id: message.recipient_user.as_ref().map(UserId::as_str),
+            held_for_digest: message.held_for_digest,
+        })
+        .collect();
+    // Ten columns a row: 1 000 rows stay well below SQLite's bound-parameter limit.
+    for chunk in rows.chunks(1_000) {
+        // Multi-row inserts are per backend in diesel.
+        match tx {
+            DbConnection::Sqlite(sqlite) => diesel::insert_into(outbox::table)
+                .values(chunk)
+                .execute(sqlite)?,
+            DbConnection::Postgres(pg) => diesel::insert_into(outbox::table)
+                .values(chunk)
+                .execute(pg)?,
+        };
+    }
+    Ok(ids)
+}
+
 /// Claims up to `limit` due rows for this worker: each is leased until `now + CLAIM_LEASE` and
 /// its attempt counted, in the caller's write transaction. Commit before sending.
 pub fn claim_due(
@@ -415,6 +457,24 @@ pub fn delivery_preference(tx: &mut Tx, user: &UserId) -> Result<DeliveryPrefere
             StoreError::Corrupt(format!("unknown notice delivery preference {value:?}"))
         }),
     }
+}
+
+/// The preferences of `users` who chose the daily digest (everyone else gets notices at once).
+pub fn digest_readers(
+    tx: &mut Tx,
+    users: &[&UserId],
+) -> Result<std::collections::HashSet<UserId>, StoreError> {
+    let mut readers = std::collections::HashSet::new();
+    for chunk in users.chunks(5_000) {
+        let ids: Vec<&str> = chunk.iter().map(|user| user.as_str()).collect();
+        let found: Vec<String> = notice_preferences::table
+            .filter(notice_preferences::user_id.eq_any(ids))
+            .filter(notice_preferences::delivery.eq(DeliveryPreference::DailyDigest.as_str()))
+            .select(notice_preferences::user_id)
+            .load(tx)?;
+        readers.extend(found.into_iter().map(UserId::from_stored));
+    }
+    Ok(readers)
 }
 
 pub fn set_delivery_preference(

@@ -97,6 +97,41 @@ pub fn record(
     Ok(inserted == 1)
 }
 
+/// One milestone passed by one window.
+pub type MilestoneRow = (CaseId, Obligation, Date, Milestone);
+
+/// Records many milestones as passed, a few statements in all rather than one per row; rows
+/// already recorded are skipped. Answers how many were new.
+pub fn record_all(tx: &mut Tx, rows: &[MilestoneRow], today: Date) -> Result<usize, StoreError> {
+    let mut inserted = 0;
+    // Five columns a row: far below SQLite's bound-parameter limit.
+    for chunk in rows.chunks(CHUNK / 2) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(case, obligation, due_on, milestone)| {
+                (
+                    reminders_sent::case_id.eq(case.as_str()),
+                    reminders_sent::obligation.eq(obligation.as_str()),
+                    reminders_sent::due_on.eq(*due_on),
+                    reminders_sent::milestone.eq(milestone.as_str()),
+                    reminders_sent::queued_on.eq(today),
+                )
+            })
+            .collect();
+        inserted += match tx {
+            DbConnection::Sqlite(sqlite) => diesel::insert_into(reminders_sent::table)
+                .values(&values)
+                .on_conflict_do_nothing()
+                .execute(sqlite)?,
+            DbConnection::Postgres(pg) => diesel::insert_into(reminders_sent::table)
+                .values(&values)
+                .on_conflict_do_nothing()
+                .execute(pg)?,
+        };
+    }
+    Ok(inserted)
+}
+
 /// The handlers holding a case key for each of `cases`.
 pub fn holders(tx: &mut Tx, cases: &[CaseId]) -> Result<HashMap<CaseId, Vec<UserId>>, StoreError> {
     let mut holders: HashMap<CaseId, Vec<UserId>> = HashMap::new();
