@@ -160,16 +160,22 @@ fn an_abandoned_claim_is_taken_again_after_the_lease() {
 }
 
 #[test]
-fn workers_claiming_at_once_never_share_a_row() {
+fn instances_claiming_at_once_never_share_a_row() {
     let app = TestApp::new();
     let store = app.portal().store.clone();
     let at = now(&app);
     let queued: HashSet<String> = (0..60)
         .map(|n| queue_one(&store, &format!("SU-{n}"), at))
         .collect();
+    // On PostgreSQL each worker is a separate instance (its own store and pool), as several
+    // `serve` processes on one database would be; SQLite serves one instance.
     let workers: Vec<_> = (0..4)
         .map(|_| {
-            let store = store.clone();
+            let store = if app.database.is_postgres() {
+                Store::open(&app.database.url, 2).expect("a second instance")
+            } else {
+                store.clone()
+            };
             std::thread::spawn(move || {
                 let mut mine = Vec::new();
                 loop {
