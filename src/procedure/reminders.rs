@@ -135,14 +135,14 @@ pub fn milestone_day(calendar: &Calendar, window: &Window, percent: u8) -> Optio
         .ok()
 }
 
-/// The reminder `window` calls for on `today`, given the milestones already recorded for this
-/// window (same obligation and due date). `None` on non-working days and when nothing new is
-/// reached.
+/// The reminder `window` calls for on `today`, given the highest milestone already recorded for
+/// this window (same obligation and due date); milestones are reached, and recorded, in order.
+/// `None` on non-working days and when nothing new is reached.
 pub fn due_reminder(
     calendar: &Calendar,
     window: &Window,
     today: Date,
-    recorded: &[Milestone],
+    recorded: Option<Milestone>,
 ) -> Option<ReminderDue> {
     if !calendar.is_working_day(today) {
         return None;
@@ -159,7 +159,7 @@ pub fn due_reminder(
         })
         .collect();
     let highest = *reached.last()?;
-    if recorded.iter().any(|done| *done >= highest) {
+    if recorded.is_some_and(|done| done >= highest) {
         return None;
     }
     Some(ReminderDue {
@@ -168,7 +168,7 @@ pub fn due_reminder(
         milestone: highest,
         passed: reached
             .into_iter()
-            .filter(|milestone| !recorded.contains(milestone))
+            .filter(|milestone| recorded.is_none_or(|done| *milestone > done))
             .collect(),
     })
 }
@@ -225,7 +225,7 @@ mod tests {
         // Monday 16 Nov 2026: day 1; due Friday 20 Nov.
         let w = stage1(&calendar, date!(2026 - 11 - 16));
         assert_eq!(w.due, date!(2026 - 11 - 20));
-        let sent = |today| due_reminder(&calendar, &w, today, &[]).map(|r| r.milestone);
+        let sent = |today| due_reminder(&calendar, &w, today, None).map(|r| r.milestone);
         assert_eq!(sent(date!(2026 - 11 - 16)), None);
         assert_eq!(sent(date!(2026 - 11 - 17)), None);
         assert_eq!(sent(date!(2026 - 11 - 18)), Some(Milestone::Percent50));
@@ -255,7 +255,7 @@ mod tests {
             Some(date!(2026 - 12 - 01))
         );
         assert_eq!(
-            due_reminder(&calendar, &w, date!(2026 - 11 - 30), &[]),
+            due_reminder(&calendar, &w, date!(2026 - 11 - 30), None),
             None,
             "no reminder on a bank holiday"
         );
@@ -266,9 +266,9 @@ mod tests {
         let calendar = Calendar::scottish();
         let w = stage1(&calendar, date!(2026 - 11 - 16));
         let on_day_3 = date!(2026 - 11 - 18);
-        assert!(due_reminder(&calendar, &w, on_day_3, &[Milestone::Percent50]).is_none());
+        assert!(due_reminder(&calendar, &w, on_day_3, Some(Milestone::Percent50)).is_none());
         let on_day_4 = date!(2026 - 11 - 19);
-        let due = due_reminder(&calendar, &w, on_day_4, &[Milestone::Percent50]);
+        let due = due_reminder(&calendar, &w, on_day_4, Some(Milestone::Percent50));
         assert_eq!(
             due.map(|r| (r.milestone, r.passed)),
             Some((Milestone::Percent75, vec![Milestone::Percent75]))
@@ -279,7 +279,7 @@ mod tests {
     fn catching_up_sends_only_the_highest_and_records_the_rest() {
         let calendar = Calendar::scottish();
         let w = stage1(&calendar, date!(2026 - 11 - 16));
-        let due = due_reminder(&calendar, &w, date!(2026 - 11 - 23), &[]);
+        let due = due_reminder(&calendar, &w, date!(2026 - 11 - 23), None);
         assert_eq!(
             due,
             Some(ReminderDue {
@@ -295,7 +295,7 @@ mod tests {
                 &calendar,
                 &w,
                 date!(2026 - 11 - 20),
-                &[Milestone::Percent90]
+                Some(Milestone::Percent90)
             )
             .is_none()
         );
@@ -312,7 +312,7 @@ mod tests {
             start,
             due,
         );
-        let on_day_3 = due_reminder(&calendar, &w, due, &[Milestone::Percent50]);
+        let on_day_3 = due_reminder(&calendar, &w, due, Some(Milestone::Percent50));
         assert_eq!(
             on_day_3.map(|r| (r.obligation, r.milestone, r.passed)),
             Some((
@@ -356,7 +356,9 @@ mod tests {
                         if naive_working_day(today, &holidays) {
                             used += 1;
                         }
-                        if let Some(reminder) = due_reminder(&calendar, &w, today, &recorded) {
+                        if let Some(reminder) =
+                            due_reminder(&calendar, &w, today, recorded.last().copied())
+                        {
                             assert!(naive_working_day(today, &holidays));
                             recorded.extend(reminder.passed.iter().copied());
                             sent.push((reminder.milestone, today));

@@ -117,8 +117,7 @@ fn scan(tx: &mut Tx, today: Date) -> Result<Scan, ServiceError> {
             crate::procedure::Obligation::of(&window),
             window.due,
         );
-        let done = recorded.get(&key).map(Vec::as_slice).unwrap_or(&[]);
-        if let Some(due) = due_reminder(calendar, &window, today, done) {
+        if let Some(due) = due_reminder(calendar, &window, today, recorded.get(&key).copied()) {
             result.planned.push(Planned { case, due });
         }
     }

@@ -38,30 +38,36 @@ pub fn all_cases(tx: &mut Tx) -> Result<Vec<CaseIndex>, StoreError> {
         .collect())
 }
 
-/// Milestones already recorded, by (case, obligation, due date), for windows due on or after
-/// `since`.
-pub type Recorded = HashMap<(CaseId, Obligation, Date), Vec<Milestone>>;
+/// The highest milestone already recorded, by (case, obligation, due date), for windows due on
+/// or after `since`. Milestones are recorded in order (a scan records every one passed), so the
+/// highest says which are done; one row per window keeps the read small.
+pub type Recorded = HashMap<(CaseId, Obligation, Date), Milestone>;
 
 pub fn recorded_since(tx: &mut Tx, since: Date) -> Result<Recorded, StoreError> {
-    let rows: Vec<(String, String, Date, String)> = reminders_sent::table
+    // '50' < '75' < '90' < 'overdue' as text, so the SQL maximum is the highest milestone.
+    let rows: Vec<(String, String, Date, Option<String>)> = reminders_sent::table
         .filter(reminders_sent::due_on.ge(since))
+        .group_by((
+            reminders_sent::case_id,
+            reminders_sent::obligation,
+            reminders_sent::due_on,
+        ))
         .select((
             reminders_sent::case_id,
             reminders_sent::obligation,
             reminders_sent::due_on,
-            reminders_sent::milestone,
+            diesel::dsl::max(reminders_sent::milestone),
         ))
         .load(tx)?;
-    let mut recorded = Recorded::new();
+    let mut recorded = Recorded::with_capacity(rows.len());
     for (case, obligation, due_on, milestone) in rows {
         let obligation = Obligation::parse(&obligation)
             .ok_or_else(|| StoreError::Corrupt(format!("reminder obligation {obligation:?}")))?;
-        let milestone = Milestone::parse(&milestone)
+        let milestone = milestone
+            .as_deref()
+            .and_then(Milestone::parse)
             .ok_or_else(|| StoreError::Corrupt(format!("reminder milestone {milestone:?}")))?;
-        recorded
-            .entry((CaseId::from_stored(case), obligation, due_on))
-            .or_default()
-            .push(milestone);
+        recorded.insert((CaseId::from_stored(case), obligation, due_on), milestone);
     }
     Ok(recorded)
 }
