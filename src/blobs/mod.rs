@@ -105,7 +105,47 @@ pub fn copy_directory(source: &Path, destination: &Path) -> Result<u64, BlobErro
         )));
     }
     std::fs::create_dir_all(destination)?;
-    let mut copied = 0;
+    each_blob(source, |case, blob| {
+        let target = destination.join(case);
+        std::fs::create_dir_all(&target)?;
+        std::fs::copy(blob, target.join(file_name(blob)?))?;
+        Ok(true)
+    })
+}
+
+/// Puts back into the attachment directory `destination` the files of a backup's copy that
+/// it lacks (files never change once written, so one already there is the same file). Each
+/// file is written beside its target and renamed into place. Files added after the backup are
+/// left alone: the restored database no longer refers to them. Returns how many were put back.
+pub fn restore_directory(source: &Path, destination: &Path) -> Result<u64, BlobError> {
+    each_blob(source, |case, blob| {
+        let directory = destination.join(case);
+        let target = directory.join(file_name(blob)?);
+        if target.exists() {
+            return Ok(false);
+        }
+        std::fs::create_dir_all(&directory)?;
+        let staging = directory.join(format!(".{}.restoring", crate::crypto::random_id()));
+        std::fs::copy(blob, &staging)?;
+        std::fs::File::open(&staging)?.sync_all()?;
+        std::fs::rename(&staging, &target)?;
+        Ok(true)
+    })
+}
+
+fn file_name(path: &Path) -> Result<&std::ffi::OsStr, BlobError> {
+    path.file_name()
+        .ok_or_else(|| BlobError::Setting(format!("{} has no file name", path.display())))
+}
+
+/// Calls `visit(case directory name, file)` for each file of a directory laid out as the local
+/// store lays it out (hidden entries skipped); counts the visits that answered true. A missing
+/// `source` has no files.
+fn each_blob(
+    source: &Path,
+    mut visit: impl FnMut(&std::ffi::OsStr, &Path) -> Result<bool, BlobError>,
+) -> Result<u64, BlobError> {
+    let mut counted = 0;
     let cases = match std::fs::read_dir(source) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -117,17 +157,14 @@ pub fn copy_directory(source: &Path, destination: &Path) -> Result<u64, BlobErro
         if !case.file_type()?.is_dir() || name.to_string_lossy().starts_with('.') {
             continue;
         }
-        let target = destination.join(&name);
-        std::fs::create_dir_all(&target)?;
         for blob in std::fs::read_dir(case.path())? {
             let blob = blob?;
-            if blob.file_type()?.is_file() {
-                std::fs::copy(blob.path(), target.join(blob.file_name()))?;
-                copied += 1;
+            if blob.file_type()?.is_file() && visit(&name, &blob.path())? {
+                counted += 1;
             }
         }
     }
-    Ok(copied)
+    Ok(counted)
 }
 
 pub enum BackupHint {

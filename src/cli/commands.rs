@@ -266,6 +266,7 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
             portal.recover_case(&organisation, &reference, &key, &to)?;
             print_line(&json!({"recovered": reference, "to": to}))
         }
+        Command::Restore { source, force } => restore(&source, force, overrides),
         Command::Backup { destination } => {
             let portal = open_portal(overrides)?;
             let hint = portal.blobs.backup_hint();
@@ -313,6 +314,48 @@ pub fn run(command: Command, overrides: &Overrides) -> Result<(), CliError> {
             }
         }
     }
+}
+
+fn restore(source: &std::path::Path, force: bool, overrides: &Overrides) -> Result<(), CliError> {
+    let settings = Settings::load(overrides)?;
+    crate::telemetry::init(settings.log_level);
+    let DatabaseUrl::Sqlite(database) = &settings.database else {
+        return Err(CliError::Usage(
+            "this deployment uses PostgreSQL: restore a pg_dump with pg_restore into a fresh, \
+             empty database and point database_url at it (see README, \"Backup and restore\")"
+                .to_owned(),
+        ));
+    };
+    if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
+        config::ensure_writable_dir(parent)?;
+    }
+    let restored = crate::store::restore::restore_sqlite(source, database, force)?;
+    // The database is in place; attachments are put back from the backup's copy, if any.
+    let portal = open_portal(overrides)?;
+    let copy = attachments_copy_path(source);
+    let attachments = match portal.blobs.backup_hint() {
+        BackupHint::Directory(directory) => {
+            let added = blobs::restore_directory(&copy, &directory)
+                .map_err(|error| CliError::Usage(error.to_string()))?;
+            json!({"directory": directory.display().to_string(), "files_put_back": added})
+        }
+        BackupHint::Remote(_) => {
+            eprintln!(
+                "speakup: attachments are in object storage; restore does not touch it. Objects \
+                 written after the backup stay there unreferenced; objects deleted since (erased \
+                 cases) are gone unless your bucket keeps versions."
+            );
+            json!({"object_storage": portal.settings.attachment_store.describe()})
+        }
+    };
+    print_line(&json!({
+        "restored": database.display().to_string(),
+        "from": source.display().to_string(),
+        "replaced": restored.replaced,
+        "audit_entries": restored.audit_entries,
+        "migrations_applied": restored.migrations_applied,
+        "attachments": attachments,
+    }))
 }
 
 /// `DEST.attachments`, next to the database copy.
@@ -404,6 +447,16 @@ fn open_portal(overrides: &Overrides) -> Result<Portal, CliError> {
 
 fn serve(overrides: &Overrides) -> Result<(), CliError> {
     web::views::check().map_err(CliError::Startup)?;
+    // Held until the server stops, so `speakup restore` cannot swap the file under it.
+    let _serving = match &Settings::load(overrides)?.database {
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                config::ensure_writable_dir(parent)?;
+            }
+            Some(crate::store::restore::DatabaseLock::for_serving(path)?)
+        }
+        DatabaseUrl::Postgres(_) => None,
+    };
     let portal = open_portal(overrides)?;
     // Half-written uploads from a crash are sealed but useless; drop them.
     portal

@@ -84,6 +84,16 @@ pub enum Command {
         #[arg(value_name = "DEST")]
         destination: PathBuf,
     },
+    /// Replace the SQLite database with a backup made by `speakup backup` (checked first:
+    /// integrity, known migrations, audit chain), and put back attachment files from
+    /// SRC.attachments. Refused while a server runs. For PostgreSQL, say how to use pg_restore.
+    Restore {
+        #[arg(value_name = "SRC")]
+        source: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod reads;
 pub mod reminders;
 pub mod reporter_requests;
+pub mod restore;
 pub mod retention;
 pub mod schema;
 pub mod sessions;
