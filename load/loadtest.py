@@ -5,6 +5,12 @@ Usage (from the repository root, after `cargo build --release`):
 
     python3 load/loadtest.py                      # 10 s per run, 1 and 32 clients
     python3 load/loadtest.py --duration 5 --clients 1,8,32
+    nice python3 load/loadtest.py --soak           # 30 min at 50 requests/s (by hand, not CI)
+
+`--soak` runs only the soak instead of A, B and C: submissions and mailbox sign-ins at a steady
+`--soak-rate` for `--soak-minutes`, printing each minute the server's VmRSS and that minute's
+request count, errors and p50/p95/p99 latency, and at the end whether RSS stayed within 10 % of
+its first value after `--soak-warmup-minutes` (default 5). See load/RESULTS.md, "Soak".
 
 What it does, in order:
 
@@ -625,6 +631,116 @@ def scenario_handler(server: Server, contacts: list[dict], rounds: int) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# Soak: a steady rate for a long time, memory and latency sampled each minute.
+
+
+def scenario_soak(server: Server, minutes: float, rate: float, warmup_minutes: float,
+                  clients: int) -> dict:
+    """Submissions and mailbox sign-ins at `rate` requests/s in total (one in four a sign-in
+    with a case key from an earlier submission), paced by a fixed schedule so the rate stays
+    steady whatever the latency (a client that falls behind skips the slots it missed instead
+    of bursting to catch up, so a slow minute shows as fewer requests). Each minute: VmRSS of the server, request count, errors and
+    p50/p95/p99 latency of that minute. Verdict: after `warmup_minutes`, every sample within
+    10 % of the first sample after the warm-up."""
+    pid = server.pid
+    lock = threading.Lock()
+    case_keys: list[str] = []
+    window: list[float] = []
+    window_errors = [0]
+    error_samples: list[str] = []
+    interval = clients / rate  # each client's own period; clients are offset evenly
+    started = time.monotonic()
+    deadline = started + minutes * 60
+
+    def worker(index: int) -> None:
+        connection = Connection("127.0.0.1", server.port)
+        sequence = 0
+        due = started + index * interval / clients
+        while True:
+            due += interval
+            now = time.monotonic()
+            if due < now - interval:
+                due = now  # behind schedule: skip the missed slots rather than burst
+            if due >= deadline:
+                return
+            if due > now:
+                time.sleep(due - now)
+            with lock:
+                key = case_keys[(index * 7919 + sequence) % len(case_keys)] \
+                    if case_keys and sequence % 4 == 3 else None
+            if key is None:
+                method, path, body, expected = ("POST", "/api/v1/concerns",
+                                                 concern_body(index, sequence), 201)
+            else:
+                method, path, body, expected = ("POST", "/api/v1/mailbox/session",
+                                                json.dumps({"case_key": key}).encode(), 200)
+            sequence += 1
+            began = time.perf_counter()
+            try:
+                status, answer = connection.request(method, path, body)
+                problem = "" if status == expected else f"HTTP {status}: {answer[:200]!r}"
+            except (OSError, HttpError, ValueError) as error:
+                status, answer, problem = 0, b"", f"{type(error).__name__}: {error}"
+                connection.close()
+            took = time.perf_counter() - began
+            with lock:
+                if problem:
+                    window_errors[0] += 1
+                    if len(error_samples) < 20:
+                        error_samples.append(problem)
+                else:
+                    window.append(took)
+                    if expected == 201 and len(case_keys) < 5000:
+                        case_keys.append(json.loads(answer)["case_key"])
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    samples = []
+    ms = lambda v: None if v is None else round(v * 1000, 2)  # noqa: E731
+    minute = 0
+    usage = Usage(pid)
+    while time.monotonic() < deadline - 1:
+        minute += 1
+        time.sleep(max(0.0, min(started + minute * 60, deadline) - time.monotonic()))
+        with lock:
+            taken, window[:] = sorted(window), []
+            errors, window_errors[0] = window_errors[0], 0
+        status = proc_status(pid)
+        cpu = usage.finish()
+        usage = Usage(pid)
+        sample = {
+            "minute": minute, "requests": len(taken) + errors, "errors": errors,
+            "p50_ms": ms(percentile(taken, 0.50)), "p95_ms": ms(percentile(taken, 0.95)),
+            "p99_ms": ms(percentile(taken, 0.99)),
+            "rss_mib": round(status.get("VmRSS", 0) / 1024, 1),
+            "hwm_mib": round(status.get("VmHWM", 0) / 1024, 1),
+            "server_cpu_pct": cpu["server_cpu_pct"],
+        }
+        samples.append(sample)
+        print(f"  minute {minute:>3}: {sample['requests']:>6} requests, {errors} errors, "
+              f"p50 {sample['p50_ms']} ms, p95 {sample['p95_ms']} ms, p99 {sample['p99_ms']} ms, "
+              f"RSS {sample['rss_mib']} MiB, server CPU {sample['server_cpu_pct']} %", flush=True)
+    for thread in threads:
+        thread.join()
+    after_warmup = [s for s in samples if s["minute"] > warmup_minutes]
+    verdict: dict = {"warmup_minutes": warmup_minutes}
+    if after_warmup:
+        baseline = after_warmup[0]["rss_mib"]
+        highest = max(s["rss_mib"] for s in after_warmup)
+        lowest = min(s["rss_mib"] for s in after_warmup)
+        verdict.update({
+            "rss_baseline_mib": baseline, "rss_max_mib": highest, "rss_min_mib": lowest,
+            "rss_growth_pct": round(100 * (highest - baseline) / baseline, 1) if baseline else None,
+            "rss_flat_within_10_pct": bool(baseline) and highest <= baseline * 1.10
+            and lowest >= baseline * 0.90,
+        })
+    return {"scenario": "soak", "minutes": minutes, "rate_per_second": rate, "clients": clients,
+            "samples": samples, "errors": sum(s["errors"] for s in samples),
+            "error_samples": error_samples, **verdict}
+
+
+# --------------------------------------------------------------------------------------------
 # Set-up, report, main.
 
 
@@ -723,6 +839,15 @@ def main() -> int:
     parser.add_argument("--keep-data", action="store_true",
                         help="keep the temporary data directory and server log")
     parser.add_argument("--results-dir", type=Path, default=REPO / "load" / "results")
+    parser.add_argument("--soak", action="store_true",
+                        help="run only the soak: a steady rate for --soak-minutes, RSS and "
+                        "latency sampled each minute")
+    parser.add_argument("--soak-minutes", type=float, default=30.0,
+                        help="length of the soak in minutes (default 30)")
+    parser.add_argument("--soak-rate", type=float, default=50.0,
+                        help="requests/s during the soak, all clients together (default 50)")
+    parser.add_argument("--soak-warmup-minutes", type=float, default=5.0,
+                        help="minutes of the soak not judged for RSS growth (default 5)")
     args = parser.parse_args()
 
     check_totp_vector()
@@ -747,6 +872,7 @@ def main() -> int:
     server = Server(binary, data_dir, args.log_level, extra_env)
     results: list[dict] = []
     handler: dict | None = None
+    soak: dict | None = None
     failed = False
     started_at = dt.datetime.now(dt.timezone.utc)
     try:
@@ -765,12 +891,17 @@ def main() -> int:
         print(f"server pid {server.pid} on 127.0.0.1:{server.port}; rate limits lifted for "
               f"the measurement only", flush=True)
         case_keys: list[str] = []
-        if "A" in args.scenarios or "B" in args.scenarios:
+        if args.soak:
+            print(f"soak: {args.soak_rate:g} requests/s for {args.soak_minutes:g} min, RSS "
+                  f"judged after {args.soak_warmup_minutes:g} min ...", flush=True)
+            soak = scenario_soak(server, args.soak_minutes, args.soak_rate,
+                                 args.soak_warmup_minutes, clients=8)
+        elif "A" in args.scenarios or "B" in args.scenarios:
             for clients in client_counts:
                 print(f"A submission, {clients} clients, {args.duration:g} s ...", flush=True)
                 results.append(scenario_submission(server, clients, args.duration, args.warmup,
                                                    case_keys))
-        if "B" in args.scenarios:
+        if "B" in args.scenarios and not args.soak:
             if not case_keys:
                 raise RuntimeError("no case keys from scenario A")
             for clients in client_counts:
@@ -778,7 +909,7 @@ def main() -> int:
                       f"({len(case_keys)} case keys) ...", flush=True)
                 results.append(scenario_mailbox(server, clients, args.duration, args.warmup,
                                                 case_keys))
-        if "C" in args.scenarios:
+        if "C" in args.scenarios and not args.soak:
             print(f"C handler sign-in, {HANDLER_CLIENTS} clients at once, "
                   f"{args.handler_rounds} round(s) ...", flush=True)
             handler = scenario_handler(server, contacts, args.handler_rounds)
@@ -799,6 +930,15 @@ def main() -> int:
         for t in targets:
             print(f"  {'PASS' if t['pass'] else 'FAIL'}  {t['target']}: {t['measured']}")
     errors = sum(r["errors"] for r in results) + (handler["errors"] if handler else 0)
+    if soak:
+        errors += soak["errors"]
+        for sample in soak["error_samples"]:
+            print(f"  error in the soak: {sample}")
+        if "rss_flat_within_10_pct" in soak:
+            print(f"\nSoak: RSS {soak['rss_baseline_mib']} MiB after the warm-up, "
+                  f"{soak['rss_min_mib']}-{soak['rss_max_mib']} MiB afterwards "
+                  f"({soak['rss_growth_pct']:+} %): "
+                  f"{'FLAT within 10 %' if soak['rss_flat_within_10_pct'] else 'NOT FLAT'}")
     for r in results + ([handler] if handler else []):
         for sample in r["error_samples"]:
             print(f"  error in {r['scenario']} ({r['clients']} clients): {sample}")
@@ -816,6 +956,7 @@ def main() -> int:
                     "client_on_same_machine": True},
         "results": results,
         "handler_sign_in": handler,
+        "soak": soak,
         "server_final_status_kib": final,
         "server_exit_code": exit_code,
         "targets": targets,
