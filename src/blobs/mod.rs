@@ -263,6 +263,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn restoring_a_directory_puts_back_only_missing_files_and_leaves_no_staging_file() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        let backup = root.path().join("backup.db.attachments");
+        let live = root.path().join("attachments");
+        for (dir, name, bytes) in [
+            (&backup, "kept", b"from the backup".as_slice()),
+            (&backup, "lost", b"erased since".as_slice()),
+            (&live, "kept", b"already here".as_slice()),
+            (&live, "later", b"uploaded after".as_slice()),
+        ] {
+            std::fs::create_dir_all(dir.join("ab12")).expect("mkdir");
+            std::fs::write(dir.join("ab12").join(name), bytes).expect("write");
+        }
+        assert_eq!(restore_directory(&backup, &live).expect("restore"), 1);
+        let case = live.join("ab12");
+        assert_eq!(
+            std::fs::read(case.join("lost")).expect("read"),
+            b"erased since"
+        );
+        assert_eq!(
+            std::fs::read(case.join("kept")).expect("read"),
+            b"already here"
+        );
+        assert!(case.join("later").exists(), "later files are left alone");
+        let mut names: Vec<String> = std::fs::read_dir(&case)
+            .expect("list")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        assert_eq!(names, ["kept", "later", "lost"]);
+        assert_eq!(
+            restore_directory(&root.path().join("missing"), &live).expect("no copy"),
+            0
+        );
+    }
+
+    #[test]
     fn keys_are_hex_only() {
         assert!(BlobKey::new("ab12", "cd34").is_ok());
         for bad in ["", "..", "a/b", "ab\0", "x".repeat(65).as_str(), "AB12-"] {
