@@ -66,7 +66,8 @@ def check_restored(portal: Portal, state: dict, changes: dict) -> None:
         raise Failure(f"restored audit log has {chain['entries']} entries, the backup "
                       f"{state['entries']}")
     portal.start()
-    handler = portal.handler_token()
+    # The handler's session from before the backup is in the restored database too.
+    handler = state["handler"]
     for concern in state["concerns"]:
         mailbox = portal.mailbox(concern["case_key"])
         texts = message_texts(mailbox)
