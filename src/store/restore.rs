@@ -123,10 +123,18 @@ pub fn restore_sqlite(source: &Path, database: &Path, force: bool) -> Result<Res
             return Err(error);
         }
     };
-    if replaced && let Err(error) = checkpoint(database) {
-        remove_database_files(&staging)?;
-        return Err(error);
+    if replaced {
+        // Fold the old database's log into it first, so that if this process dies before the
+        // rename the old database is still whole. A database too damaged to checkpoint (often
+        // the reason for restoring) is replaced all the same: it was asked for with --force.
+        if let Err(error) = checkpoint(database) {
+            tracing::warn!(error = %error, "the database being replaced could not be checkpointed");
+        }
     }
+    // An old log left beside the new file would be replayed into it: remove it before the
+    // rename.
+    remove_file_if_present(&with_suffix(database, "-wal"))?;
+    remove_file_if_present(&with_suffix(database, "-shm"))?;
     std::fs::rename(&staging, database).map_err(|error| {
         StoreError::Backup(format!(
             "cannot move the checked copy over {}: {}",
@@ -134,10 +142,6 @@ pub fn restore_sqlite(source: &Path, database: &Path, force: bool) -> Result<Res
             error
         ))
     })?;
-    // The old database's log was checkpointed and truncated above, so these are empty; an old
-    // log left beside the new file would be replayed into it.
-    remove_file_if_present(&with_suffix(database, "-wal"))?;
-    remove_file_if_present(&with_suffix(database, "-shm"))?;
     sync_parent(database)?;
     Ok(Restored {
         audit_entries,
@@ -344,6 +348,18 @@ mod tests {
         assert!(error.to_string().contains("no speakup schema"), "{error}");
         assert_eq!(std::fs::read(&live).expect("read"), before);
         assert!(!with_suffix(&live, ".restoring").exists());
+    }
+
+    #[test]
+    fn a_damaged_database_is_replaced_with_force() {
+        let dir = scratch();
+        let live = dir.path().join("speakup.db");
+        database_with_a_backup(&live);
+        std::fs::write(&live, b"overwritten by a disk fault").expect("damage");
+        std::fs::write(with_suffix(&live, "-wal"), b"stale log").expect("stale log");
+        restore_sqlite(&with_suffix(&live, ".bak"), &live, true).expect("restores");
+        assert!(!with_suffix(&live, "-wal").exists());
+        check_file(&live).expect("restored file passes the checks");
     }
 
     #[test]
