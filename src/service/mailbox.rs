@@ -74,7 +74,7 @@ fn unknown_key() -> ServiceError {
     }
 }
 
-fn session_ended() -> ServiceError {
+pub fn session_ended() -> ServiceError {
     ServiceError::Unauthorized {
         code: "mailbox_session_expired",
         message: "your mailbox session has ended; sign in again with your case key".to_owned(),
@@ -197,14 +197,14 @@ impl Portal {
     }
 
     /// Ends a mailbox session now rather than at its expiry.
-    pub fn close_mailbox(&self, token: &str) -> Result<(), ServiceError> {
+    /// Ends a mailbox session; answers whether there was one to end (an expired or unknown
+    /// token has nothing to close).
+    pub fn close_mailbox(&self, token: &str) -> Result<bool, ServiceError> {
         let Ok(token) = SessionToken::parse(token) else {
-            return Ok(());
+            return Ok(false);
         };
-        self.store.write(|tx| {
-            sessions::delete_reporter(tx, &token.id_hex())?;
-            Ok(())
-        })
+        self.store
+            .write(|tx| Ok(sessions::delete_reporter(tx, &token.id_hex())?))
     }
 }
 

@@ -13,6 +13,7 @@ pub mod governance_pages;
 pub mod headers;
 pub mod health;
 pub mod metrics;
+pub mod nul_guard;
 pub mod pages;
 pub mod qr;
 pub mod rate_limit;
@@ -36,8 +37,18 @@ use error::{ApiError, PageError, Problem};
 use metrics::Metrics;
 use rate_limit::RateLimits;
 
-/// Largest JSON or form body accepted; a concern is text, not a document store.
+/// Largest form body accepted where no larger limit is set; a concern is text, not a
+/// document store.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest JSON body the API accepts (413 above it). A concern of 20 000 characters can take
+/// four bytes a character in UTF-8, or six to twelve when a client escapes it as `\uXXXX`, so
+/// 64 KiB would refuse concerns the service accepts.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+const _: () = assert!(
+    MAX_JSON_BYTES <= 262_144,
+    "nul_guard reads JSON with the default limit"
+);
 
 /// Largest body of an HTML form that carries a concern or a message. Browsers percent-encode
 /// every non-ASCII byte, so 20 000 characters of, say, Polish or Arabic can take three times
@@ -87,7 +98,7 @@ pub fn app(
         .app_data(web::Data::from(state.kdf_permits.clone()))
         .app_data(
             web::JsonConfig::default()
-                .limit(MAX_BODY_BYTES)
+                .limit(MAX_JSON_BYTES)
                 .error_handler(|error, _| ApiError(error::json_problem(&error)).into()),
         )
         .app_data(form_config(MAX_BODY_BYTES))
@@ -182,6 +193,7 @@ pub fn app(
         .configure(console::routes)
         .service(
             web::scope("/api/v1")
+                .wrap(from_fn(nul_guard::refuse_nul))
                 .configure(api::routes)
                 .default_service(web::to(api_not_found)),
         )

@@ -137,6 +137,16 @@ async fn a_reporter_raises_a_concern_and_talks_through_the_mailbox() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error["error"]["code"], "mailbox_session_expired");
+    // Signing out again, or with a token that never was, is refused, not a silent 204.
+    for stale in [token.as_str(), "not-a-token"] {
+        let (status, error) = call(
+            &service,
+            with_token(TestRequest::delete().uri("/api/v1/mailbox/session"), stale),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{stale}");
+        assert_eq!(error["error"]["code"], "mailbox_session_expired");
+    }
     drop(staff);
 }
 
@@ -349,8 +359,9 @@ async fn malformed_input_gets_a_clear_4xx_never_a_5xx() {
             StatusCode::BAD_REQUEST,
         ),
         (raw(b"concern=x".to_vec(), "text/plain"), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+
         (
-            raw(vec![b'{'; 70 * 1024], "application/json"),
+            raw(vec![b'{'; speakup::web::MAX_JSON_BYTES + 1], "application/json"),
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
     ];
@@ -359,6 +370,19 @@ async fn malformed_input_gets_a_clear_4xx_never_a_5xx() {
         assert_eq!(status, expected, "{body}");
         assert!(body["error"]["code"].is_string(), "{body}");
         assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    // PostgreSQL refuses NUL in text: such strings are refused before they reach it, in a
+    // body or in the address.
+    let nul_body = raw(
+        br#"{"organisation": "nhs-\u0000", "service": "nhs", "anonymity": "anonymous", "concern": "x"}"#
+            .to_vec(),
+        "application/json",
+    );
+    let nul_path = TestRequest::get().uri("/api/v1/cases/ab%00c");
+    for request in [nul_body, nul_path] {
+        let (status, body) = call(&service, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["code"], "nul_character", "{body}");
     }
     // Bad mailbox tokens are 401s, not 500s.
     for token in [

@@ -49,26 +49,69 @@ fn the_pure_core_does_no_io_and_reads_no_clock() {
     }
 }
 
-/// `(METHOD, path)` pairs registered in src/web/api/mod.rs.
+/// `(METHOD, path)` pairs the API serves.
 fn registered_routes() -> BTreeSet<(String, String)> {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/api/mod.rs"))
-            .unwrap();
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut routes = BTreeSet::new();
-    for piece in flat.split(".route(").skip(1) {
-        let path = piece.split('"').nth(1).unwrap().to_owned();
-        let method = piece
-            .split("web::")
-            .nth(1)
-            .unwrap()
-            .split('(')
-            .next()
-            .unwrap()
-            .to_uppercase();
-        routes.insert((method, path));
+    speakup::web::api::ENDPOINTS
+        .iter()
+        .map(|endpoint| (endpoint.method.to_owned(), endpoint.path.to_owned()))
+        .collect()
+}
+
+/// A concrete address for a documented path: every `{parameter}` filled in.
+fn concrete(path: &str) -> String {
+    let filled: Vec<String> = path
+        .split('/')
+        .map(|piece| {
+            if piece.starts_with('{') {
+                "x".to_owned()
+            } else {
+                piece.to_owned()
+            }
+        })
+        .collect();
+    format!("/api/v1{}", filled.join("/"))
+}
+
+#[actix_web::test]
+async fn every_endpoint_is_routed_and_other_methods_answer_405_with_allow() {
+    let app = TestApp::new();
+    let service = app.service().await;
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    let routes = registered_routes();
+    let paths: BTreeSet<&String> = routes.iter().map(|(_, path)| path).collect();
+    for path in paths {
+        let served: Vec<&str> = routes
+            .iter()
+            .filter(|(_, p)| p == path)
+            .map(|(method, _)| method.as_str())
+            .collect();
+        for method in methods {
+            let request = actix_web::test::TestRequest::default()
+                .method(method.parse().unwrap())
+                .uri(&concrete(path))
+                .to_request();
+            let response = actix_web::test::call_service(&service, request).await;
+            if served.contains(&method) {
+                assert_ne!(
+                    response.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+            } else {
+                assert_eq!(
+                    response.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+                let allow = response.headers().get("allow").unwrap().to_str().unwrap();
+                let mut allowed: Vec<&str> = allow.split(", ").collect();
+                allowed.sort_unstable();
+                assert_eq!(allowed, served, "{method} {path}");
+                let body: serde_json::Value = actix_web::test::read_body_json(response).await;
+                assert_eq!(body["error"]["code"], "method_not_allowed");
+            }
+        }
     }
-    routes
 }
 
 #[actix_web::test]

@@ -341,7 +341,10 @@ pub async fn close_mailbox(
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
     let portal = portal.into_inner();
-    blocking(move || portal.close_mailbox(token.0.expose_secret())).await?;
+    // Signing out twice, or with a token that never was, is refused like any other bad token.
+    if !blocking(move || portal.close_mailbox(token.0.expose_secret())).await? {
+        return Err(crate::service::mailbox::session_ended().into());
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
