@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""The API contract suite: Schemathesis, with all its checks, against the real server.
+
+Starts the speakup binary on loopback with a fresh database (SQLite in a temporary directory, or
+a fresh PostgreSQL database), seeds it through the real CLI and API (an organisation, an intake
+contact, an admin and a spare handler, each signed in with password and TOTP; a concern and its
+mailbox), then runs `st run` on the served OpenAPI document: examples, coverage, fuzzing and
+stateful phases (the document's `links`), every check. Any failure or 5xx fails the run.
+
+    python3 tests/contract/run.py [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+                                  [--binary target/debug/speakup] [--max-examples 25]
+
+Rate limits are lifted for the server it starts (SPEAKUP_*_PER_HOUR / _PER_MINUTE settings at
+their upper bounds), so the fuzzer measures the contract, not the limiter; the 429 answers are
+still in the document and covered by the integration tests.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+ORG = "nhs-contractshire"
+
+# The settings the harness lifts: the fuzzer sends thousands of requests from one address.
+UNLIMITED = {
+    "SPEAKUP_CONCERN_SUBMISSIONS_PER_HOUR": "100000000",
+    "SPEAKUP_MAILBOX_SIGN_INS_PER_MINUTE": "10000000",
+    "SPEAKUP_HANDLER_SIGN_INS_PER_MINUTE": "10000",
+    "SPEAKUP_ATTACHMENT_UPLOADS_PER_HOUR": "10000000",
+}
+
+
+def clean_env(extra=None):
+    """The server reads SPEAKUP_* variables as settings: pass none but ours."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SPEAKUP_")}
+    env["SPEAKUP_LOG_LEVEL"] = "warn"
+    env.update(extra or {})
+    return env
+
+
+def default_binary():
+    metadata = json.loads(
+        subprocess.check_output(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT
+        )
+    )
+    return str(Path(metadata["target_directory"]) / "debug" / "speakup")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def totp(uri):
+    """RFC 6238 with the defaults speakup uses: SHA-1, 30 seconds, 6 digits."""
+    secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    counter = struct.pack(">Q", int(time.time()) // 30)
+    mac = hmac.new(key, counter, hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    code = (struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{code:06d}"
+
+
+class Speakup:
+    def __init__(self, binary, data_dir, database_url):
+        self.binary = binary
+        self.base = [binary, "--data-dir", str(data_dir)]
+        if database_url:
+            self.base += ["--database-url", database_url]
+        self.process = None
+
+    def cli(self, *args, stdin=""):
+        return subprocess.run(
+            [*self.base, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            check=True,
+        ).stdout
+
+    def add_user(self, email, name, role, *extra):
+        out = self.cli(
+            "user", "add", "--org", ORG, "--email", email, "--name", name, "--role", role,
+            "--password-stdin", *extra,
+            stdin=f"correct horse {name} battery\n",
+        )
+        account = json.loads(out.strip().splitlines()[-1])
+        account.update(email=email, password=f"correct horse {name} battery")
+        return account
+
+    def serve(self, port, log):
+        self.process = subprocess.Popen(
+            [*self.base, "serve", "--bind", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=clean_env(UNLIMITED),
+        )
+        origin = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if requests.get(f"{origin}/healthz", timeout=2).ok:
+                    return origin
+            except requests.ConnectionError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise SystemExit("speakup did not start")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def sign_in(api, account):
+    """Each account signs in once: a TOTP code is accepted once per 30-second step."""
+    answer = requests.post(
+        f"{api}/session",
+        json={"email": account["email"], "password": account["password"], "totp": totp(account["totp_uri"])},
+        timeout=60,
+    )
+    answer.raise_for_status()
+    return answer.json()["token"]
+
+
+def seed(speakup, api):
+    speakup.cli("org", "add", "--slug", ORG, "--name", "NHS Contractshire")
+    contact = speakup.add_user(
+        "cat@contractshire.scot", "Cat Contact", "contact", "--intake", "--job-title", "Confidential contact"
+    )
+    admin = speakup.add_user("ada@contractshire.scot", "Ada Admin", "admin")
+    spare = speakup.add_user("sam@contractshire.scot", "Sam Spare", "investigator")
+    speakup.add_user("ivy@contractshire.scot", "Ivy Investigator", "investigator")
+    return contact, admin, spare
+
+
+def concern(api):
+    answer = requests.post(
+        f"{api}/concerns",
+        json={
+            "organisation": ORG,
+            "service": "nhs",
+            "anonymity": "anonymous",
+            "concern": "Medicines are left unlocked on ward 3 overnight.",
+        },
+        timeout=60,
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", default=os.environ.get("SPEAKUP_UNDER_TEST"))
+    parser.add_argument("--postgres", metavar="URL", help="run on a fresh database of this server")
+    parser.add_argument("--max-examples", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--report-dir", default=None)
+    args, extra = parser.parse_known_args()
+    binary = args.binary or default_binary()
+    started = time.monotonic()
+
+    work = Path(tempfile.mkdtemp(prefix="speakup-contract-"))
+    database_url = None
+    database = None
+    if args.postgres:
+        database = f"speakup_contract_{uuid.uuid4().hex[:12]}"
+        subprocess.run(["psql", "-q", args.postgres, "-c", f"CREATE DATABASE {database}"], check=True)
+        database_url = urllib.parse.urlparse(args.postgres)._replace(path=f"/{database}").geturl()
+    speakup = Speakup(binary, work / "data", database_url)
+    backend = "PostgreSQL" if database else "SQLite"
+    log_path = work / "server.log"
+    status = 1
+    try:
+        speakup.cli("migrate")
+        with open(log_path, "w") as log:
+            contact, admin, spare = seed(speakup, None)
+            origin = speakup.serve(free_port(), log)
+            api = f"{origin}/api/v1"
+            receipt = concern(api)
+            env = clean_env(
+                {
+                    "CONTRACT_BASE_URL": api,
+                    "CONTRACT_CASE_KEY": receipt["case_key"],
+                    "CONTRACT_CONTACT_TOKEN": sign_in(api, contact),
+                    "CONTRACT_ADMIN_TOKEN": sign_in(api, admin),
+                    "CONTRACT_SPARE_TOKEN": sign_in(api, spare),
+                    "SCHEMATHESIS_HOOKS": "hooks",
+                    "PYTHONPATH": str(Path(__file__).parent),
+                }
+            )
+            report_dir = args.report_dir or str(work / "report")
+            command = [
+                "st", "run", f"{api}/openapi.json",
+                "--checks", "all",
+                "--max-examples", str(args.max_examples),
+                "--workers", "1",
+                "--report", "junit",
+                "--report-dir", report_dir,
+                "--output-truncate", "false",
+                *(["--seed", str(args.seed)] if args.seed is not None else []),
+                *extra,
+            ]
+            print(f"contract suite on {backend}: {' '.join(command)}", flush=True)
+            status = subprocess.run(command, env=env, cwd=work).returncode
+        server_errors = [
+            line for line in log_path.read_text().splitlines() if "ERROR" in line and "stream error" not in line
+        ]
+        if server_errors:
+            print(f"the server logged {len(server_errors)} errors:", *server_errors[:20], sep="\n")
+            status = status or 1
+    finally:
+        speakup.stop()
+        if database:
+            subprocess.run(["psql", "-q", args.postgres, "-c", f"DROP DATABASE IF EXISTS {database}"], check=False)
+        if status == 0:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work} (server.log, report/)")
+    print(f"contract suite on {backend}: {'passed' if status == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
