@@ -212,7 +212,8 @@ def main():
             )
             report_dir = args.report_dir or str(work / "report")
             command = [
-                "st", "run", f"{api}/openapi.json",
+                "st", "--config-file", str(Path(__file__).parent / "schemathesis.toml"),
+                "run", f"{api}/openapi.json",
                 "--checks", "all",
                 "--max-examples", str(args.max_examples),
                 "--workers", "1",
