@@ -118,6 +118,10 @@
       publicKey(secretKey) {
         return call('su_public_key', [secretKey]);
       },
+      /** The short fingerprint of a public key (`7K2M 9QXR …`), for people to compare. */
+      fingerprint(publicKey) {
+        return decoder.decode(call('su_fingerprint', [publicKey]));
+      },
       /** Argon2id over a password: {kek, verifier}. */
       passwordKeys(password, salt, cost) {
         const out = call('su_password_keys', [password, salt], [

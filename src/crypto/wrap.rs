@@ -4,13 +4,14 @@ use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
 use data_encoding::HEXLOWER;
 use hkdf::Hkdf;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use x25519_dalek::StaticSecret;
 
 use super::secret::fmt_redacted;
-use super::{CryptoError, DataKey, Secret, framing};
+use super::{CryptoError, DataKey, Secret, crockford, framing};
 
 const WRAP_LABEL: &[u8] = b"speakup/wrap/v1";
+const FINGERPRINT_LABEL: &[u8] = b"speakup/key-fingerprint/v1";
 const PUBLIC_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 
@@ -34,6 +35,29 @@ impl PublicKey {
 
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    /// A short fingerprint people can compare by eye: 80 bits of
+    /// SHA-256(`speakup/key-fingerprint/v1` ‖ key) as 16 Crockford base32 symbols in groups of
+    /// four (`7K2M 9QXR …`). The browser shows it for each key it seals a concern to.
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(FINGERPRINT_LABEL)
+            .chain_update(self.0)
+            .finalize();
+        let mut out = String::with_capacity(19);
+        for half in digest[..10].chunks_exact(5) {
+            let mut bits = [0u8; 5];
+            bits.copy_from_slice(half);
+            for (index, &symbol) in crockford::encode_40_bits(&bits).iter().enumerate() {
+                if !out.is_empty() && index % 4 == 0 {
+                    out.push(' ');
+                }
+                out.push(char::from(symbol));
+            }
+        }
+        out
     }
 
     fn to_dalek(self) -> x25519_dalek::PublicKey {
@@ -288,6 +312,19 @@ mod tests {
         "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
         "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
     ];
+
+    #[test]
+    fn a_fingerprint_is_sixteen_symbols_in_four_groups_and_tells_keys_apart() {
+        let one = PublicKey::from_bytes([1; 32]).fingerprint();
+        let two = PublicKey::from_bytes([2; 32]).fingerprint();
+        assert_eq!(one.len(), 19);
+        assert_eq!(
+            one.split(' ').map(str::len).collect::<Vec<_>>(),
+            [4, 4, 4, 4]
+        );
+        assert_ne!(one, two);
+        assert_eq!(one, PublicKey::from_bytes([1; 32]).fingerprint());
+    }
 
     #[test]
     fn round_trip() {

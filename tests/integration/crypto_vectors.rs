@@ -165,7 +165,8 @@ fn compute(existing: &Value) -> Value {
                 },
                 || wrap_key(&data_key(&key), &public, &context).unwrap(),
             );
-            json!({"secret": hex(&secret), "public": hex(public.as_bytes()), "data_key": hex(&key),
+            json!({"secret": hex(&secret), "public": hex(public.as_bytes()),
+                   "fingerprint": public.fingerprint(), "data_key": hex(&key),
                    "case_id": case_id, "kind": kind_name, "wrapped": hex(&wrapped)})
         })
         .collect();

@@ -50,6 +50,7 @@ export function checkVectors(api, vectors) {
   for (const [i, v] of vectors.wrap.entries()) {
     const secret = unhex(v.secret);
     expect(hex(api.publicKey(secret)) === v.public, `wrap[${i}] public key`);
+    expect(api.fingerprint(unhex(v.public)) === v.fingerprint, `wrap[${i}] fingerprint`);
     expect(hex(api.unwrap(secret, unhex(v.wrapped), v.case_id, v.kind)) === v.data_key, `wrap[${i}] unwraps`);
     const again = api.wrap(unhex(v.data_key), unhex(v.public), v.case_id, v.kind);
     expect(hex(api.unwrap(secret, again, v.case_id, v.kind)) === v.data_key, `wrap[${i}] round trip`);

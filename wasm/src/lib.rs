@@ -427,6 +427,17 @@ pub unsafe extern "C" fn su_public_key(secret_ptr: *const u8, secret_len: usize)
     answer(secret_key(secret).map(|secret| secret.public_key().as_bytes().to_vec()))
 }
 
+/// The short fingerprint of a public key, as people compare it (`7K2M 9QXR …`).
+///
+/// # Safety
+/// The pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_fingerprint(public_ptr: *const u8, public_len: usize) -> i32 {
+    // SAFETY: passed on from the caller.
+    let public = unsafe { bytes(public_ptr, public_len) };
+    answer(array32(public).map(|key| PublicKey::from_bytes(key).fingerprint().into_bytes()))
+}
+
 /// One Argon2id run over a handler's password: key-encryption key (32) ‖ login verifier (32).
 /// The cost must pass the same checks as on the server (the production floor, or the named
 /// test cost).
