@@ -118,6 +118,7 @@ pub fn app(
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/style.css", web::get().to(pages::stylesheet))
         .route("/static/speakup.js", web::get().to(scripts::loader))
+        .route("/static/reporter.js", web::get().to(scripts::reporter))
         .route(
             "/static/speakup-crypto.wasm",
             web::get().to(scripts::module),

@@ -23,8 +23,11 @@ pub const SCRIPT_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe
 const LOADER: &[u8] = include_bytes!("../../static/speakup.js");
 const MODULE: &[u8] = include_bytes!("../../static/speakup-crypto.wasm");
 
+const REPORTER: &[u8] = include_bytes!("../../static/reporter.js");
+
 const LOADER_PATH: &str = "/static/speakup.js";
 const MODULE_PATH: &str = "/static/speakup-crypto.wasm";
+const REPORTER_PATH: &str = "/static/reporter.js";
 
 /// `sha384-…` as the `integrity` attribute and `fetch` option take it.
 pub fn integrity(bytes: &[u8]) -> String {
@@ -41,18 +44,32 @@ pub struct Scripts {
     pub loader_integrity: String,
     pub module_src: &'static str,
     pub module_integrity: String,
+    /// The page's own script, run after the loader.
+    pub page_src: &'static str,
+    pub page_integrity: String,
 }
 
-static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+/// The scripts that use the module, one per kind of page.
+#[derive(Debug, Clone, Copy)]
+pub enum PageScript {
+    /// The concern form: seals the concern in the browser.
+    Reporter,
+}
+
+static REPORTER_SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     loader_src: LOADER_PATH,
     loader_integrity: integrity(LOADER),
     module_src: MODULE_PATH,
     module_integrity: integrity(MODULE),
+    page_src: REPORTER_PATH,
+    page_integrity: integrity(REPORTER),
 });
 
 /// The script tags' sources and integrity values for a page that runs the crypto module.
-pub fn crypto_scripts() -> Scripts {
-    SCRIPTS.clone()
+pub fn crypto_scripts(page: PageScript) -> Scripts {
+    match page {
+        PageScript::Reporter => REPORTER_SCRIPTS.clone(),
+    }
 }
 
 /// Gives a page that loads [`crypto_scripts`] the policy that lets them run (the default
@@ -81,6 +98,10 @@ pub async fn module() -> HttpResponse {
     asset("application/wasm", MODULE)
 }
 
+pub async fn reporter() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", REPORTER)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,7 +113,9 @@ mod tests {
             integrity(b"abc"),
             "sha384-ywB1P0WjXou1oD1pmsZQBycsMqsO3tFjGotgWkP/W+2AhgcroefMI1i67KE0yCWn"
         );
-        assert_eq!(crypto_scripts().module_integrity, integrity(MODULE));
+        let scripts = crypto_scripts(PageScript::Reporter);
+        assert_eq!(scripts.module_integrity, integrity(MODULE));
+        assert_eq!(scripts.page_integrity, integrity(REPORTER));
         assert!(MODULE.starts_with(b"\0asm"));
     }
 }

@@ -353,9 +353,69 @@ async function cryptoModule(browser, origin) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The reporter with JavaScript on: the concern is sealed in the browser, and nothing on the wire
+// (any request or response body, or URL) carries the concern, the identity or the case key
+
+const SEALED_CONCERN = 'Sealed-in-browser 7f3a: the pharmacy fridge temperature log is rewritten every Friday.';
+const SEALED_NAME = 'Robin Sealtest';
+const SEALED_CONTACT = 'robin.sealtest@example.org';
+
+async function reporterWithJavaScript(browser, origin) {
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const wire = [];
+  const pending = [];
+  page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
+  page.on('response', (response) =>
+    pending.push(response.body().then((body) => wire.push(body.toString('utf8')), () => {})),
+  );
+
+  await page.goto(`${origin}/concerns/new?organisation=nhs-browsershire`);
+  await page.waitForSelector('#encryption-mode[data-mode="browser"]');
+  const mode = await page.textContent('#encryption-mode');
+  check(/encrypts your concern and your name in this browser/.test(mode), 'with JavaScript the page says the concern is encrypted in this browser');
+  const fingerprint = await page.textContent('label .fingerprint');
+  check(/^\(key [0-9A-Z]{4}( [0-9A-Z]{4}){3}\)$/.test(fingerprint || ''), `each contact shows a key fingerprint (${fingerprint})`);
+  await examine(page, 'reporter-js-01-form', { viewport: PHONE });
+
+  // A mistake is explained on the page, and nothing is sent.
+  await page.click('button:has-text("Encrypt and send my concern")');
+  await page.waitForSelector('#sealing-problems');
+  check((await page.textContent('#sealing-problems')).includes('Write down your concern'), 'a missing concern is explained before anything is sent');
+
+  if (await page.locator('#service-nhs').count()) await page.check('#service-nhs');
+  await page.check('#anonymity-confidential');
+  await page.fill('#name', SEALED_NAME);
+  await page.fill('#contact', SEALED_CONTACT);
+  await page.fill('#became_aware_on', '2/11/2026');
+  await page.fill('#concern', SEALED_CONCERN);
+  await page.click('button:has-text("Encrypt and send my concern")');
+  await page.waitForSelector('h1:has-text("Your concern has been sent")');
+  const key = (await page.textContent('.case-key')).trim();
+  const reference = (await page.textContent('.reference')).replace('Reference:', '').trim();
+  check(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){6}$/.test(key), `the browser made a case key (${key})`);
+  check(/^SU-/.test(reference), `the server answered a reference (${reference})`);
+  await examine(page, 'reporter-js-02-key', { viewport: PHONE });
+  await Promise.all(pending);
+
+  const secrets = [SEALED_CONCERN, SEALED_NAME, SEALED_CONTACT, key, key.replace(/-/g, '')];
+  const forms = (secret) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), secret.toLowerCase()];
+  const sealedPost = wire.find((entry) => entry.startsWith('POST') && entry.includes('/api/v1/concerns/sealed'));
+  check(Boolean(sealedPost), 'the concern went to /api/v1/concerns/sealed');
+  for (const secret of secrets) {
+    const leaked = wire.some((entry) => forms(secret).some((form) => entry.includes(form)));
+    check(!leaked, `never on the wire in plaintext: ${secret.slice(0, 24)}…`);
+  }
+  check(wire.length > 5, `the wire was recorded (${wire.length} requests and responses)`);
+  await context.close();
+  return { reference, text: SEALED_CONCERN };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The console, JavaScript on, on a desktop
 
-async function consoleJourney(browser, origin, handler, lead, reference) {
+async function consoleJourney(browser, origin, handler, lead, reference, sealed) {
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
@@ -369,9 +429,10 @@ async function consoleJourney(browser, origin, handler, lead, reference) {
   await page.click('main button[type="submit"]');
   await page.waitForURL(/\/console$/);
 
-  // 1. One concern, however often the reporter reloaded.
+  // 1. One concern, however often the reporter reloaded (and the one sealed in a browser).
   const rows = await page.locator('table.cases tbody tr').count();
-  check(rows === 1, `the inbox holds one concern after reloads (${rows})`);
+  check(rows === 2, `the inbox holds one concern after reloads, plus the sealed one (${rows})`);
+
   // 7. A wide layout on a desktop: inbox dates on one line.
   const dateLines = await page.evaluate(() =>
     Math.max(
@@ -380,6 +441,14 @@ async function consoleJourney(browser, origin, handler, lead, reference) {
   );
   check(dateLines === 1, `inbox dates sit on one line at 1280 px (${dateLines})`);
   await look('02-inbox');
+  // The concern sealed in the reporter's browser reads on screen.
+  await page.click(`a:has-text("${sealed.reference}")`);
+  await page.waitForURL(/\/console\/cases\//);
+  check(
+    (await page.evaluate(() => document.body.innerText)).includes(sealed.text),
+    'the handler reads the concern sealed in the browser',
+  );
+  await page.goto(`${origin}/console`);
 
   await page.click(`a:has-text("${reference}")`);
   await page.waitForURL(/\/console\/cases\//);
@@ -518,8 +587,10 @@ async function main() {
     const { reference } = await reporterJourney(browser, server.origin);
     console.log('crypto module (JavaScript on)');
     await cryptoModule(browser, server.origin);
+    console.log('reporter with JavaScript: sealed in the browser');
+    const sealed = await reporterWithJavaScript(browser, server.origin);
     console.log('console journey (JavaScript on)');
-    await consoleJourney(browser, server.origin, handler, lead, reference);
+    await consoleJourney(browser, server.origin, handler, lead, reference, sealed);
   } finally {
     if (browser) await browser.close();
     if (server) server.child.kill('SIGTERM');

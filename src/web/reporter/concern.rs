@@ -564,7 +564,7 @@ fn form_page(
             field: FieldErrors::from_items(&errors),
             error: None,
             errors,
-            scripts: scripts::crypto_scripts(),
+            scripts: scripts::crypto_scripts(scripts::PageScript::Reporter),
         },
         status,
     )
