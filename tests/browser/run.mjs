@@ -409,7 +409,7 @@ async function reporterWithJavaScript(browser, origin) {
   }
   check(wire.length > 5, `the wire was recorded (${wire.length} requests and responses)`);
   await context.close();
-  return { reference, text: SEALED_CONCERN };
+  return { reference, text: SEALED_CONCERN, fingerprint: (fingerprint || '').replace(/^\(key |\)$/g, '') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,6 +447,12 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
   check(
     (await page.evaluate(() => document.body.innerText)).includes(sealed.text),
     'the handler reads the concern sealed in the browser',
+  );
+  // The fingerprint the reporter's browser computed is the one the handler's account shows.
+  await page.goto(`${origin}/console/account`);
+  check(
+    sealed.fingerprint.length === 19 && (await page.textContent('main')).includes(sealed.fingerprint),
+    `the handler's account shows the fingerprint the reporter saw (${sealed.fingerprint})`,
   );
   await page.goto(`${origin}/console`);
 

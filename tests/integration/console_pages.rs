@@ -1279,6 +1279,28 @@ async fn a_password_change_keeps_cases_readable_and_sign_out_clears_the_cookie()
         "{}",
         account.text()
     );
+    // The fingerprint a reporter's browser shows next to Cora (issue 14).
+    let (_, keys) = crate::api_client::call(
+        &api,
+        crate::api_client::get("/api/v1/organisations/nhs-testshire/intake-keys"),
+    )
+    .await;
+    let cora_key = keys["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == cora.id.as_str())
+        .unwrap()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bytes: [u8; 32] = data_encoding::HEXLOWER
+        .decode(cora_key.as_bytes())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let fingerprint = speakup::crypto::PublicKey::from_bytes(bytes).fingerprint();
+    assert!(account.text().contains(&fingerprint), "{}", account.text());
     let new_password = "a completely different passphrase";
     let mismatch = submit(
         &mut browser,

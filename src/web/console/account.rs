@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::{Done, Shell, refusal, render, see_other};
-use crate::crypto::Secret;
+use crate::crypto::{PublicKey, Secret};
 use crate::service::{Portal, ServiceError};
 use crate::store::outbox::DeliveryPreference;
 use crate::store::users::User;
@@ -23,6 +23,8 @@ struct AccountPage {
     job_title: String,
     /// Non-urgent notices come in one e-mail a day.
     daily_digest: bool,
+    /// What a reporter's browser shows next to this person when it seals a concern to them.
+    key_fingerprint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +57,9 @@ async fn page(
             email: user.email.clone(),
             job_title: user.job_title.clone(),
             daily_digest: preference == DeliveryPreference::DailyDigest,
+            key_fingerprint: <[u8; 32]>::try_from(user.public_key.as_slice())
+                .ok()
+                .map(|bytes| PublicKey::from_bytes(bytes).fingerprint()),
         },
         status,
     )
