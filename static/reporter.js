@@ -39,7 +39,10 @@
     return input ? String(input.value || '').trim() : '';
   };
 
-  // "1/10/2026", "01-10-2026", "1.10.2026" or "2026-10-01"; null if empty; throws if unreadable.
+  const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+  // "1 October 2026", "1 Oct 2026", "1/10/2026", "01-10-2026", "1.10.2026" or "2026-10-01";
+  // null if empty; throws if unreadable.
   function isoDate(text) {
     if (!text) return null;
     let day;
@@ -48,7 +51,11 @@
     let match = text.match(/^(\d{4})-(\d{1,2})-(\d{1,2})$/);
     if (match) [, year, month, day] = match;
     else if ((match = text.match(/^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/))) [, day, month, year] = match;
-    else throw new Error('dates');
+    else if ((match = text.match(/^(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\s+(\d{4})$/))) {
+      const index = MONTHS.indexOf(match[2].slice(0, 3).toLowerCase());
+      if (index < 0) throw new Error('dates');
+      [day, month, year] = [match[1], String(index + 1), match[3]];
+    } else throw new Error('dates');
     const date = new Date(Date.UTC(+year, +month - 1, +day));
     if (date.getUTCDate() !== +day || date.getUTCMonth() !== +month - 1) throw new Error('dates');
     return date.toISOString().slice(0, 10);
@@ -74,7 +81,7 @@
     try {
       isoDate(value('became_aware_on'));
     } catch (_) {
-      found.push(['became_aware_on', 'Write the date in numbers, for example 1/10/2026, or leave it empty.']);
+      found.push(['became_aware_on', 'Write the date like 1 October 2026 or 1/10/2026, or leave it empty.']);
     }
     const readers = keys.contacts.filter((c) => field(`reader_${c.id}`) && field(`reader_${c.id}`).checked);
     if (readers.length === 0) found.push([`reader-${keys.contacts[0].id}`, 'At least one person must be able to read your concern.']);

@@ -388,7 +388,7 @@ async function reporterWithJavaScript(browser, origin) {
   await page.check('#anonymity-confidential');
   await page.fill('#name', SEALED_NAME);
   await page.fill('#contact', SEALED_CONTACT);
-  await page.fill('#became_aware_on', '2/11/2026');
+  await page.fill('#became_aware_on', '2 November 2026');
   await page.fill('#concern', SEALED_CONCERN);
   await page.click('button:has-text("Encrypt and send my concern")');
   await page.waitForSelector('h1:has-text("Your concern has been sent")');
@@ -403,6 +403,7 @@ async function reporterWithJavaScript(browser, origin) {
   const forms = (secret) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), secret.toLowerCase()];
   const sealedPost = wire.find((entry) => entry.startsWith('POST') && entry.includes('/api/v1/concerns/sealed'));
   check(Boolean(sealedPost), 'the concern went to /api/v1/concerns/sealed');
+  check((sealedPost || '').includes('"became_aware_on":"2026-11-02"'), 'a date typed in words goes as 2026-11-02');
   for (const secret of secrets) {
     const leaked = wire.some((entry) => forms(secret).some((form) => entry.includes(form)));
     check(!leaked, `never on the wire in plaintext: ${secret.slice(0, 24)}…`);
