@@ -113,6 +113,12 @@ async fn a_concern_sealed_in_the_browser_is_read_by_the_contacts_it_was_sealed_t
     assert_eq!(keys["today"], "2026-11-16");
     assert_eq!(keys["contacts"].as_array().unwrap().len(), 2);
     assert!(keys["contacts"][0]["public_key"].as_str().unwrap().len() == 64);
+    let (status, missing) = call(
+        &service,
+        get("/api/v1/organisations/nhs-nowhere/intake-keys"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
 
     let identity = json!({"name": "Dana Reporter", "contact": "07700 900123"});
     let sealing = seal_concern(&keys, &[colm.id.as_str()], Some(identity));

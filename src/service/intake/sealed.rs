@@ -17,6 +17,7 @@ use crate::ids::{CaseId, RecordId, UserId};
 use crate::model::{Author, Channel};
 use crate::service::casefile::{self, RECORD_AAD_VERSION};
 use crate::store::cases::{self, Case, NewRecord};
+use crate::store::organisations;
 use crate::store::users::{self, User};
 use crate::store::wraps::Wrap;
 
@@ -208,7 +209,9 @@ impl Portal {
     pub fn intake_keys(&self, slug: &str) -> Result<IntakeKeys, ServiceError> {
         let today = self.clock.today();
         self.store.read(|tx| {
-            let organisation = casefile::organisation(tx, slug)?;
+            // The slug is the resource named by the path: an unknown one is not found.
+            let organisation =
+                organisations::find_by_slug(tx, slug)?.ok_or(ServiceError::NotFound)?;
             let intake = users::intake_list(tx, &organisation.id)?;
             let hex = |bytes: &[u8]| data_encoding::HEXLOWER.encode(bytes);
             Ok(IntakeKeys {
