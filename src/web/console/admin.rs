@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::{Choice, Day, Done, Shell, day, refusal, render, see_other, segment, ticked};
+use super::{Choice, CsrfOnly, Day, Done, Shell, day, refusal, render, see_other, segment, ticked};
 use crate::ids::UserId;
 use crate::model::Role;
 use crate::procedure::parse_typed_date;
@@ -410,12 +410,6 @@ pub async fn reset_form(
     reset_page(&portal, &admin, &csrf, id.into_inner(), None).await
 }
 
-#[derive(Deserialize)]
-pub struct ResetForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// The admin resets an account; the person gets a new enrolment link by e-mail. The admin
 /// sees neither a password nor a TOTP secret nor the link.
 pub async fn reset(
@@ -423,7 +417,7 @@ pub async fn reset(
     handler: ConsoleHandler,
     csrf: CsrfToken,
     id: web::Path<String>,
-    form: web::Form<ResetForm>,
+    form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let admin = admin(handler)?;
     csrf.verify(&form.csrf)?;
@@ -721,18 +715,12 @@ pub async fn deliveries(
     )
 }
 
-#[derive(Deserialize)]
-pub struct RetryForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn retry_delivery(
     portal: web::Data<Portal>,
     handler: ConsoleHandler,
     csrf: CsrfToken,
     id: web::Path<String>,
-    form: web::Form<RetryForm>,
+    form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let admin = admin(handler)?;
     csrf.verify(&form.csrf)?;
