@@ -67,7 +67,7 @@ fn typo(error: CaseKeyError) -> ServiceError {
     ServiceError::invalid("case_key_typo", message)
 }
 
-fn unknown_key() -> ServiceError {
+pub(super) fn unknown_key() -> ServiceError {
     ServiceError::Unauthorized {
         code: "unknown_case_key",
         message: "we could not find a concern with that case key".to_owned(),
@@ -83,7 +83,7 @@ pub fn session_ended() -> ServiceError {
 
 /// The key was right, but the case's content has gone under the organisation's retention
 /// policy. Only someone holding the key learns this.
-fn erased(day: time::Date) -> ServiceError {
+pub(super) fn erased(day: time::Date) -> ServiceError {
     ServiceError::Unauthorized {
         code: "case_erased",
         message: format!(
@@ -124,6 +124,12 @@ impl Portal {
                 &WrapContext::new(case.id.as_str(), KeyKind::Case),
             )
             .map_err(|_| unknown_key())?;
+            // A case sent before mailbox proofs existed gets one now, so the browser can open
+            // its mailbox from the next sign-in on without the case key reaching the server.
+            if cases::mailbox_proof_hash(tx, &case.id)?.is_none() {
+                let proof = case_key.mailbox_proof().map_err(crypto_failure)?;
+                cases::set_mailbox_proof_hash(tx, &case.id, &proof.stored_hash())?;
+            }
             let sealed = token
                 .seal_case_access(case.id.as_str(), &key)
                 .map_err(crypto_failure)?;
