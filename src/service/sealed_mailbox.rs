@@ -11,7 +11,7 @@ use super::accounts::crypto_failure;
 use super::casefile::{self, RECORD_AAD_VERSION};
 use super::mailbox::{erased, parse_anonymity, parse_service, session_ended, unknown_key};
 use super::{Portal, ServiceError};
-use crate::crypto::{KeyKind, MailboxProof, RecordKind, SessionToken};
+use crate::crypto::{DataKey, KeyKind, MailboxProof, RecordKind, SessionToken};
 use crate::ids::{CaseId, RecordId};
 use crate::model::Author;
 use crate::procedure::{self, Anonymity, Due, Route, Service, Signpost, SignpostRequest, State};
@@ -139,27 +139,35 @@ impl Portal {
         Ok(token.encode())
     }
 
-    /// The case a reporter session (of either kind) is for. Gives no key: only the sealed
-    /// mailbox is served from it.
-    fn session_case(&self, tx: &mut Tx, token: &str) -> Result<Case, ServiceError> {
+    /// The case a reporter session (of either kind) is for, and its data key if the session
+    /// carries one (a proof session does not).
+    pub(super) fn reporter_session(
+        &self,
+        tx: &mut Tx,
+        token: &str,
+    ) -> Result<(Case, Option<DataKey>), ServiceError> {
         let token = SessionToken::parse(token).map_err(|_| session_ended())?;
         let (sealed, expires_at) =
             sessions::find_reporter(tx, &token.id_hex())?.ok_or_else(session_ended)?;
         if expires_at <= self.clock.now_utc_naive() {
             return Err(session_ended());
         }
-        let case_id = match token.open_case_proof_access(&sealed) {
-            Ok(case_id) => case_id,
+        let (case_id, key) = match token.open_case_proof_access(&sealed) {
+            Ok(case_id) => (case_id, None),
             Err(_) => token
                 .open_case_access(&sealed)
-                .map(|(case_id, _key)| case_id)
+                .map(|(case_id, key)| (case_id, Some(key)))
                 .map_err(|_| session_ended())?,
         };
         let case = cases::find(tx, &CaseId::from_stored(case_id))?.ok_or_else(session_ended)?;
         if let Some(day) = case.erased_on {
             return Err(erased(day));
         }
-        Ok(case)
+        Ok((case, key))
+    }
+
+    fn session_case(&self, tx: &mut Tx, token: &str) -> Result<Case, ServiceError> {
+        Ok(self.reporter_session(tx, token)?.0)
     }
 
     /// The sealed mailbox of a reporter session, for the browser to open.
@@ -179,70 +187,11 @@ impl Portal {
         token: &str,
         message: &SealedMessage,
     ) -> Result<i32, ServiceError> {
-        if !is_generated_id(message.record_id.as_str()) {
-            return Err(ServiceError::invalid(
-                "invalid_id",
-                "ids are 32 lowercase hex characters",
-            ));
-        }
-        if message.sealed.len() <= SEAL_OVERHEAD || message.sealed.len() > MAX_SEALED_MESSAGE {
-            return Err(ServiceError::invalid(
-                "invalid_sealed",
-                "a sealed message is empty or longer than a message can be",
-            ));
-        }
+        check_sealed_message(message, self.clock.today())?;
         let today = self.clock.today();
-        if message.written_on != today {
-            return Err(ServiceError::Conflict {
-                code: "day_changed",
-                message: format!(
-                    "the message was sealed for another day; today is {}: seal it again",
-                    date_words(today)
-                ),
-            });
-        }
         self.store.write(|tx| {
             let case = self.session_case(tx, token)?;
-            // Ordered against every other writer to this case (handlers, other tabs).
-            cases::lock(tx, &case.id)?;
-            let next = cases::next_record_seq(tx, &case.id)?.ok_or_else(session_ended)?;
-            if next != message.position {
-                return Err(ServiceError::Conflict {
-                    code: "position_taken",
-                    message: format!(
-                        "another message came first; seal the message again for position {next}"
-                    ),
-                });
-            }
-            let seq = cases::take_record_seq(tx, &case.id)?;
-            if seq != message.position {
-                return Err(ServiceError::Internal(format!(
-                    "position {} was checked but {seq} was taken",
-                    message.position
-                )));
-            }
-            cases::insert_record(
-                tx,
-                &NewRecord {
-                    id: &message.record_id,
-                    case_id: &case.id,
-                    seq,
-                    kind: RecordKind::Message.as_str(),
-                    author: Author::Reporter,
-                    author_user_id: None,
-                    event_id: None,
-                    sealed: &message.sealed,
-                    created_on: today,
-                    aad_version: RECORD_AAD_VERSION,
-                },
-            )
-            .map_err(|error| match ServiceError::from(error) {
-                ServiceError::Conflict { .. } => ServiceError::Conflict {
-                    code: "already_sent",
-                    message: "a record with that id was already sent".to_owned(),
-                },
-                other => other,
-            })?;
+            let seq = store_sealed_message(tx, &case, message, today)?;
             super::notices::tell_holders(
                 tx,
                 &case.id,
@@ -256,6 +205,86 @@ impl Portal {
             Ok(seq)
         })
     }
+}
+
+/// Checks what can be checked of a message sealed in the browser without opening it.
+pub(super) fn check_sealed_message(
+    message: &SealedMessage,
+    today: Date,
+) -> Result<(), ServiceError> {
+    if !is_generated_id(message.record_id.as_str()) {
+        return Err(ServiceError::invalid(
+            "invalid_id",
+            "ids are 32 lowercase hex characters",
+        ));
+    }
+    if message.sealed.len() <= SEAL_OVERHEAD || message.sealed.len() > MAX_SEALED_MESSAGE {
+        return Err(ServiceError::invalid(
+            "invalid_sealed",
+            "a sealed message is empty or longer than a message can be",
+        ));
+    }
+    if message.written_on != today {
+        return Err(ServiceError::Conflict {
+            code: "day_changed",
+            message: format!(
+                "the message was sealed for another day; today is {}: seal it again",
+                date_words(today)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Stores a message sealed in the browser at the position it was sealed for, if that is still
+/// the case's next position (409 `position_taken` otherwise); answers the position.
+pub(super) fn store_sealed_message(
+    tx: &mut Tx,
+    case: &Case,
+    message: &SealedMessage,
+    today: Date,
+) -> Result<i32, ServiceError> {
+    // Ordered against every other writer to this case (handlers, other tabs).
+    cases::lock(tx, &case.id)?;
+    let next = cases::next_record_seq(tx, &case.id)?.ok_or_else(session_ended)?;
+    if next != message.position {
+        return Err(ServiceError::Conflict {
+            code: "position_taken",
+            message: format!(
+                "another message came first; seal the message again for position {next}"
+            ),
+        });
+    }
+    let seq = cases::take_record_seq(tx, &case.id)?;
+    if seq != message.position {
+        return Err(ServiceError::Internal(format!(
+            "position {} was checked but {seq} was taken",
+            message.position
+        )));
+    }
+    cases::insert_record(
+        tx,
+        &NewRecord {
+            id: &message.record_id,
+            case_id: &case.id,
+            seq,
+            kind: RecordKind::Message.as_str(),
+            author: Author::Reporter,
+            author_user_id: None,
+            event_id: None,
+            sealed: &message.sealed,
+            created_on: today,
+            aad_version: RECORD_AAD_VERSION,
+        },
+    )
+    .map_err(|error| match ServiceError::from(error) {
+        ServiceError::Conflict { .. } => ServiceError::Conflict {
+            code: "already_sent",
+            message: "a record with that id was already sent".to_owned(),
+        },
+        other => other,
+    })?;
+    Ok(seq)
 }
 
 fn sealed_view(tx: &mut Tx, case: &Case, today: Date) -> Result<SealedMailboxView, ServiceError> {

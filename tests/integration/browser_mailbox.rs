@@ -431,3 +431,108 @@ async fn racing_sealed_replies_get_distinct_positions_or_a_conflict() {
         assert_eq!(status, StatusCode::CREATED);
     }
 }
+
+#[actix_web::test]
+async fn procedure_requests_from_the_browser_carry_sealed_words_and_tell_the_holders() {
+    let app = TestApp::new();
+    let staff = app.staff();
+    let service = app.service().await;
+    let (typed, reference) = raise(&service, confidential_concern("Rotas are rewritten.")).await;
+    let case_key = CaseKey::parse(&typed).unwrap();
+    let (_, session) = call(
+        &service,
+        post_json("/api/v1/mailbox/session", proof_sign_in(&case_key)),
+    )
+    .await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    let (_, sealed) = call(&service, bearer(get("/api/v1/mailbox/sealed"), &token)).await;
+    let (key, _) = open_mailbox(&case_key, &sealed);
+    let case_id = sealed["case_id"].as_str().unwrap().to_owned();
+    let position = sealed["next_position"].as_i64().unwrap();
+    const WHY: &str = "Nothing has changed since I raised it; please investigate.";
+
+    // Sealed for a position already gone: refused and nothing recorded.
+    let stale = sealed_reply(&key, &case_id, position - 1, "2026-11-16", WHY);
+    let (status, error) = call(
+        &service,
+        bearer(
+            post_json(
+                "/api/v1/mailbox/sealed/requests",
+                json!({"type": "stage2", "message": stale}),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["error"]["code"], "position_taken");
+
+    let queued = outbox_rows(&app);
+    let words = sealed_reply(&key, &case_id, position, "2026-11-16", WHY);
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            post_json(
+                "/api/v1/mailbox/sealed/requests",
+                json!({"type": "stage2", "message": words}),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert_eq!(receipt["state"], "stage2");
+    assert!(outbox_rows(&app) > queued, "the holders are told");
+    assert!(!app.database_contains(WHY));
+
+    // The new stage shows in the sealed mailbox; the words open in the browser and for the
+    // handler.
+    let (_, sealed) = call(&service, bearer(get("/api/v1/mailbox/sealed"), &token)).await;
+    assert_eq!(sealed["state"], "stage2");
+    let (_, opened) = open_mailbox(&case_key, &sealed);
+    assert_eq!(
+        opened.last().unwrap(),
+        &("reporter".to_owned(), WHY.to_owned())
+    );
+    let handler = sign_in(&app, &service, &staff.contacts[0]).await;
+    let (_, case) = call(
+        &service,
+        bearer(get(&format!("/api/v1/cases/{reference}")), &handler),
+    )
+    .await;
+    assert!(case.to_string().contains(WHY), "{case}");
+
+    // Asking again is refused as for a server-side session; a detriment report needs no words.
+    let (status, error) = call(
+        &service,
+        bearer(
+            post_json("/api/v1/mailbox/sealed/requests", json!({"type": "stage2"})),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["error"]["code"], "request_not_possible");
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            post_json(
+                "/api/v1/mailbox/sealed/requests",
+                json!({"type": "detriment"}),
+            ),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    // A proof session cannot use the server-side request (the server could not seal the words).
+    let (status, _) = call(
+        &service,
+        bearer(
+            post_json("/api/v1/mailbox/requests", json!({"type": "withdraw"})),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

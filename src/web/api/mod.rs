@@ -75,6 +75,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "POST",
+        path: "/mailbox/sealed/requests",
+        route: || web::post().to(reporter::make_sealed_request),
+    },
+    Endpoint {
+        method: "POST",
         path: "/mailbox/requests",
         route: || web::post().to(reporter::make_request),
     },

@@ -476,21 +476,54 @@ pub struct SealedMessageRequest {
     sealed: String,
 }
 
+impl TryFrom<SealedMessageRequest> for SealedMessage {
+    type Error = ServiceError;
+
+    fn try_from(request: SealedMessageRequest) -> Result<SealedMessage, ServiceError> {
+        Ok(SealedMessage {
+            record_id: RecordId::from_stored(request.record_id),
+            position: request.position,
+            written_on: request.written_on,
+            sealed: decoded(&data_encoding::BASE64, "sealed", &request.sealed)?,
+        })
+    }
+}
+
 /// `POST /mailbox/sealed/messages`: a message sealed in the browser.
 pub async fn send_sealed_message(
     portal: web::Data<Portal>,
     token: BearerToken,
     request: web::Json<SealedMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = request.into_inner();
-    let message = SealedMessage {
-        record_id: RecordId::from_stored(request.record_id),
-        position: request.position,
-        written_on: request.written_on,
-        sealed: decoded(&data_encoding::BASE64, "sealed", &request.sealed)?,
-    };
+    let message = SealedMessage::try_from(request.into_inner())?;
     let portal = portal.into_inner();
     let position =
         blocking(move || portal.sealed_reporter_message(token.0.expose_secret(), &message)).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"position": position})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedMailboxRequest {
+    #[serde(rename = "type")]
+    kind: RequestKind,
+    #[serde(default)]
+    message: Option<SealedMessageRequest>,
+}
+
+/// `POST /mailbox/sealed/requests`: stage 2, withdrawal or detriment from a browser that opened
+/// the mailbox itself; the reporter's words, if any, sealed there.
+pub async fn make_sealed_request(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    request: web::Json<SealedMailboxRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let SealedMailboxRequest { kind, message } = request.into_inner();
+    let message = message.map(SealedMessage::try_from).transpose()?;
+    let portal = portal.into_inner();
+    let receipt = blocking(move || {
+        portal.sealed_reporter_request(token.0.expose_secret(), kind, message.as_ref())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(receipt))
 }
