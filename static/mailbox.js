@@ -364,15 +364,108 @@
           send(textarea);
         });
         parts.push(form);
-        parts.push(element('h2', {}, 'Stage 2, withdrawing, detriment, files and sharing your name'));
+        parts.push(element('h2', {}, 'Files and sharing your name'));
         parts.push(element('p', {},
-          'To ask for stage 2, withdraw your concern, tell them you are being treated badly for raising it, add ' +
-          'or download files, or answer a request to share your name, sign out and sign in again with JavaScript ' +
-          'turned off: our server then opens your mailbox, as it passes through, to do these.'));
+          'To add or download files, or to answer a request to share your name, sign out and sign in again ' +
+          'with JavaScript turned off: our server then opens your mailbox, as it passes through, to do these.'));
       } else {
         parts.push(element('p', {}, 'This concern is closed, so you cannot send messages.'));
       }
+      parts.push(...requestForms());
       root.replaceChildren(...parts);
+    }
+
+    // Stage 2, withdrawal and detriment, as on the server's page; the words are sealed here.
+    function requestForms() {
+      const state = mailbox.state;
+      const parts = [element('h2', { id: 'requests' }, 'Ask for something'),
+        element('p', {}, 'You can ask for these at any time. What you write is sealed in your browser and goes only to the people handling your concern.')];
+      const panel = (id, heading, text, type, label, button, extra) => {
+        const section = element('section', { class: 'panel', 'aria-labelledby': id });
+        section.append(element('h3', { id }, heading), element('p', {}, text));
+        const form = element('form', { novalidate: '', 'data-request': type });
+        const field = element('div', { class: 'field' });
+        field.append(element('label', { for: `${type}-message` }, label));
+        const textarea = element('textarea', { id: `${type}-message`, name: 'message', rows: '3' });
+        field.append(textarea);
+        form.append(field);
+        let confirm = null;
+        if (extra === 'confirm') {
+          const box = element('div', { class: 'field checkbox' });
+          confirm = element('input', { type: 'checkbox', id: `${type}-confirm`, name: 'confirm', value: 'yes' });
+          box.append(confirm, element('label', { for: `${type}-confirm` }, 'Yes, withdraw my concern'));
+          form.append(box);
+        }
+        form.append(element('button', { type: 'submit', class: type === 'withdraw' ? 'secondary' : '' }, button));
+        form.addEventListener('submit', (event) => {
+          event.preventDefault();
+          if (confirm && !confirm.checked) {
+            say('Nothing was withdrawn: tick the box to confirm you want to withdraw your concern.', true);
+            confirm.focus();
+            return;
+          }
+          ask(type, textarea);
+        });
+        section.append(form);
+        return section;
+      };
+      if (['received', 'stage1', 'stage1_closed'].includes(state)) {
+        parts.push(panel('ask-stage2', 'Ask for an investigation (stage 2)',
+          `${state === 'stage1_closed' ? 'If you are not happy with the stage 1 response, you can ask for stage 2.' : 'If you think your concern needs a full investigation, you can ask for it now.'} ` +
+          'Stage 2 starts on the day you ask: they must acknowledge it within 3 working days and respond within 20.',
+          'stage2', 'Why you are asking (optional)', 'Ask for stage 2'));
+      }
+      parts.push(panel('report-detriment', 'Report being treated badly',
+        'If you have been bullied, left out, given worse shifts, disciplined or threatened because you raised a ' +
+        'concern, tell us. You are protected from this. The whistleblowing champion is told that you made a report, not what it says.',
+        'detriment', 'What happened, and when', 'Send the report'));
+      if (['received', 'stage1', 'stage2'].includes(state)) {
+        parts.push(panel('withdraw-concern', 'Withdraw your concern',
+          'If you no longer want your concern looked into, you can withdraw it. It stays on record as withdrawn, and you can still write to us here.',
+          'withdraw', 'Why (optional)', 'Withdraw my concern', 'confirm'));
+      }
+      return parts;
+    }
+
+    const DONE = {
+      stage2: 'You have asked for stage 2. It starts today.',
+      withdraw: 'Your concern has been withdrawn.',
+      detriment: 'Your report has been sent. The whistleblowing champion has been told that you made one.',
+    };
+
+    async function ask(type, textarea) {
+      const words = textarea.value.trim();
+      if ([...words].length > MAX_MESSAGE_CHARS) {
+        say(`What you write can be at most ${MAX_MESSAGE_CHARS.toLocaleString('en-GB')} characters.`, true);
+        textarea.focus();
+        return;
+      }
+      for (let attempt = 0; attempt < 4; attempt += 1) {
+        const body = { type };
+        if (words) body.message = sealReply(crypto, opened.dataKey, mailbox, words);
+        const reply = await api('POST', '/mailbox/sealed/requests', session.token, body);
+        if (reply.status === 201) {
+          if (await fetchMailbox()) {
+            render('');
+            say(DONE[type], false);
+            title.focus();
+          }
+          return;
+        }
+        if (reply.status === 401) {
+          signedOut('Your session ended before your request was sent. Sign in again and ask again.');
+          return;
+        }
+        const code = errorCode(reply.answer);
+        if (reply.status === 409 && (code === 'position_taken' || code === 'day_changed')) {
+          if (!(await fetchMailbox())) return;
+          continue;
+        }
+        say(sentence(errorMessage(reply.answer) || 'Your request could not be sent. Try again.'), true);
+        textarea.focus();
+        return;
+      }
+      say('Your request could not be sent because other messages kept arriving. Try again.', true);
     }
 
     function fieldError(textarea, message) {

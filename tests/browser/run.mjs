@@ -420,6 +420,7 @@ async function reporterWithJavaScript(browser, origin) {
 
 const HANDLER_REPLY = 'Handler-reply 9c21: which Fridays was the fridge log rewritten?';
 const SEALED_REPLY = 'Reporter-reply 4e8b: the last three Fridays, always after the late shift.';
+const STAGE2_WHY = 'Stage2-why 5d0e: it is still happening and nobody has looked at the logs.';
 
 // A code for a time step not yet used (speakup refuses a step twice).
 async function freshTotp(uri, used) {
@@ -496,13 +497,23 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed, usedCodes
   await page.waitForSelector('#mailbox-live:has-text("Your message has been sent")');
   check((await page.evaluate(() => document.body.innerText)).includes(SEALED_REPLY), 'the sealed reply shows in the mailbox');
   await look('05-mailbox-replied');
+
+  // Stage 2 asked for from the browser, with the reason sealed here.
+  await page.fill('#stage2-message', STAGE2_WHY);
+  await page.click('button:has-text("Ask for stage 2")');
+  await page.waitForSelector('#mailbox-live:has-text("You have asked for stage 2")');
+  const afterRequest = await page.evaluate(() => document.body.innerText);
+  check(/At stage 2/.test(afterRequest), 'the mailbox shows stage 2 after the request');
+  check(afterRequest.includes(STAGE2_WHY), 'the reason for stage 2 shows in the mailbox');
+  await look('06-mailbox-stage2');
   await Promise.all(pending);
 
   const signIn = wire.find((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/session'));
   check(Boolean(signIn) && /"proof":"[0-9a-f]{64}"/.test(signIn) && !/case_key/.test(signIn), 'the browser signed in with a proof, not the key');
   check(wire.some((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/sealed/messages')), 'the reply went sealed to /api/v1/mailbox/sealed/messages');
   const forms = (secret) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), secret.toLowerCase()];
-  for (const secret of [sealed.key, sealed.key.replace(/-/g, ''), HANDLER_REPLY, SEALED_REPLY]) {
+  check(wire.some((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/sealed/requests')), 'the stage 2 request went to /api/v1/mailbox/sealed/requests');
+  for (const secret of [sealed.key, sealed.key.replace(/-/g, ''), HANDLER_REPLY, SEALED_REPLY, STAGE2_WHY]) {
     const leaked = wire.some((entry) => forms(secret).some((form) => entry.includes(form)));
     check(!leaked, `never on the mailbox wire in plaintext: ${secret.slice(0, 24)}…`);
   }
@@ -516,7 +527,9 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed, usedCodes
 
   // The handler reads the reply the browser sealed.
   await consolePage.goto(`${caseUrl}/conversation`);
-  check((await consolePage.evaluate(() => document.body.innerText)).includes(SEALED_REPLY), 'the handler reads the reply sealed in the browser');
+  const conversation = await consolePage.evaluate(() => document.body.innerText);
+  check(conversation.includes(SEALED_REPLY), 'the handler reads the reply sealed in the browser');
+  check(conversation.includes(STAGE2_WHY), 'the handler reads the reason for stage 2 sealed in the browser');
   await consoleContext.close();
 }
 
