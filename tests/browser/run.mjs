@@ -480,9 +480,11 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed, usedCodes
   check((await page.getAttribute('#case_key', 'aria-invalid')) === 'true', 'the mistyped box is marked invalid');
 
   await page.fill('#case_key', sealed.key.toLowerCase());
+  const signInStarted = Date.now();
   await page.click('main button[type="submit"]');
   await page.waitForURL(/\/mailbox\/browser$/);
   await page.waitForSelector(`h1:has-text("${sealed.reference}")`);
+  console.log(`  mailbox signed in and opened in the browser in ${Date.now() - signInStarted} ms`);
   const opened = await page.evaluate(() => document.body.innerText);
   check(opened.includes(HANDLER_REPLY), 'the browser opens the handler reply');
   check(/Opened in your browser/.test(opened), 'the mailbox says it was opened in the browser');
