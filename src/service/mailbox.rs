@@ -81,6 +81,17 @@ pub fn session_ended() -> ServiceError {
     }
 }
 
+/// A session opened with a mailbox proof holds no key: the server cannot open or seal the
+/// mailbox for it, only hand over the sealed mailbox.
+fn opened_in_browser() -> ServiceError {
+    ServiceError::Unauthorized {
+        code: "mailbox_opened_in_browser",
+        message: "this mailbox session was opened in the browser with a mailbox proof, so the \
+                  server holds no key for it; use the sealed mailbox (/api/v1/mailbox/sealed)"
+            .to_owned(),
+    }
+}
+
 /// The key was right, but the case's content has gone under the organisation's retention
 /// policy. Only someone holding the key learns this.
 pub(super) fn erased(day: time::Date) -> ServiceError {
@@ -151,9 +162,13 @@ impl Portal {
         if expires_at <= self.clock.now_utc_naive() {
             return Err(session_ended());
         }
-        let (case_id, key) = token
-            .open_case_access(&sealed)
-            .map_err(|_| session_ended())?;
+        let (case_id, key) = token.open_case_access(&sealed).map_err(|_| {
+            if token.open_case_proof_access(&sealed).is_ok() {
+                opened_in_browser()
+            } else {
+                session_ended()
+            }
+        })?;
         let case = cases::find(tx, &CaseId::from_stored(case_id))?.ok_or_else(session_ended)?;
         if let Some(day) = case.erased_on {
             return Err(erased(day));

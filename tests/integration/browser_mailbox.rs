@@ -136,6 +136,7 @@ async fn the_browser_opens_the_mailbox_with_a_proof_and_the_handler_reads_what_i
     // A proof session carries no key: the server cannot open the mailbox for it.
     let (status, error) = call(&service, bearer(get("/api/v1/mailbox"), &token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
+    assert_eq!(error["error"]["code"], "mailbox_opened_in_browser");
     let (status, _) = call(
         &service,
         bearer(
