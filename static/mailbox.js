@@ -98,6 +98,15 @@
     const modeText = document.getElementById('mailbox-mode-text');
     const live = document.getElementById('mailbox-live');
     if (!input || !modeText || !live) return;
+    // The reporter chose the server this time (for files or a request to share their name).
+    if (new URLSearchParams(window.location.search).get('open') === 'server') {
+      modeText.textContent =
+        'You chose to open your mailbox on our server this time: your case key is sent to the server, ' +
+        'which opens your messages as they pass through. To keep the key on this device, ';
+      modeText.append(element('a', { href: '/mailbox' }, 'sign in here instead'));
+      modeText.append('.');
+      return;
+    }
     modeText.textContent =
       'Your browser opens your mailbox: your case key stays on this device. Our server gets only a ' +
       'proof worked out from the key, which lets you in but cannot open your messages.';
@@ -365,9 +374,12 @@
         });
         parts.push(form);
         parts.push(element('h2', {}, 'Files and sharing your name'));
-        parts.push(element('p', {},
-          'To add or download files, or to answer a request to share your name, sign out and sign in again ' +
-          'with JavaScript turned off: our server then opens your mailbox, as it passes through, to do these.'));
+        const server = element('p', {},
+          'Adding or downloading files, and answering a request to share your name, are done by our server, ' +
+          'which opens your mailbox as it passes through. To do these, ');
+        server.append(element('a', { href: '/mailbox?open=server' }, 'open your mailbox on our server'),
+          ' and sign in there with your case key.');
+        parts.push(server);
       } else {
         parts.push(element('p', {}, 'This concern is closed, so you cannot send messages.'));
       }

@@ -521,6 +521,17 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed, usedCodes
   }
   check(!(await context.cookies()).some((c) => c.name === '__Host-speakup-mailbox'), 'the browser mode sets no server mailbox cookie');
 
+  // Files and identity requests stay server-side: the page offers that mode, and the sign-in
+  // page then says the key goes to the server.
+  check(await page.locator('a[href="/mailbox?open=server"]').count() === 1, 'the browser mailbox offers the server mode for files');
+  const serverMode = await context.newPage();
+  await serverMode.goto(`${origin}/mailbox?open=server`);
+  await serverMode.waitForSelector('#mailbox-mode-text a[href="/mailbox"]');
+  check(
+    /chose to open your mailbox on our server/.test(await serverMode.textContent('#mailbox-mode-text')),
+    'the sign-in page says when the reporter chose the server mode',
+  );
+  await serverMode.close();
   // Signing out forgets the session and the key in this tab.
   await page.click('#mailbox-sign-out');
   await page.waitForSelector('text=You have signed out');
