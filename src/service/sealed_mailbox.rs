@@ -91,15 +91,6 @@ fn proof_not_set() -> ServiceError {
     }
 }
 
-fn day_text(day: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        day.year(),
-        u8::from(day.month()),
-        day.day()
-    )
-}
-
 fn is_generated_id(id: &str) -> bool {
     id.len() == 32
         && id
@@ -354,12 +345,56 @@ fn sealed_view(tx: &mut Tx, case: &Case, today: Date) -> Result<SealedMailboxVie
                     .as_ref()
                     .map(|id| id.as_str().to_owned()),
                 event_id: record.event_id.clone(),
-                written_on: day_text(record.created_on),
+                written_on: casefile::day_text(record.created_on),
                 aad_version: record.aad_version,
                 sealed: base64(&record.sealed),
             })
             .collect(),
-        today: day_text(today),
+        today: casefile::day_text(today),
         next_position,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, len: usize, day: Date) -> SealedMessage {
+        SealedMessage {
+            record_id: RecordId::from_stored(id.to_owned()),
+            position: 3,
+            written_on: day,
+            sealed: vec![7; len],
+        }
+    }
+
+    fn code(outcome: Result<(), ServiceError>) -> &'static str {
+        match outcome {
+            Ok(()) => "ok",
+            Err(ServiceError::Invalid { code, .. } | ServiceError::Conflict { code, .. }) => code,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_can_be_checked_without_opening_is_checked() {
+        let today = time::macros::date!(2026 - 11 - 16);
+        let id = RecordId::generate();
+        let id = id.as_str();
+        let check = |m: &SealedMessage| code(check_sealed_message(m, today));
+        assert_eq!(check(&message(id, 100, today)), "ok");
+        assert_eq!(check(&message(id, MAX_SEALED_MESSAGE, today)), "ok");
+        assert_eq!(
+            check(&message(id, MAX_SEALED_MESSAGE + 1, today)),
+            "invalid_sealed"
+        );
+        assert_eq!(check(&message(id, SEAL_OVERHEAD, today)), "invalid_sealed");
+        assert_eq!(check(&message("../../x", 100, today)), "invalid_id");
+        assert_eq!(
+            check(&message(&id.to_uppercase(), 100, today)),
+            "invalid_id"
+        );
+        let yesterday = time::macros::date!(2026 - 11 - 15);
+        assert_eq!(check(&message(id, 100, yesterday)), "day_changed");
+    }
 }
