@@ -22,8 +22,9 @@ use crate::store::{Tx, events, organisations, sessions};
 
 /// Nonce and tag around every sealed record.
 const SEAL_OVERHEAD: usize = 24 + 16;
-/// A sealed message: the longest body (4 bytes a character at most) and its JSON framing.
-pub const MAX_SEALED_MESSAGE: usize = SEAL_OVERHEAD + 4 * super::mailbox::MAX_MESSAGE_CHARS + 64;
+/// A sealed message: the longest body as JSON (a character takes at most 6 bytes there, as a
+/// `\uXXXX` escape) and its framing.
+pub const MAX_SEALED_MESSAGE: usize = SEAL_OVERHEAD + 6 * super::mailbox::MAX_MESSAGE_CHARS + 64;
 
 /// One sealed record as the browser needs it to rebuild the associated data and open it.
 #[derive(Debug, Clone, Serialize)]
