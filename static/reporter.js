@@ -141,6 +141,8 @@
       received_on: keys.today,
       lookup_id: hex(derived.lookupId),
       reporter_public_key: hex(derived.reporterPublic),
+      // Lets this browser (or another) open the mailbox later without sending the case key.
+      mailbox_proof_hash: hex(api.mailboxProof(caseKey).storedHash),
       concern: {
         record_id: concernRecord,
         sealed: base64(api.seal(caseDataKey, record('concern', concernRecord, 1), JSON.stringify({ text: checked.concern, excluded }))),

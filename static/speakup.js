@@ -131,6 +131,14 @@
         ]);
         return { kek: out.slice(0, 32), verifier: out.slice(32, 64) };
       },
+
+      // -- The reporter's mailbox in the browser ------------------------------------------------
+      /** The mailbox proof of a case key (as typed): {proof, storedHash}. The proof signs in to
+       * the mailbox without the case key; the server keeps only the hash. */
+      mailboxProof(caseKey) {
+        const out = call('su_mailbox_proof', [caseKey]);
+        return { proof: out.slice(0, 32), storedHash: out.slice(32, 64) };
+      },
     };
   }
 

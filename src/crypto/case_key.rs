@@ -17,6 +17,8 @@ const CHECK_LABEL: &[u8] = b"speakup/case-key-check/v1";
 const LOOKUP_LABEL: &[u8] = b"speakup/case-lookup/v1";
 const REPORTER_LABEL: &[u8] = b"speakup/reporter-x25519/v1";
 const SUBMISSION_LABEL: &[u8] = b"speakup/case-key-from-submission/v1";
+const MAILBOX_PROOF_LABEL: &[u8] = b"speakup/mailbox-proof/v1";
+const MAILBOX_PROOF_HASH_LABEL: &[u8] = b"speakup/mailbox-proof-hash/v1";
 
 /// Why a typed case key was refused. No variant echoes any of the input,
 /// since even a fragment of a case key is secret.
@@ -174,6 +176,17 @@ impl CaseKey {
         Ok(KeyPair::from_secret(SecretKey::from_secret_bytes(&seed)))
     }
 
+    /// What a browser shows the server to open the mailbox without sending the case key:
+    /// HKDF-SHA256 of the key with its own label, so it reveals nothing about the key, the
+    /// lookup id or the reporter's secret. The server keeps only [`MailboxProof::stored_hash`].
+    pub fn mailbox_proof(&self) -> Result<MailboxProof, CryptoError> {
+        let hkdf = Hkdf::<Sha256>::new(None, self.data.expose_secret());
+        let mut proof = Secret::new([0u8; MAILBOX_PROOF_LEN]);
+        hkdf.expand(MAILBOX_PROOF_LABEL, proof.expose_secret_mut())
+            .map_err(|_| CryptoError::KeyDerivation)?;
+        Ok(MailboxProof(proof))
+    }
+
     fn full_symbols(&self) -> Secret<[u8; KEY_LEN]> {
         let mut full = Secret::new([0u8; KEY_LEN]);
         let buf = full.expose_secret_mut();
@@ -216,6 +229,50 @@ impl CaseKey {
             }
         }
         false
+    }
+}
+
+/// Length of a [`MailboxProof`] and of its stored hash.
+pub const MAILBOX_PROOF_LEN: usize = 32;
+
+/// A mailbox proof (see [`CaseKey::mailbox_proof`]): a bearer secret for signing in to the
+/// mailbox in the browser's mode, where the server never gets the case key. It opens nothing:
+/// it cannot unwrap the case data key or derive the case key.
+pub struct MailboxProof(Secret<[u8; MAILBOX_PROOF_LEN]>);
+
+impl MailboxProof {
+    /// A proof as a browser sent it.
+    pub fn from_bytes(bytes: Secret<[u8; MAILBOX_PROOF_LEN]>) -> Self {
+        Self(bytes)
+    }
+
+    /// The proof's bytes, for the boundary that sends it (the WebAssembly build, vectors).
+    pub fn expose_bytes(&self) -> &[u8; MAILBOX_PROOF_LEN] {
+        self.0.expose_secret()
+    }
+
+    /// What the server stores: SHA-256 over a label and the proof. A copy of the database gives
+    /// no proof to sign in with.
+    #[must_use]
+    pub fn stored_hash(&self) -> [u8; MAILBOX_PROOF_LEN] {
+        Sha256::new()
+            .chain_update(MAILBOX_PROOF_HASH_LABEL)
+            .chain_update(self.0.expose_secret())
+            .finalize()
+            .into()
+    }
+
+    /// Whether this proof hashes to `stored`, compared in constant time.
+    #[must_use]
+    pub fn matches(&self, stored: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        stored.len() == MAILBOX_PROOF_LEN && bool::from(self.stored_hash().ct_eq(stored))
+    }
+}
+
+impl fmt::Debug for MailboxProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_redacted(f, "MailboxProof")
     }
 }
 
@@ -490,6 +547,34 @@ mod tests {
         assert_eq!(pair.public, key.reporter_key_pair().unwrap().public);
     }
 
+    /// Computed independently with Python's hmac/hashlib (HKDF-SHA256 without salt, one block).
+    #[test]
+    fn mailbox_proof_test_vector() {
+        let key = key_from_data(VECTOR_DATA);
+        let proof = key.mailbox_proof().unwrap();
+        assert_eq!(
+            HEXLOWER.encode(proof.expose_bytes()),
+            "4b03f689b2b484d6c75fa062822d973a90087a048960b31b3442f57487127883"
+        );
+        assert_eq!(
+            HEXLOWER.encode(&proof.stored_hash()),
+            "30279772738d3ff75c4dcc2578fb8a2d8ea5890f1df1322b53df3b8fa5042786"
+        );
+        let stored = proof.stored_hash();
+        assert!(proof.matches(&stored));
+        assert!(!proof.matches(&stored[..31]));
+        let mut wrong = stored;
+        wrong[31] ^= 1;
+        assert!(!proof.matches(&wrong));
+        assert!(
+            !CaseKey::generate()
+                .mailbox_proof()
+                .unwrap()
+                .matches(&stored)
+        );
+        assert_eq!(format!("{proof:?}"), "MailboxProof([redacted])");
+    }
+
     #[test]
     fn derivations_are_separated() {
         let key = CaseKey::generate();
@@ -502,6 +587,13 @@ mod tests {
         assert_ne!(
             &key.lookup_id(),
             key.reporter_key_pair().unwrap().public.as_bytes()
+        );
+        let proof = key.mailbox_proof().unwrap();
+        assert_ne!(proof.expose_bytes(), &key.lookup_id());
+        assert_ne!(&proof.stored_hash(), &key.lookup_id());
+        assert_ne!(
+            proof.expose_bytes(),
+            key.reporter_key_pair().unwrap().secret.expose_bytes()
         );
     }
 

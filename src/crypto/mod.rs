@@ -29,7 +29,7 @@ pub use attachment::{
     AttachmentBinding, AttachmentOpener, AttachmentSealer, CHUNK_LEN as ATTACHMENT_CHUNK_LEN,
     HEADER_LEN as ATTACHMENT_HEADER_LEN, sealed_len as attachment_sealed_len,
 };
-pub use case_key::{CaseKey, CaseKeyError};
+pub use case_key::{CaseKey, CaseKeyError, MAILBOX_PROOF_LEN, MailboxProof};
 pub use password::{PasswordCost, PasswordKeys, derive_password_keys, new_password_salt};
 pub use random::{random_id, random_reference, random_token, token_digest};
 pub use seal::{Aad, DataKey, Provenance, RecordKind, open, seal};

@@ -9,6 +9,9 @@ const KEY_LEN: usize = 32;
 const TOKEN_BYTES: usize = ID_LEN + KEY_LEN;
 const ENCODED_LEN: usize = 64;
 const PAYLOAD_RECORD_ID: &str = "payload";
+/// A reporter session opened with a mailbox proof carries only the case id, sealed under this
+/// record id, so it can never be opened as a session that carries a case data key.
+const PROOF_PAYLOAD_RECORD_ID: &str = "proof-payload";
 
 /// A split-key session token: the id finds the row, the key decrypts it.
 ///
@@ -133,6 +136,31 @@ impl SessionToken {
     pub fn open_case_access(&self, sealed: &[u8]) -> Result<(String, DataKey), CryptoError> {
         let (key, case_id) = self.open_keyed_payload(sealed)?;
         Ok((case_id, DataKey::from_secret(key)))
+    }
+
+    /// A reporter session opened in the browser with a mailbox proof: which case, and no key.
+    /// The server can list the case's sealed records for it but cannot open any of them.
+    pub fn seal_case_proof_access(&self, case_id: &str) -> Result<Vec<u8>, CryptoError> {
+        if case_id.is_empty() {
+            return Err(CryptoError::InvalidInput("session owner id is empty"));
+        }
+        let scope = self.id_hex();
+        seal(
+            &self.key,
+            &Aad::new(&scope, RecordKind::Session, PROOF_PAYLOAD_RECORD_ID),
+            case_id.as_bytes(),
+        )
+    }
+
+    /// Opens a proof session's case id; fails for a session that carries a key.
+    pub fn open_case_proof_access(&self, sealed: &[u8]) -> Result<String, CryptoError> {
+        let scope = self.id_hex();
+        let plaintext = open(
+            &self.key,
+            &Aad::new(&scope, RecordKind::Session, PROOF_PAYLOAD_RECORD_ID),
+            sealed,
+        )?;
+        String::from_utf8(plaintext.expose_secret().clone()).map_err(|_| CryptoError::Decrypt)
     }
 
     fn seal_keyed_payload(&self, key: &[u8; KEY_LEN], owner: &str) -> Result<Vec<u8>, CryptoError> {
@@ -347,5 +375,28 @@ mod tests {
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
         assert!(token.open_case_access(&tampered).is_err());
+    }
+
+    #[test]
+    fn proof_access_carries_no_key_and_is_not_key_access() {
+        let token = SessionToken::generate();
+        let sealed = token.seal_case_proof_access("case-0123456789").unwrap();
+        assert!(!sealed.windows(15).any(|w| w == b"case-0123456789"));
+        assert_eq!(
+            token.open_case_proof_access(&sealed).unwrap(),
+            "case-0123456789"
+        );
+        // Neither kind of reporter session opens as the other.
+        assert!(token.open_case_access(&sealed).is_err());
+        let keyed = token
+            .seal_case_access("case-0123456789", &DataKey::generate())
+            .unwrap();
+        assert!(token.open_case_proof_access(&keyed).is_err());
+        assert!(
+            SessionToken::generate()
+                .open_case_proof_access(&sealed)
+                .is_err()
+        );
+        assert!(token.seal_case_proof_access("").is_err());
     }
 }

@@ -155,7 +155,7 @@ fn seal_value<T: Serialize>(
 }
 
 /// A day as bound into associated data: `YYYY-MM-DD`, independent of any formatting setting.
-fn day_text(day: Date) -> String {
+pub(super) fn day_text(day: Date) -> String {
     format!(
         "{:04}-{:02}-{:02}",
         day.year(),

@@ -522,6 +522,10 @@ impl Portal {
         // 2. Wrap the keys outside the write lock: this is most of a submission's CPU, and SQLite
         //    has one writer. The records are sealed inside it, bound to the positions they get.
         let reporter = case_key.reporter_key_pair().map_err(crypto_failure)?;
+        let proof_hash = case_key
+            .mailbox_proof()
+            .map_err(crypto_failure)?
+            .stored_hash();
         let case_data_key = DataKey::generate();
         let identity_key = DataKey::generate();
         let case_id = CaseId::generate();
@@ -617,6 +621,7 @@ impl Portal {
                     erased_on: None,
                 },
             )?;
+            cases::set_mailbox_proof_hash(tx, &case_id, &proof_hash)?;
             casefile::append_sealed(
                 tx,
                 &case_data_key,

@@ -67,7 +67,7 @@ fn typo(error: CaseKeyError) -> ServiceError {
     ServiceError::invalid("case_key_typo", message)
 }
 
-fn unknown_key() -> ServiceError {
+pub(super) fn unknown_key() -> ServiceError {
     ServiceError::Unauthorized {
         code: "unknown_case_key",
         message: "we could not find a concern with that case key".to_owned(),
@@ -81,9 +81,20 @@ pub fn session_ended() -> ServiceError {
     }
 }
 
+/// A session opened with a mailbox proof holds no key: the server cannot open or seal the
+/// mailbox for it, only hand over the sealed mailbox.
+fn opened_in_browser() -> ServiceError {
+    ServiceError::Unauthorized {
+        code: "mailbox_opened_in_browser",
+        message: "this mailbox session was opened in the browser with a mailbox proof, so the \
+                  server holds no key for it; use the sealed mailbox (/api/v1/mailbox/sealed)"
+            .to_owned(),
+    }
+}
+
 /// The key was right, but the case's content has gone under the organisation's retention
 /// policy. Only someone holding the key learns this.
-fn erased(day: time::Date) -> ServiceError {
+pub(super) fn erased(day: time::Date) -> ServiceError {
     ServiceError::Unauthorized {
         code: "case_erased",
         message: format!(
@@ -124,6 +135,12 @@ impl Portal {
                 &WrapContext::new(case.id.as_str(), KeyKind::Case),
             )
             .map_err(|_| unknown_key())?;
+            // A case sent before mailbox proofs existed gets one now, so the browser can open
+            // its mailbox from the next sign-in on without the case key reaching the server.
+            if cases::mailbox_proof_hash(tx, &case.id)?.is_none() {
+                let proof = case_key.mailbox_proof().map_err(crypto_failure)?;
+                cases::set_mailbox_proof_hash(tx, &case.id, &proof.stored_hash())?;
+            }
             let sealed = token
                 .seal_case_access(case.id.as_str(), &key)
                 .map_err(crypto_failure)?;
@@ -145,9 +162,13 @@ impl Portal {
         if expires_at <= self.clock.now_utc_naive() {
             return Err(session_ended());
         }
-        let (case_id, key) = token
-            .open_case_access(&sealed)
-            .map_err(|_| session_ended())?;
+        let (case_id, key) = token.open_case_access(&sealed).map_err(|_| {
+            if token.open_case_proof_access(&sealed).is_ok() {
+                opened_in_browser()
+            } else {
+                session_ended()
+            }
+        })?;
         let case = cases::find(tx, &CaseId::from_stored(case_id))?.ok_or_else(session_ended)?;
         if let Some(day) = case.erased_on {
             return Err(erased(day));

@@ -24,6 +24,7 @@ pub mod oversight;
 pub mod recovery;
 pub mod reporter_requests;
 pub mod retention;
+pub mod sealed_mailbox;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;

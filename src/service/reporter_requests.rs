@@ -14,17 +14,26 @@ use time::Date;
 use super::casefile::{self, RecordDraft};
 use super::content::{EventContent, MessageContent};
 use super::mailbox::checked_message;
+use super::sealed_mailbox::SealedMessage;
 use super::{Portal, ServiceError};
-use crate::crypto::{RecordKind, Secret};
+use crate::crypto::{DataKey, RecordKind, Secret};
 use crate::ids::{EventId, RecordId};
 use crate::model::{Author, RequestKind, Role};
 use crate::notify::{self, Notice, Recipient, ServiceNotice};
 use crate::procedure::letters::{self, LetterFacts};
 use crate::procedure::{EscalationReason, Event, EventKind, ProcedureError, State};
+use crate::store::Tx;
 use crate::store::audit::{self, NewEntry};
-use crate::store::cases;
+use crate::store::cases::{self, Case};
 use crate::store::reporter_requests::{self, NewRequest};
 use crate::store::{events, users};
+
+/// What the reporter wrote with a request: in the clear (the server seals it) or sealed in the
+/// browser.
+enum Words<'m> {
+    Plain(String),
+    Sealed(&'m SealedMessage),
+}
 
 /// The case's position after the request.
 #[derive(Debug, Clone, Serialize)]
@@ -82,12 +91,49 @@ impl Portal {
             Some(body) if !body.expose_secret().trim().is_empty() => Some(checked_message(body)?),
             _ => None,
         };
+        self.record_request(kind, |portal, tx| {
+            let mailbox = portal.mailbox_access(tx, token)?;
+            Ok((
+                mailbox.case,
+                Some(mailbox.key),
+                message.clone().map(Words::Plain),
+            ))
+        })
+    }
+
+    /// The same request from a browser that opened the mailbox itself (a proof session): the
+    /// reporter's words, if any, come sealed for the case's next position, as a sealed message
+    /// does. The server holds no key for such a session, so it cannot write the letter it adds
+    /// for stage 2 or a withdrawal; the mailbox shows the new stage and dates instead.
+    pub fn sealed_reporter_request(
+        &self,
+        token: &str,
+        kind: RequestKind,
+        message: Option<&SealedMessage>,
+    ) -> Result<RequestReceipt, ServiceError> {
+        if let Some(message) = message {
+            super::sealed_mailbox::check_sealed_message(message, self.clock.today())?;
+        }
+        self.record_request(kind, |portal, tx| {
+            let (case, key) = portal.reporter_session(tx, token)?;
+            Ok((case, key, message.map(Words::Sealed)))
+        })
+    }
+
+    fn record_request<'m>(
+        &self,
+        kind: RequestKind,
+        open: impl Fn(
+            &Portal,
+            &mut Tx,
+        ) -> Result<(Case, Option<DataKey>, Option<Words<'m>>), ServiceError>,
+    ) -> Result<RequestReceipt, ServiceError> {
         let today = self.clock.today();
         let now = self.clock.now_utc_naive();
         let public_url = self.settings.public_url.trim_end_matches('/').to_owned();
         self.store.write(|tx| {
-            let mailbox = self.mailbox_access(tx, token)?;
-            let case = &mailbox.case;
+            let (case, key, message) = open(self, tx)?;
+            let case = &case;
             // Two requests at once (a double click) must not both record an event.
             cases::lock(tx, &case.id)?;
             let organisation = casefile::organisation_of(tx, case)?;
@@ -96,12 +142,16 @@ impl Portal {
             let history = events::for_case(tx, &case.id)?;
             let before = casefile::replay(&history, &calendar, &settings)?;
             let mut state = before.state();
-            let message_id = match &message {
-                Some(body) => {
+            let message_id = match (&message, &key) {
+                (Some(Words::Sealed(sealed)), _) => {
+                    super::sealed_mailbox::store_sealed_message(tx, case, sealed, today)?;
+                    Some(sealed.record_id.clone())
+                }
+                (Some(Words::Plain(body)), Some(key)) => {
                     let id = RecordId::generate();
                     casefile::append_sealed(
                         tx,
-                        &mailbox.key,
+                        key,
                         &RecordDraft {
                             id: &id,
                             case_id: &case.id,
@@ -115,7 +165,12 @@ impl Portal {
                     )?;
                     Some(id)
                 }
-                None => None,
+                (Some(Words::Plain(_)), None) => {
+                    return Err(ServiceError::Internal(
+                        "a message in the clear for a session without a key".to_owned(),
+                    ));
+                }
+                (None, _) => None,
             };
             if let Some(kind_of_event) = event_for(kind) {
                 let event = Event::new(today, kind_of_event);
@@ -137,11 +192,11 @@ impl Portal {
                         ..LetterFacts::default()
                     },
                 );
-                if let Some(letter) = letter {
+                if let (Some(letter), Some(key)) = (letter, &key) {
                     let record_id = RecordId::generate();
                     casefile::append_sealed(
                         tx,
-                        &mailbox.key,
+                        key,
                         &RecordDraft {
                             id: &record_id,
                             case_id: &case.id,

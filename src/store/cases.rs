@@ -121,6 +121,34 @@ pub fn find_by_lookup_id(tx: &mut Tx, lookup_id: &[u8]) -> Result<Option<Case>, 
         .map(Case::from))
 }
 
+/// The stored hash of the case's mailbox proof, if one was set.
+pub fn mailbox_proof_hash(tx: &mut Tx, id: &CaseId) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(cases::table
+        .find(id.as_str())
+        .select(cases::mailbox_proof_hash)
+        .first::<Option<Vec<u8>>>(tx)
+        .optional()?
+        .flatten())
+}
+
+/// Records the hash of the case's mailbox proof (at intake, or at a server-side sign-in of a case
+/// sent before proofs existed).
+pub fn set_mailbox_proof_hash(tx: &mut Tx, id: &CaseId, hash: &[u8]) -> Result<(), StoreError> {
+    diesel::update(cases::table.find(id.as_str()))
+        .set(cases::mailbox_proof_hash.eq(hash))
+        .execute(tx)?;
+    Ok(())
+}
+
+/// The next record position of the case (what [`take_record_seq`] would answer now).
+pub fn next_record_seq(tx: &mut Tx, id: &CaseId) -> Result<Option<i32>, StoreError> {
+    Ok(cases::table
+        .find(id.as_str())
+        .select(cases::next_record_seq)
+        .first(tx)
+        .optional()?)
+}
+
 pub fn find_by_reference(tx: &mut Tx, reference: &str) -> Result<Option<Case>, StoreError> {
     Ok(cases::table
         .filter(cases::reference.eq(reference))
@@ -261,7 +289,8 @@ pub fn insert_record(tx: &mut Tx, record: &NewRecord<'_>) -> Result<(), StoreErr
             created_on: record.created_on,
             aad_version: record.aad_version,
         })
-        .execute(tx)?;
+        .execute(tx)
+        .map_err(|error| StoreError::from(error).duplicate_as("a record with that id"))?;
     Ok(())
 }
 

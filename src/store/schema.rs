@@ -86,6 +86,7 @@ diesel::table! {
         next_record_seq -> Integer,
         channel -> Text,
         erased_on -> Nullable<Date>,
+        mailbox_proof_hash -> Nullable<Binary>,
     }
 }
 

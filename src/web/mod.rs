@@ -119,6 +119,7 @@ pub fn app(
         .route("/static/style.css", web::get().to(pages::stylesheet))
         .route("/static/speakup.js", web::get().to(scripts::loader))
         .route("/static/reporter.js", web::get().to(scripts::reporter))
+        .route("/static/mailbox.js", web::get().to(scripts::mailbox))
         .route(
             "/static/speakup-crypto.wasm",
             web::get().to(scripts::module),
@@ -161,6 +162,10 @@ pub fn app(
         .route("/concerns/saved", web::post().to(reporter::concern::saved))
         .route("/protection", web::get().to(pages::protection))
         .route("/mailbox", web::get().to(reporter::mailbox::show))
+        .route(
+            "/mailbox/browser",
+            web::get().to(reporter::mailbox::show_in_browser),
+        )
         .route(
             "/mailbox/sign-in",
             web::post().to(reporter::mailbox::sign_in),

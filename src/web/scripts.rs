@@ -29,6 +29,10 @@ const LOADER_PATH: &str = "/static/speakup.js";
 const MODULE_PATH: &str = "/static/speakup-crypto.wasm";
 const REPORTER_PATH: &str = "/static/reporter.js";
 
+// The reporter's mailbox in the browser.
+const MAILBOX: &[u8] = include_bytes!("../../static/mailbox.js");
+const MAILBOX_PATH: &str = "/static/mailbox.js";
+
 /// `sha384-…` as the `integrity` attribute and `fetch` option take it.
 pub fn integrity(bytes: &[u8]) -> String {
     format!(
@@ -54,6 +58,8 @@ pub struct Scripts {
 pub enum PageScript {
     /// The concern form: seals the concern in the browser.
     Reporter,
+    /// The mailbox sign-in and the mailbox opened in the browser.
+    Mailbox,
 }
 
 static REPORTER_SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
@@ -65,10 +71,20 @@ static REPORTER_SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     page_integrity: integrity(REPORTER),
 });
 
+static MAILBOX_SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+    loader_src: LOADER_PATH,
+    loader_integrity: integrity(LOADER),
+    module_src: MODULE_PATH,
+    module_integrity: integrity(MODULE),
+    page_src: MAILBOX_PATH,
+    page_integrity: integrity(MAILBOX),
+});
+
 /// The script tags' sources and integrity values for a page that runs the crypto module.
 pub fn crypto_scripts(page: PageScript) -> Scripts {
     match page {
         PageScript::Reporter => REPORTER_SCRIPTS.clone(),
+        PageScript::Mailbox => MAILBOX_SCRIPTS.clone(),
     }
 }
 
@@ -102,6 +118,10 @@ pub async fn reporter() -> HttpResponse {
     asset("text/javascript; charset=utf-8", REPORTER)
 }
 
+pub async fn mailbox() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", MAILBOX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +136,9 @@ mod tests {
         let scripts = crypto_scripts(PageScript::Reporter);
         assert_eq!(scripts.module_integrity, integrity(MODULE));
         assert_eq!(scripts.page_integrity, integrity(REPORTER));
+        let scripts = crypto_scripts(PageScript::Mailbox);
+        assert_eq!(scripts.page_integrity, integrity(MAILBOX));
+        assert_eq!(scripts.page_src, MAILBOX_PATH);
         assert!(MODULE.starts_with(b"\0asm"));
     }
 }

@@ -23,6 +23,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "index.html",
     "_form_error.html",
     "_scripts.html",
+    "mailbox_browser.html",
     "setup.html",
     "setup_done.html",
     "enrol.html",

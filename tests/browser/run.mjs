@@ -410,7 +410,140 @@ async function reporterWithJavaScript(browser, origin) {
   }
   check(wire.length > 5, `the wire was recorded (${wire.length} requests and responses)`);
   await context.close();
-  return { reference, text: SEALED_CONCERN, fingerprint: (fingerprint || '').replace(/^\(key |\)$/g, '') };
+  return { reference, key, text: SEALED_CONCERN, fingerprint: (fingerprint || '').replace(/^\(key |\)$/g, '') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reporter's mailbox with JavaScript on: the browser signs in with a proof derived from the
+// case key, opens the handler's reply and seals its own; nothing on the wire carries the case
+// key or either message in plaintext, and the handler reads the reply on screen.
+
+const HANDLER_REPLY = 'Handler-reply 9c21: which Fridays was the fridge log rewritten?';
+const SEALED_REPLY = 'Reporter-reply 4e8b: the last three Fridays, always after the late shift.';
+const STAGE2_WHY = 'Stage2-why 5d0e: it is still happening and nobody has looked at the logs.';
+
+// A code for a time step not yet used (speakup refuses a step twice).
+async function freshTotp(uri, used) {
+  for (let wait = 0; wait < 35; wait += 1) {
+    const code = totp(uri);
+    if (!used.has(code)) {
+      used.add(code);
+      return code;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error('no fresh TOTP step');
+}
+
+async function mailboxWithJavaScript(browser, origin, handler, sealed, usedCodes) {
+  // The handler answers the concern sealed in the browser.
+  const consoleContext = await browser.newContext({ viewport: DESKTOP });
+  const consolePage = await consoleContext.newPage();
+  consolePage.setDefaultTimeout(10_000);
+  await consolePage.goto(`${origin}/console/sign-in`);
+  await consolePage.fill('#email', handler.email);
+  await consolePage.fill('#password', handler.password);
+  await consolePage.fill('#code', await freshTotp(handler.totp_uri, usedCodes));
+  await consolePage.click('main button[type="submit"]');
+  await consolePage.waitForURL(/\/console$/);
+  await consolePage.click(`a:has-text("${sealed.reference}")`);
+  await consolePage.waitForURL(/\/console\/cases\//);
+  const caseUrl = consolePage.url();
+  await consolePage.goto(`${caseUrl}/conversation`);
+  await consolePage.fill('#reply-body', HANDLER_REPLY);
+  await consolePage.click('button:has-text("Send to the reporter")');
+
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const wire = [];
+  const pending = [];
+  page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
+  page.on('response', (response) =>
+    pending.push(response.body().then((body) => wire.push(body.toString('utf8')), () => {})),
+  );
+  const look = (name) => examine(page, `reporter-js-${name}`, { viewport: PHONE });
+
+  await page.goto(`${origin}/mailbox`);
+  await page.waitForSelector('#mailbox-mode[data-mode="browser"]');
+  check(
+    /browser opens your mailbox: your case key stays on this device/.test(await page.textContent('#mailbox-mode')),
+    'with JavaScript the sign-in page says the browser opens the mailbox',
+  );
+  await look('03-mailbox-sign-in');
+  // A typo is caught in the browser, explained, and nothing is sent.
+  const typo = `${sealed.key.slice(0, -1)}${sealed.key.endsWith('A') ? 'B' : 'A'}`;
+  await page.fill('#case_key', typo);
+  await page.click('main button[type="submit"]');
+  await page.waitForSelector('#case_key-error');
+  check(/typo/.test(await page.textContent('#case_key-error')), 'a mistyped key is explained beside the box');
+  check((await page.getAttribute('#case_key', 'aria-invalid')) === 'true', 'the mistyped box is marked invalid');
+
+  await page.fill('#case_key', sealed.key.toLowerCase());
+  const signInStarted = Date.now();
+  await page.click('main button[type="submit"]');
+  await page.waitForURL(/\/mailbox\/browser$/);
+  await page.waitForSelector(`h1:has-text("${sealed.reference}")`);
+  console.log(`  mailbox signed in and opened in the browser in ${Date.now() - signInStarted} ms`);
+  const opened = await page.evaluate(() => document.body.innerText);
+  check(opened.includes(HANDLER_REPLY), 'the browser opens the handler reply');
+  check(/Opened in your browser/.test(opened), 'the mailbox says it was opened in the browser');
+  await look('04-mailbox');
+
+  // An empty reply is explained and focused; then a real one is sealed and sent.
+  await page.click('button:has-text("Send message")');
+  await page.waitForSelector('#body-error');
+  check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'body'), 'an empty reply puts focus back in the box');
+  await page.fill('#body', SEALED_REPLY);
+  await page.click('button:has-text("Send message")');
+  await page.waitForSelector('#mailbox-live:has-text("Your message has been sent")');
+  check((await page.evaluate(() => document.body.innerText)).includes(SEALED_REPLY), 'the sealed reply shows in the mailbox');
+  await look('05-mailbox-replied');
+
+  // Stage 2 asked for from the browser, with the reason sealed here.
+  await page.fill('#stage2-message', STAGE2_WHY);
+  await page.click('button:has-text("Ask for stage 2")');
+  await page.waitForSelector('#mailbox-live:has-text("You have asked for stage 2")');
+  const afterRequest = await page.evaluate(() => document.body.innerText);
+  check(/At stage 2/.test(afterRequest), 'the mailbox shows stage 2 after the request');
+  check(afterRequest.includes(STAGE2_WHY), 'the reason for stage 2 shows in the mailbox');
+  await look('06-mailbox-stage2');
+  await Promise.all(pending);
+
+  const signIn = wire.find((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/session'));
+  check(Boolean(signIn) && /"proof":"[0-9a-f]{64}"/.test(signIn) && !/case_key/.test(signIn), 'the browser signed in with a proof, not the key');
+  check(wire.some((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/sealed/messages')), 'the reply went sealed to /api/v1/mailbox/sealed/messages');
+  const forms = (secret) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), secret.toLowerCase()];
+  check(wire.some((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/sealed/requests')), 'the stage 2 request went to /api/v1/mailbox/sealed/requests');
+  for (const secret of [sealed.key, sealed.key.replace(/-/g, ''), HANDLER_REPLY, SEALED_REPLY, STAGE2_WHY]) {
+    const leaked = wire.some((entry) => forms(secret).some((form) => entry.includes(form)));
+    check(!leaked, `never on the mailbox wire in plaintext: ${secret.slice(0, 24)}…`);
+  }
+  check(!(await context.cookies()).some((c) => c.name === '__Host-speakup-mailbox'), 'the browser mode sets no server mailbox cookie');
+
+  // Files and identity requests stay server-side: the page offers that mode, and the sign-in
+  // page then says the key goes to the server.
+  check(await page.locator('a[href="/mailbox?open=server"]').count() === 1, 'the browser mailbox offers the server mode for files');
+  const serverMode = await context.newPage();
+  await serverMode.goto(`${origin}/mailbox?open=server`);
+  await serverMode.waitForSelector('#mailbox-mode-text a[href="/mailbox"]');
+  check(
+    /chose to open your mailbox on our server/.test(await serverMode.textContent('#mailbox-mode-text')),
+    'the sign-in page says when the reporter chose the server mode',
+  );
+  await serverMode.close();
+  // Signing out forgets the session and the key in this tab.
+  await page.click('#mailbox-sign-out');
+  await page.waitForSelector('text=You have signed out');
+  check(await page.evaluate(() => sessionStorage.getItem('speakup-mailbox') === null), 'signing out forgets the key in this tab');
+  await context.close();
+
+  // The handler reads the reply the browser sealed.
+  await consolePage.goto(`${caseUrl}/conversation`);
+  const conversation = await consolePage.evaluate(() => document.body.innerText);
+  check(conversation.includes(SEALED_REPLY), 'the handler reads the reply sealed in the browser');
+  check(conversation.includes(STAGE2_WHY), 'the handler reads the reason for stage 2 sealed in the browser');
+  await consoleContext.close();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -597,7 +730,10 @@ async function main() {
     console.log('reporter with JavaScript: sealed in the browser');
     const sealed = await reporterWithJavaScript(browser, server.origin);
     console.log('console journey (JavaScript on)');
+    const usedCodes = new Set([totp(handler.totp_uri)]);
     await consoleJourney(browser, server.origin, handler, lead, reference, sealed);
+    console.log('reporter mailbox with JavaScript: opened in the browser');
+    await mailboxWithJavaScript(browser, server.origin, handler, sealed, usedCodes);
   } finally {
     if (browser) await browser.close();
     if (server) server.child.kill('SIGTERM');

@@ -109,6 +109,8 @@ fn compute(existing: &Value) -> Value {
                 "display": display,
                 "lookup_id": hex(&derived.lookup_id()),
                 "reporter_public": hex(derived.reporter_key_pair().unwrap().public.as_bytes()),
+                "mailbox_proof": hex(derived.mailbox_proof().unwrap().expose_bytes()),
+                "mailbox_proof_hash": hex(&derived.mailbox_proof().unwrap().stored_hash()),
             })
         })
         .collect();

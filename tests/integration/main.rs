@@ -10,6 +10,7 @@ mod object_store;
 mod support;
 
 mod attachments;
+mod browser_mailbox;
 mod calendar_cli;
 mod cli;
 mod console_pages;

@@ -72,5 +72,13 @@ export function checkVectors(api, vectors) {
     expect(hex(keys.verifier) === v.verifier, `password[${i}] verifier`);
   }
   failsWith('input', () => api.passwordKeys('pw', new Uint8Array(16), { memoryKib: 1024, iterations: 1, parallelism: 1 }), 'a weak Argon2 cost is refused');
+  // -- The reporter's mailbox in the browser ----------------------------------------------------
+  for (const [i, v] of vectors.case_key.entries()) {
+    const { proof, storedHash } = api.mailboxProof(v.typed);
+    expect(hex(proof) === v.mailbox_proof, `case_key[${i}] mailbox proof`);
+    expect(hex(storedHash) === v.mailbox_proof_hash, `case_key[${i}] mailbox proof hash`);
+  }
+  failsWith('case_key_malformed', () => api.mailboxProof('not a key'), 'a mailbox proof needs a case key');
+
   return { checks, failures };
 }

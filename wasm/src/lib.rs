@@ -471,3 +471,24 @@ pub unsafe extern "C" fn su_password_keys(
     })();
     answer(outcome)
 }
+
+// ---------------------------------------------------------------------------------------------
+// The reporter's mailbox in the browser (kept apart from the other blocks to ease merging)
+
+/// The mailbox proof of a case key (as typed): proof (32) ‖ the hash the server stores (32).
+/// The page sends the proof to sign in to the mailbox, and the hash with a concern it sealed.
+///
+/// # Safety
+/// The pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_mailbox_proof(key_ptr: *const u8, key_len: usize) -> i32 {
+    // SAFETY: passed on from the caller.
+    let outcome = unsafe { text(key_ptr, key_len) }.and_then(|typed| {
+        let key = CaseKey::parse(typed).map_err(|e| Failure::from(CryptoError::from(e)))?;
+        let proof = key.mailbox_proof().map_err(Failure::from)?;
+        let mut out = proof.expose_bytes().to_vec();
+        out.extend_from_slice(&proof.stored_hash());
+        Ok(out)
+    });
+    answer(outcome)
+}

@@ -77,6 +77,9 @@ pub struct SealedConcern {
     pub received_on: Date,
     pub lookup_id: [u8; 32],
     pub reporter_public_key: [u8; 32],
+    /// The hash of the mailbox proof the browser derived from the case key, so the reporter can
+    /// open the mailbox in the browser later; without it, the first sign-in is server-side.
+    pub mailbox_proof_hash: Option<[u8; 32]>,
     /// Sealed under the case data key at position 1.
     pub concern: SealedPart,
     /// Sealed under the identity key at position 2 (confidential concerns only).
@@ -269,6 +272,9 @@ impl Portal {
                     erased_on: None,
                 },
             )?;
+            if let Some(hash) = &concern.mailbox_proof_hash {
+                cases::set_mailbox_proof_hash(tx, &concern.case_id, hash)?;
+            }
             let parts = [(&concern.concern, RecordKind::Concern, 1)]
                 .into_iter()
                 .chain(

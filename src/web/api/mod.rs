@@ -64,6 +64,21 @@ pub const ENDPOINTS: &[Endpoint] = &[
         route: || web::post().to(reporter::send_message),
     },
     Endpoint {
+        method: "GET",
+        path: "/mailbox/sealed",
+        route: || web::get().to(reporter::sealed_mailbox),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/mailbox/sealed/messages",
+        route: || web::post().to(reporter::send_sealed_message),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/mailbox/sealed/requests",
+        route: || web::post().to(reporter::make_sealed_request),
+    },
+    Endpoint {
         method: "POST",
         path: "/mailbox/requests",
         route: || web::post().to(reporter::make_request),

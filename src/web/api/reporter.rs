@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::crypto::{KeyKind, Secret, SubmissionToken};
+use crate::crypto::{KeyKind, MailboxProof, Secret, SubmissionToken};
 use crate::ids::{CaseId, RecordId, UserId};
 use crate::model::RequestKind;
 use crate::procedure::dates::iso_date;
@@ -14,6 +14,7 @@ use crate::service::identity_consent::Decision;
 use crate::service::intake::{
     NewConcern, Recipient, ReporterIdentity, SealedConcern, SealedPart, SealedWrap,
 };
+use crate::service::sealed_mailbox::SealedMessage;
 use crate::service::{Portal, ServiceError};
 use crate::web::attachments::{self, FormCheck};
 use crate::web::bearer::BearerToken;
@@ -74,6 +75,9 @@ pub struct SealedConcernRequest {
     /// Lowercase hex, 32 bytes each.
     lookup_id: String,
     reporter_public_key: String,
+    /// Lowercase hex, 32 bytes: the stored hash of the mailbox proof (optional).
+    #[serde(default)]
+    mailbox_proof_hash: Option<String>,
     concern: SealedPartRequest,
     #[serde(default)]
     identity: Option<SealedPartRequest>,
@@ -150,6 +154,11 @@ impl TryFrom<SealedConcernRequest> for SealedConcern {
             received_on: request.received_on,
             lookup_id: hex32("lookup_id", &request.lookup_id)?,
             reporter_public_key: hex32("reporter_public_key", &request.reporter_public_key)?,
+            mailbox_proof_hash: request
+                .mailbox_proof_hash
+                .as_deref()
+                .map(|hash| hex32("mailbox_proof_hash", hash))
+                .transpose()?,
             concern: sealed_part(request.concern)?,
             identity: request.identity.map(sealed_part).transpose()?,
             wraps,
@@ -283,10 +292,27 @@ pub async fn submit_concern(
     }))
 }
 
+/// Either the case key (the server opens the mailbox) or, from a browser that opens the
+/// mailbox itself, the lookup id and the mailbox proof derived from the case key.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum MailboxSignIn {
+    CaseKey(CaseKeySignIn),
+    Proof(ProofSignIn),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MailboxSignIn {
+pub struct CaseKeySignIn {
     case_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofSignIn {
+    /// Lowercase hex, 32 bytes each.
+    lookup_id: String,
+    proof: String,
 }
 
 #[derive(Serialize)]
@@ -301,10 +327,18 @@ pub async fn open_mailbox(
     request: web::Json<MailboxSignIn>,
 ) -> Result<HttpResponse, ApiError> {
     limits.mailbox_sign_ins.check(client)?;
-    let case_key = Secret::new(request.into_inner().case_key);
     let portal = portal.into_inner();
-    let outcome = blocking(move || portal.open_mailbox(case_key.expose_secret())).await;
-    let token = outcome?;
+    let token = match request.into_inner() {
+        MailboxSignIn::CaseKey(CaseKeySignIn { case_key }) => {
+            let case_key = Secret::new(case_key);
+            blocking(move || portal.open_mailbox(case_key.expose_secret())).await?
+        }
+        MailboxSignIn::Proof(ProofSignIn { lookup_id, proof }) => {
+            let lookup_id = hex32("lookup_id", &lookup_id)?;
+            let proof = MailboxProof::from_bytes(Secret::new(hex32("proof", &proof)?));
+            blocking(move || portal.open_mailbox_with_proof(&lookup_id, &proof)).await?
+        }
+    };
     Ok(HttpResponse::Ok().json(TokenAnswer {
         token: token.expose_secret(),
     }))
@@ -418,5 +452,78 @@ pub async fn make_request(
     let receipt =
         blocking(move || portal.reporter_request(token.0.expose_secret(), kind, message.as_ref()))
             .await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
+/// `GET /mailbox/sealed`: the mailbox as ciphertext, for a browser that opens it itself.
+pub async fn sealed_mailbox(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    let portal = portal.into_inner();
+    let view = blocking(move || portal.sealed_mailbox(token.0.expose_secret())).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedMessageRequest {
+    record_id: String,
+    position: i32,
+    #[serde(with = "iso_date")]
+    written_on: Date,
+    /// Standard base64.
+    sealed: String,
+}
+
+impl TryFrom<SealedMessageRequest> for SealedMessage {
+    type Error = ServiceError;
+
+    fn try_from(request: SealedMessageRequest) -> Result<SealedMessage, ServiceError> {
+        Ok(SealedMessage {
+            record_id: RecordId::from_stored(request.record_id),
+            position: request.position,
+            written_on: request.written_on,
+            sealed: decoded(&data_encoding::BASE64, "sealed", &request.sealed)?,
+        })
+    }
+}
+
+/// `POST /mailbox/sealed/messages`: a message sealed in the browser.
+pub async fn send_sealed_message(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    request: web::Json<SealedMessageRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let message = SealedMessage::try_from(request.into_inner())?;
+    let portal = portal.into_inner();
+    let position =
+        blocking(move || portal.sealed_reporter_message(token.0.expose_secret(), &message)).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"position": position})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedMailboxRequest {
+    #[serde(rename = "type")]
+    kind: RequestKind,
+    #[serde(default)]
+    message: Option<SealedMessageRequest>,
+}
+
+/// `POST /mailbox/sealed/requests`: stage 2, withdrawal or detriment from a browser that opened
+/// the mailbox itself; the reporter's words, if any, sealed there.
+pub async fn make_sealed_request(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    request: web::Json<SealedMailboxRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let SealedMailboxRequest { kind, message } = request.into_inner();
+    let message = message.map(SealedMessage::try_from).transpose()?;
+    let portal = portal.into_inner();
+    let receipt = blocking(move || {
+        portal.sealed_reporter_request(token.0.expose_secret(), kind, message.as_ref())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(receipt))
 }

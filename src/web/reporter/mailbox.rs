@@ -25,6 +25,7 @@ use crate::web::blocking;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::PageError;
 use crate::web::rate_limit::{ClientKey, RateLimits};
+use crate::web::scripts::{self, Scripts};
 
 pub const COOKIE: &str = "__Host-speakup-mailbox";
 
@@ -74,6 +75,8 @@ fn clearing_cookie(mut response: HttpResponse) -> Result<HttpResponse, PageError
 #[derive(Serialize)]
 struct SignInView<'a> {
     title: &'static str,
+    /// static/mailbox.js and the crypto module: with JavaScript the browser opens the mailbox.
+    scripts: Scripts,
     csrf: &'a str,
     notice: Option<&'static str>,
     /// A message that could not be sent because the session had ended, to copy.
@@ -106,6 +109,7 @@ fn sign_in_page(
             } else {
                 "Error: Check your concern"
             },
+            scripts: scripts::crypto_scripts(scripts::PageScript::Mailbox),
             csrf: csrf.value(),
             notice,
             unsent,
@@ -115,6 +119,28 @@ fn sign_in_page(
         },
         status,
     )
+    .map(scripts::allow_crypto)
+}
+
+#[derive(Serialize)]
+struct BrowserMailboxView {
+    title: &'static str,
+    scripts: Scripts,
+}
+
+/// `GET /mailbox/browser`: the mailbox opened by the browser (static/mailbox.js fills it in
+/// from the sealed mailbox; the page itself holds nothing of the case). Without JavaScript it
+/// points to the sign-in form, which works without it.
+pub async fn show_in_browser() -> Result<HttpResponse, PageError> {
+    page_with_status(
+        "mailbox_browser.html",
+        &BrowserMailboxView {
+            title: "Your concern",
+            scripts: scripts::crypto_scripts(scripts::PageScript::Mailbox),
+        },
+        StatusCode::OK,
+    )
+    .map(scripts::allow_crypto)
 }
 
 /// The sign-in form after a session has ended, with the cookie cleared.
