@@ -1,31 +1,79 @@
-"""Schemathesis hooks for the contract suite: which token each operation is sent with.
+"""Schemathesis hooks for the contract suite: which token each operation is sent with, the seeded
+identifiers the fuzzer cannot guess, and a tally of the statuses each operation answered.
 
-run.py seeds the accounts and a concern, then passes what these providers need through the
-environment (never on a command line):
+run.py seeds the accounts, a concern and what hangs off it, then passes what these hooks need
+through the environment (never on a command line):
 
-- reporter operations (/mailbox...) get a mailbox token, signed in afresh with the seeded
-  case key whenever the cached one is refused (a fuzzed sign-out may have closed it);
-- case operations (/cases...) get the intake contact's session token;
-- /admin... and /reports... get the organisation admin's session token;
-- DELETE /session gets a spare handler's token, so signing out does not end the contact's.
+- reporter operations (/mailbox...) get a mailbox token for the seeded concern, signed in afresh
+  with its case key whenever the cached one is refused (a fuzzed sign-out may have closed it);
+- case operations (/cases...) get the intake contact's session token (the contact holds the
+  seeded concern and every case it records);
+- GET /reports/kpi gets the executive lead's token, the approvals the whistleblowing champion's
+  (the seeded approvals were asked for by the admin, who may not decide their own), the rest of
+  /admin... the organisation admin's;
+- DELETE /session gets a spare handler's token, so signing out does not end anyone else's.
+
+Seeded identifiers (`before_call`, documented in tests/contract/README.md):
+
+- a schema-valid organisation slug in a body or query is, for three cases in four, replaced by
+  the seeded organisation's (a slug names data: no generator can guess one that exists), and
+  a schema-valid e-mail address in a grant by the seeded investigator's, in the same way; the
+  other case in four keeps the generated value, so unknown ones are still tried;
+- the document's sign-in example (ann.intake@nhs.scot with the code 123456) is sent with the
+  seeded account's current TOTP code, as an authenticator app would show it, and the document's
+  mailbox example case key is replaced with the seeded concern's;
+- resetting or disabling one of the accounts the suite signs in with (whose id the stateful
+  phase takes from GET /admin/users) is sent for a sacrificial account instead, so one fuzzed
+  call does not end the tokens every later call depends on.
+
+CONTRACT_STATUS_FILE, when set, collects one line per answer (operation, status) for run.py's
+summary of which operations reached a 2xx answer.
 """
 
+import base64
+import hashlib
+import hmac
+import json
 import os
+import re
+import struct
+import time
+import urllib.parse
 
 import requests
 import schemathesis
 
 BASE = os.environ["CONTRACT_BASE_URL"]
+SEED = json.loads(os.environ["CONTRACT_SEED"])
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+$")
+
+# The examples in docs/openapi.json that run.py seeds an account or a concern for.
+EXAMPLE_SIGN_IN = ("ann.intake@nhs.scot", "123456")
+EXAMPLE_CASE_KEY = "7K2M-Q9XR-4TPD-8HVN-3WJC-6FBA-2YEG"
+
+
+def _totp(uri):
+    """RFC 6238 with the defaults speakup uses: SHA-1, 30 seconds, 6 digits."""
+    secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    counter = struct.pack(">Q", int(time.time()) // 30)
+    mac = hmac.new(key, counter, hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    code = (struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{code:06d}"
 
 
 def _mailbox_token() -> str:
-    answer = requests.post(
-        f"{BASE}/mailbox/session",
-        json={"case_key": os.environ["CONTRACT_CASE_KEY"]},
-        timeout=30,
-    )
+    answer = requests.post(f"{BASE}/mailbox/session", json={"case_key": SEED["case_key"]}, timeout=30)
     answer.raise_for_status()
     return answer.json()["token"]
+
+
+def _three_in_four(value) -> bool:
+    """Deterministic in the generated value, so a run is reproducible from its seed."""
+    return hashlib.sha256(repr(value).encode()).digest()[0] % 4 != 0
 
 
 class _Bearer:
@@ -53,16 +101,71 @@ class ReporterSignOut(_Bearer):
 @schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path_regex=r"^/cases(/|$)")
 class Contact(_Bearer):
     def get(self, case, ctx):
-        return os.environ["CONTRACT_CONTACT_TOKEN"]
+        return SEED["tokens"]["contact"]
 
 
-@schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path_regex=r"^/(admin|reports)/")
+@schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path="/reports/kpi")
+class Lead(_Bearer):
+    def get(self, case, ctx):
+        return SEED["tokens"]["lead"]
+
+
+@schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path_regex=r"^/admin/approvals(/|$)")
+class Champion(_Bearer):
+    def get(self, case, ctx):
+        return SEED["tokens"]["champion"]
+
+
+@schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path_regex=r"^/admin/").skip_for(
+    path_regex=r"^/admin/approvals(/|$)"
+)
 class Admin(_Bearer):
     def get(self, case, ctx):
-        return os.environ["CONTRACT_ADMIN_TOKEN"]
+        return SEED["tokens"]["admin"]
 
 
 @schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path="/session", method="DELETE")
 class SpareHandler(_Bearer):
     def get(self, case, ctx):
-        return os.environ["CONTRACT_SPARE_TOKEN"]
+        return SEED["tokens"]["spare"]
+
+
+def _seed_organisation(container):
+    if isinstance(container, dict):
+        value = container.get("organisation")
+        if isinstance(value, str) and SLUG.match(value) and _three_in_four(value):
+            container["organisation"] = SEED["organisation"]
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    label = case.operation.label
+    body = case.body if isinstance(case.body, dict) else None
+    if label in ("POST /concerns", "POST /cases"):
+        _seed_organisation(body)
+    elif label == "GET /reports/kpi":
+        _seed_organisation(case.query)
+    elif label == "POST /cases/{reference}/grants" and body is not None:
+        user = body.get("user")
+        if isinstance(user, str) and EMAIL.match(user) and _three_in_four(user):
+            body["user"] = SEED["grantee"]
+    elif label == "POST /session" and body is not None:
+        if (body.get("email"), body.get("totp")) == EXAMPLE_SIGN_IN:
+            body["totp"] = _totp(SEED["example_totp_uri"])
+    elif label == "POST /mailbox/session" and body is not None:
+        if body.get("case_key") == EXAMPLE_CASE_KEY:
+            body["case_key"] = SEED["case_key"]
+    elif label in ("POST /admin/users/{id}/reset", "POST /admin/users/{id}/disable"):
+        parameters = case.path_parameters or {}
+        if parameters.get("id") in SEED["protected"]:
+            parameters["id"] = SEED["sacrificial"]
+
+
+STATUS_FILE = os.environ.get("CONTRACT_STATUS_FILE")
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    if STATUS_FILE:
+        with open(STATUS_FILE, "a") as tally:
+            tally.write(f"{case.operation.label}\t{response.status_code}\n")
