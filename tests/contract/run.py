@@ -150,7 +150,8 @@ def sign_in(api, account):
 
 def accounts(speakup):
     """The organisation and its accounts, made through the CLI before the server starts."""
-    speakup.cli("org", "add", "--slug", ORG, "--name", "NHS Contractshire")
+    # A partnership: it offers both services, so neither is refused as one it does not offer.
+    speakup.cli("org", "add", "--slug", ORG, "--name", "NHS Contractshire", "--services", "nhs,local_authority")
     add = speakup.add_user
     return {
         "contact": add(
