@@ -19,6 +19,8 @@ Seeded identifiers (`before_call`, documented in tests/contract/README.md):
   the seeded organisation's (a slug names data: no generator can guess one that exists), and
   a schema-valid e-mail address in a grant by the seeded investigator's, in the same way; the
   other case in four keeps the generated value, so unknown ones are still tried;
+- a schema-valid submission token is replaced by one derived from the rest of the concern, so
+  the fuzzer's reused token values do not turn an unrelated body into a resend;
 - the document's sign-in example (ann.intake@nhs.scot with the code 123456) is sent with the
   seeded account's current TOTP code, as an authenticator app would show it, and the document's
   mailbox example case key is replaced with the seeded concern's;
@@ -137,12 +139,30 @@ def _seed_organisation(container):
             container["organisation"] = SEED["organisation"]
 
 
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def _fresh_submission_token(body):
+    """A submission token is new for each concern (the document says so): a second send with
+    it answers with the first one's receipt, whatever else the body says. The generators reuse
+    a few token values across unrelated bodies; a valid one is replaced by one derived from the
+    rest of the body, so the same body keeps its token (a resend) and another body gets its own."""
+    if body is None:
+        return
+    token = body.get("submission_token")
+    if isinstance(token, str) and TOKEN.match(token):
+        rest = {name: value for name, value in body.items() if name != "submission_token"}
+        digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=repr).encode()).digest()
+        body["submission_token"] = base64.urlsafe_b64encode(digest).decode()[:43]
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
     label = case.operation.label
     body = case.body if isinstance(case.body, dict) else None
     if label in ("POST /concerns", "POST /cases"):
         _seed_organisation(body)
+        _fresh_submission_token(body)
         exclude = body.get("exclude") if body is not None else None
         if isinstance(exclude, list) and exclude and _three_in_four(exclude):
             body["exclude"] = []
