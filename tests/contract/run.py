@@ -241,11 +241,14 @@ def tally(status_file, operations):
         for line in status_file.read_text().splitlines():
             label, status = line.rsplit("\t", 1)
             answered.setdefault(label, set()).add(int(status))
-    reached = sorted(label for label, statuses in answered.items() if any(200 <= s < 300 for s in statuses))
-    missing = sorted(set(operations) - set(reached))
-    print(f"operations that answered 2xx: {len(reached)} of {len(operations)}")
-    for label in missing:
-        print(f"  never 2xx: {label} (answered {sorted(answered.get(label, []))})")
+    # Schemathesis does not call the document it was loaded from (GET /openapi.json).
+    called = [label for label in operations if label in answered]
+    reached = sorted(label for label in called if any(200 <= s < 300 for s in answered[label]))
+    print(f"operations that answered 2xx: {len(reached)} of {len(called)} called")
+    for label in sorted(set(called) - set(reached)):
+        print(f"  never 2xx: {label} (answered {sorted(answered[label])})")
+    for label in sorted(set(operations) - set(called)):
+        print(f"  not called: {label}")
 
 
 def main():
