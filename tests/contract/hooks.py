@@ -17,13 +17,22 @@ Seeded identifiers (`before_call`, documented in tests/contract/README.md):
 
 - a schema-valid organisation slug in a body or query is, for three cases in four, replaced by
   the seeded organisation's (a slug names data: no generator can guess one that exists), and
-  a schema-valid e-mail address in a grant by the seeded investigator's, in the same way; the
+  a schema-valid e-mail address in a grant by the seeded investigator's, and an account id in an
+  intake change by a seeded newcomer contact's, in the same way; the
   other case in four keeps the generated value, so unknown ones are still tried;
 - a schema-valid submission token is replaced by one derived from the rest of the concern, so
   the fuzzer's reused token values do not turn an unrelated body into a resend;
 - the document's sign-in example (ann.intake@nhs.scot with the code 123456) is sent with the
   seeded account's current TOTP code, as an authenticator app would show it, and the document's
   mailbox example case key is replaced with the seeded concern's;
+- outside the stateful phase (whose links carry real identifiers), a schema-valid generated
+  path identifier is, for three cases in four, replaced by the seeded one: the seeded concern's
+  reference for the case operations (not for declaring a conflict, which would take the
+  contact off it), its files' ids, its first identity request, the seeded grantee for a
+  revocation; the fourth case keeps the generated value, so unknown ones still answer 404;
+- declaring a conflict of interest in the seeded concern (whose reference Schemathesis also
+  reuses from the answers it has seen) is sent for a second, seeded recorded case instead: the
+  contact would otherwise lose the case every other operation works on;
 - resetting or disabling one of the accounts the suite signs in with (whose id the stateful
   phase takes from GET /admin/users) is sent for a sacrificial account instead, so one fuzzed
   call does not end the tokens every later call depends on.
@@ -44,6 +53,7 @@ import urllib.parse
 
 import requests
 import schemathesis
+from schemathesis.core.parameters import ParameterLocation
 
 BASE = os.environ["CONTRACT_BASE_URL"]
 SEED = json.loads(os.environ["CONTRACT_SEED"])
@@ -156,6 +166,32 @@ def _fresh_submission_token(body):
         body["submission_token"] = base64.urlsafe_b64encode(digest).decode()[:43]
 
 
+# Path identifiers of seeded data, by operation (not for declaring a conflict: the contact would
+# lose the seeded case). The stateful phase keeps the identifiers its links carry.
+_CASE = {"reference": SEED["reference"]}
+SEEDED_PATHS = {
+    "GET /cases/{reference}": _CASE,
+    "POST /cases/{reference}/messages": _CASE,
+    "POST /cases/{reference}/notes": _CASE,
+    "POST /cases/{reference}/events": _CASE,
+    "POST /cases/{reference}/attachments": _CASE,
+    "POST /cases/{reference}/grants": _CASE,
+    "DELETE /cases/{reference}/grants/{email}": dict(_CASE, email=SEED["grantee"]),
+    "GET /cases/{reference}/attachments/{id}": dict(_CASE, id=SEED["case_attachment"]),
+    "GET /mailbox/attachments/{id}": {"id": SEED["mailbox_attachment"]},
+    "POST /mailbox/identity-requests/{id}": {"id": SEED["identity_request"]},
+}
+def _positive_path(case) -> bool:
+    """Path values generated to fit the schema (not ones built to break it)."""
+    meta = getattr(case, "meta", None)
+    return meta is None or not meta.is_negative_at(ParameterLocation.PATH)
+
+
+def _stateful(case) -> bool:
+    meta = getattr(case, "meta", None)
+    return meta is not None and meta.phase.name.value == "stateful"
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
     label = case.operation.label
@@ -172,13 +208,26 @@ def before_call(context, case, **kwargs):
         user = body.get("user")
         if isinstance(user, str) and EMAIL.match(user) and _three_in_four(user):
             body["user"] = SEED["grantee"]
+    elif label == "POST /admin/intake" and body is not None:
+        user = body.get("user")
+        if isinstance(user, str) and "\x00" not in user and _three_in_four(user):
+            body["user"] = SEED["newcomer"]
     elif label == "POST /session" and body is not None:
         if (body.get("email"), body.get("totp")) == EXAMPLE_SIGN_IN:
             body["totp"] = _totp(SEED["example_totp_uri"])
     elif label == "POST /mailbox/session" and body is not None:
         if body.get("case_key") == EXAMPLE_CASE_KEY:
             body["case_key"] = SEED["case_key"]
-    elif label in ("POST /admin/users/{id}/reset", "POST /admin/users/{id}/disable"):
+    elif label in SEEDED_PATHS and not _stateful(case):
+        parameters = case.path_parameters or {}
+        seeded = SEEDED_PATHS[label]
+        if _positive_path(case) and _three_in_four(parameters):
+            parameters.update(seeded)
+    if label == "POST /cases/{reference}/conflict":
+        parameters = case.path_parameters or {}
+        if parameters.get("reference") == SEED["reference"]:
+            parameters["reference"] = SEED["conflict_reference"]
+    if label in ("POST /admin/users/{id}/reset", "POST /admin/users/{id}/disable"):
         parameters = case.path_parameters or {}
         if parameters.get("id") in SEED["protected"]:
             parameters["id"] = SEED["sacrificial"]

@@ -6,7 +6,7 @@ a fresh PostgreSQL database), seeds it through the real CLI and API (see `seed`:
 intake contact, an admin, an executive lead, a whistleblowing champion and a spare handler, each
 signed in with password and TOTP; the account the document's sign-in example names; a
 confidential concern with two identity requests waiting in its mailbox and a file from each
-side; two intake changes waiting for approval), then runs `st run` on the served OpenAPI
+side; a case the contact recorded; two intake changes waiting for approval), then runs `st run` on the served OpenAPI
 document: examples, coverage, fuzzing and stateful phases (the document's `links`), every check.
 Any failure or 5xx fails the run. At the end it prints which operations reached a 2xx answer.
 
@@ -197,6 +197,20 @@ def seed(api, people):
         },
     )
     reference = call("GET", f"{api}/cases", tokens["contact"])[0]["reference"]
+    # A second case, recorded by the contact: the one a conflict of interest is declared in.
+    recorded = call(
+        "POST",
+        f"{api}/cases",
+        tokens["contact"],
+        json={
+            "organisation": ORG,
+            "service": "nhs",
+            "anonymity": "anonymous",
+            "concern": "Told by phone: the night rota is short every weekend.",
+            "received_on": time.strftime("%Y-%m-%d", time.gmtime()),
+            "channel": "phone",
+        },
+    )
     # Two handlers asked to be told who the reporter is: pending in the mailbox.
     for grantee in ("grantee", "example"):
         call(
@@ -206,19 +220,20 @@ def seed(api, people):
             json={"user": people[grantee]["email"], "identity": True, "reason": "to interview you"},
         )
     # A file each way, so downloads have something to find.
-    call(
+    case_file = call(
         "POST",
         f"{api}/cases/{reference}/attachments",
         tokens["contact"],
         files={"file": ("rota.txt", b"Night rota, ward 3", "text/plain")},
     )
     mailbox = call("POST", f"{api}/mailbox/session", json={"case_key": receipt["case_key"]})["token"]
-    call(
+    mailbox_file = call(
         "POST",
         f"{api}/mailbox/attachments",
         mailbox,
         files={"file": ("photo.txt", b"Unlocked cabinet", "text/plain")},
     )
+    identity_requests = call("GET", f"{api}/mailbox", mailbox)["identity_requests"]
     # Intake changes the admin asked for, waiting for the champion.
     for newcomer in ("newcomer1", "newcomer2"):
         call("POST", f"{api}/admin/intake", tokens["admin"], json={"user": people[newcomer]["id"], "on": True})
@@ -226,11 +241,17 @@ def seed(api, people):
     return {
         "organisation": ORG,
         "case_key": receipt["case_key"],
+        "reference": reference,
+        "conflict_reference": recorded["reference"],
+        "case_attachment": case_file["id"],
+        "mailbox_attachment": mailbox_file["id"],
+        "identity_request": identity_requests[0]["id"],
         "tokens": tokens,
         "grantee": people["grantee"]["email"],
         "example_totp_uri": people["example"]["totp_uri"],
         "protected": sorted(signed_in),
         "sacrificial": people["sacrificial"]["id"],
+        "newcomer": people["newcomer1"]["id"],
     }
 
 
