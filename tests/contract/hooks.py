@@ -27,8 +27,8 @@ Seeded identifiers (`before_call`, documented in tests/contract/README.md):
   mailbox example case key is replaced with the seeded concern's;
 - outside the stateful phase (whose links carry real identifiers), a schema-valid generated
   path identifier is, for three cases in four, replaced by the seeded one: the seeded concern's
-  reference for the case operations (not for declaring a conflict, which would take the
-  contact off it), its files' ids, its first identity request, the seeded grantee for a
+  reference for the case operations (the second case's for declaring a conflict, which would
+  take the contact off the concern), its files' ids, its first identity request, the seeded grantee for a
   revocation; the fourth case keeps the generated value, so unknown ones still answer 404;
 - declaring a conflict of interest in the seeded concern (whose reference Schemathesis also
   reuses from the answers it has seen) is sent for a second, seeded recorded case instead: the
@@ -167,8 +167,8 @@ def _fresh_submission_token(body):
         body["submission_token"] = base64.urlsafe_b64encode(digest).decode()[:43]
 
 
-# Path identifiers of seeded data, by operation (not for declaring a conflict: the contact would
-# lose the seeded case). The stateful phase keeps the identifiers its links carry.
+# Path identifiers of seeded data, by operation (a conflict is declared in the second case: the
+# contact would lose the seeded concern). The stateful phase keeps the identifiers its links carry.
 _CASE = {"reference": SEED["reference"]}
 SEEDED_PATHS = {
     "GET /cases/{reference}": _CASE,
@@ -181,6 +181,7 @@ SEEDED_PATHS = {
     "GET /cases/{reference}/attachments/{id}": dict(_CASE, id=SEED["case_attachment"]),
     "GET /mailbox/attachments/{id}": {"id": SEED["mailbox_attachment"]},
     "POST /mailbox/identity-requests/{id}": {"id": SEED["identity_request"]},
+    "POST /cases/{reference}/conflict": {"reference": SEED["conflict_reference"]},
 }
 
 

@@ -211,6 +211,13 @@ def seed(api, people):
             "channel": "phone",
         },
     )
+    # Someone else holds it too: the only holder of a case may not step away from it.
+    call(
+        "POST",
+        f"{api}/cases/{recorded['reference']}/grants",
+        tokens["contact"],
+        json={"user": people["grantee"]["email"]},
+    )
     # Two handlers asked to be told who the reporter is: pending in the mailbox.
     for grantee in ("grantee", "example"):
         call(
