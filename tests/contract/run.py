@@ -2,10 +2,13 @@
 """The API contract suite: Schemathesis, with all its checks, against the real server.
 
 Starts the speakup binary on loopback with a fresh database (SQLite in a temporary directory, or
-a fresh PostgreSQL database), seeds it through the real CLI and API (an organisation, an intake
-contact, an admin and a spare handler, each signed in with password and TOTP; a concern and its
-mailbox), then runs `st run` on the served OpenAPI document: examples, coverage, fuzzing and
-stateful phases (the document's `links`), every check. Any failure or 5xx fails the run.
+a fresh PostgreSQL database), seeds it through the real CLI and API (see `seed`: an organisation; an
+intake contact, an admin, an executive lead, a whistleblowing champion and a spare handler, each
+signed in with password and TOTP; the account the document's sign-in example names; a
+confidential concern with two identity requests waiting in its mailbox and a file from each
+side; a case the contact recorded; two intake changes waiting for approval), then runs `st run` on the served OpenAPI
+document: examples, coverage, fuzzing and stateful phases (the document's `links`), every check.
+Any failure or 5xx fails the run. At the end it prints which operations reached a 2xx answer.
 
     python3 tests/contract/run.py [--postgres postgres://postgres@127.0.0.1:5432/postgres]
                                   [--binary target/debug/speakup] [--max-examples 25]
@@ -98,14 +101,15 @@ class Speakup:
             check=True,
         ).stdout
 
-    def add_user(self, email, name, role, *extra):
+    def add_user(self, email, name, role, *extra, password=None):
+        password = password or f"correct horse {name} battery"
         out = self.cli(
             "user", "add", "--org", ORG, "--email", email, "--name", name, "--role", role,
             "--password-stdin", *extra,
-            stdin=f"correct horse {name} battery\n",
+            stdin=f"{password}\n",
         )
         account = json.loads(out.strip().splitlines()[-1])
-        account.update(email=email, password=f"correct horse {name} battery")
+        account.update(email=email, password=password)
         return account
 
     def serve(self, port, log):
@@ -144,30 +148,135 @@ def sign_in(api, account):
     return answer.json()["token"]
 
 
-def seed(speakup, api):
-    speakup.cli("org", "add", "--slug", ORG, "--name", "NHS Contractshire")
-    contact = speakup.add_user(
-        "cat@contractshire.scot", "Cat Contact", "contact", "--intake", "--job-title", "Confidential contact"
-    )
-    admin = speakup.add_user("ada@contractshire.scot", "Ada Admin", "admin")
-    spare = speakup.add_user("sam@contractshire.scot", "Sam Spare", "investigator")
-    speakup.add_user("ivy@contractshire.scot", "Ivy Investigator", "investigator")
-    return contact, admin, spare
+def accounts(speakup):
+    """The organisation and its accounts, made through the CLI before the server starts."""
+    # A partnership: it offers both services, so neither is refused as one it does not offer.
+    speakup.cli("org", "add", "--slug", ORG, "--name", "NHS Contractshire", "--services", "nhs,local_authority")
+    add = speakup.add_user
+    return {
+        "contact": add(
+            "cat@contractshire.scot", "Cat Contact", "contact", "--intake", "--job-title", "Confidential contact"
+        ),
+        "admin": add("ada@contractshire.scot", "Ada Admin", "admin"),
+        "lead": add("leo@contractshire.scot", "Leo Lead", "lead"),
+        "champion": add("cher@contractshire.scot", "Cher Champion", "champion"),
+        "spare": add("sam@contractshire.scot", "Sam Spare", "investigator"),
+        # The grantee of the document's Grant example, and the account its SignIn example names.
+        "grantee": add("ivy.investigator@nhs.scot", "Ivy Investigator", "investigator"),
+        "example": add(
+            "ann.intake@nhs.scot", "Ann Intake", "investigator", password="correct horse battery staple"
+        ),
+        # Whom a fuzzed reset or disable of a signed-in account is redirected to (hooks.py).
+        "sacrificial": add("vic@contractshire.scot", "Vic Victim", "investigator"),
+        # Contacts not yet on the intake list: the admin asks for each, the champion decides.
+        "newcomer1": add("nia@contractshire.scot", "Nia Newcomer", "contact"),
+        "newcomer2": add("ned@contractshire.scot", "Ned Newcomer", "contact"),
+    }
 
 
-def concern(api):
-    answer = requests.post(
+def call(method, url, token=None, **kwargs):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = requests.request(method, url, headers=headers, timeout=60, **kwargs)
+    if not answer.ok:
+        raise SystemExit(f"seeding failed: {method} {url} answered {answer.status_code} {answer.text}")
+    return answer.json() if answer.content else None
+
+
+def seed(api, people):
+    """What the fuzzer cannot make on its own, made through the API as a client would."""
+    tokens = {role: sign_in(api, people[role]) for role in ("contact", "admin", "lead", "champion", "spare")}
+    receipt = call(
+        "POST",
         f"{api}/concerns",
         json={
             "organisation": ORG,
             "service": "nhs",
-            "anonymity": "anonymous",
+            "anonymity": "confidential",
+            "identity": {"name": "Robin Reporter", "contact": "robin@example.org"},
             "concern": "Medicines are left unlocked on ward 3 overnight.",
         },
-        timeout=60,
     )
-    answer.raise_for_status()
-    return answer.json()
+    reference = call("GET", f"{api}/cases", tokens["contact"])[0]["reference"]
+    # A second case, recorded by the contact: the one a conflict of interest is declared in.
+    recorded = call(
+        "POST",
+        f"{api}/cases",
+        tokens["contact"],
+        json={
+            "organisation": ORG,
+            "service": "nhs",
+            "anonymity": "anonymous",
+            "concern": "Told by phone: the night rota is short every weekend.",
+            "received_on": time.strftime("%Y-%m-%d", time.gmtime()),
+            "channel": "phone",
+        },
+    )
+    # Someone else holds it too: the only holder of a case may not step away from it.
+    call(
+        "POST",
+        f"{api}/cases/{recorded['reference']}/grants",
+        tokens["contact"],
+        json={"user": people["grantee"]["email"]},
+    )
+    # Two handlers asked to be told who the reporter is: pending in the mailbox.
+    for grantee in ("grantee", "example"):
+        call(
+            "POST",
+            f"{api}/cases/{reference}/grants",
+            tokens["contact"],
+            json={"user": people[grantee]["email"], "identity": True, "reason": "to interview you"},
+        )
+    # A file each way, so downloads have something to find.
+    case_file = call(
+        "POST",
+        f"{api}/cases/{reference}/attachments",
+        tokens["contact"],
+        files={"file": ("rota.txt", b"Night rota, ward 3", "text/plain")},
+    )
+    mailbox = call("POST", f"{api}/mailbox/session", json={"case_key": receipt["case_key"]})["token"]
+    mailbox_file = call(
+        "POST",
+        f"{api}/mailbox/attachments",
+        mailbox,
+        files={"file": ("photo.txt", b"Unlocked cabinet", "text/plain")},
+    )
+    identity_requests = call("GET", f"{api}/mailbox", mailbox)["identity_requests"]
+    # Intake changes the admin asked for, waiting for the champion.
+    for newcomer in ("newcomer1", "newcomer2"):
+        call("POST", f"{api}/admin/intake", tokens["admin"], json={"user": people[newcomer]["id"], "on": True})
+    signed_in = {people[role]["id"] for role in ("contact", "admin", "lead", "champion", "spare", "example")}
+    return {
+        "organisation": ORG,
+        "case_key": receipt["case_key"],
+        "reference": reference,
+        "conflict_reference": recorded["reference"],
+        "case_attachment": case_file["id"],
+        "mailbox_attachment": mailbox_file["id"],
+        "identity_request": identity_requests[0]["id"],
+        "tokens": tokens,
+        "grantee": people["grantee"]["email"],
+        "example_totp_uri": people["example"]["totp_uri"],
+        "protected": sorted(signed_in),
+        "sacrificial": people["sacrificial"]["id"],
+        "newcomer": people["newcomer1"]["id"],
+    }
+
+
+def tally(status_file, operations):
+    """Which operations answered 2xx at least once, from the hooks' record."""
+    answered = {}
+    if status_file.exists():
+        for line in status_file.read_text().splitlines():
+            label, status = line.rsplit("\t", 1)
+            answered.setdefault(label, set()).add(int(status))
+    # Schemathesis does not call the document it was loaded from (GET /openapi.json).
+    called = [label for label in operations if label in answered]
+    reached = sorted(label for label in called if any(200 <= s < 300 for s in answered[label]))
+    print(f"operations that answered 2xx: {len(reached)} of {len(called)} called")
+    for label in sorted(set(called) - set(reached)):
+        print(f"  never 2xx: {label} (answered {sorted(answered[label])})")
+    for label in sorted(set(operations) - set(called)):
+        print(f"  not called: {label}")
 
 
 def main():
@@ -177,6 +286,11 @@ def main():
     parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--report-dir", default=None)
+    parser.add_argument(
+        "--document",
+        metavar="PATH",
+        help="test this file instead of the served document (to try an edit without rebuilding)",
+    )
     args, extra = parser.parse_known_args()
     binary = args.binary or default_binary()
     started = time.monotonic()
@@ -195,17 +309,16 @@ def main():
     try:
         speakup.cli("migrate")
         with open(log_path, "w") as log:
-            contact, admin, spare = seed(speakup, None)
+            people = accounts(speakup)
             origin = speakup.serve(free_port(), log)
             api = f"{origin}/api/v1"
-            receipt = concern(api)
+            seeded = seed(api, people)
+            status_file = work / "statuses.tsv"
             env = clean_env(
                 {
                     "CONTRACT_BASE_URL": api,
-                    "CONTRACT_CASE_KEY": receipt["case_key"],
-                    "CONTRACT_CONTACT_TOKEN": sign_in(api, contact),
-                    "CONTRACT_ADMIN_TOKEN": sign_in(api, admin),
-                    "CONTRACT_SPARE_TOKEN": sign_in(api, spare),
+                    "CONTRACT_SEED": json.dumps(seeded),
+                    "CONTRACT_STATUS_FILE": str(status_file),
                     "SCHEMATHESIS_HOOKS": "hooks",
                     "PYTHONPATH": str(Path(__file__).parent),
                 }
@@ -213,7 +326,7 @@ def main():
             report_dir = args.report_dir or str(work / "report")
             command = [
                 "st", "--config-file", str(Path(__file__).parent / "schemathesis.toml"),
-                "run", f"{api}/openapi.json",
+                "run", *([str(Path(args.document).resolve()), "--url", api] if args.document else [f"{api}/openapi.json"]),
                 "--checks", "all",
                 "--max-examples", str(args.max_examples),
                 "--workers", "1",
@@ -225,6 +338,15 @@ def main():
             ]
             print(f"contract suite on {backend}: {' '.join(command)}", flush=True)
             status = subprocess.run(command, env=env, cwd=work).returncode
+            document = (
+                json.loads(Path(args.document).read_text())
+                if args.document
+                else requests.get(f"{api}/openapi.json", timeout=60).json()
+            )
+            tally(
+                status_file,
+                [f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item],
+            )
         server_errors = [
             line for line in log_path.read_text().splitlines() if "ERROR" in line and "stream error" not in line
         ]
