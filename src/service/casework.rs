@@ -46,7 +46,7 @@ pub(super) fn open_case(
     )?
     .ok_or(ServiceError::NotFound)?;
     let key = crypto::unwrap_key(
-        &handler.secret,
+        handler.secret()?,
         &wrap.wrapped,
         &WrapContext::new(case.id.as_str(), KeyKind::Case),
     )
@@ -75,7 +75,7 @@ fn identity_key(
         return Ok(None);
     };
     crypto::unwrap_key(
-        &handler.secret,
+        handler.secret()?,
         &wrap.wrapped,
         &WrapContext::new(case.as_str(), KeyKind::Identity),
     )

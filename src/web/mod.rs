@@ -119,6 +119,7 @@ pub fn app(
         .route("/static/style.css", web::get().to(pages::stylesheet))
         .route("/static/speakup.js", web::get().to(scripts::loader))
         .route("/static/reporter.js", web::get().to(scripts::reporter))
+        .route("/static/console.js", web::get().to(scripts::console))
         .route(
             "/static/speakup-crypto.wasm",
             web::get().to(scripts::module),
