@@ -5,6 +5,7 @@
 
 mod api_client;
 mod audit_anchoring;
+mod browser_keys;
 mod browser;
 mod object_store;
 mod support;
