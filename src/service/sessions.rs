@@ -42,9 +42,10 @@ impl Handler {
 pub fn key_in_browser() -> ServiceError {
     ServiceError::Conflict {
         code: "key_in_browser",
-        message: "you signed in with your key kept in this browser, so the server cannot open \
-                  this for you; use the page with JavaScript on, or sign out and sign in with \
-                  JavaScript off"
+        message: "you signed in without sending your password, so the key that opens your \
+                  cases is only in your browser and the server cannot open this for you \
+                  (opening cases in the browser is not built yet): sign out, then sign in \
+                  again without ticking that box"
             .to_owned(),
     }
 }

@@ -551,6 +551,57 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
   await leadContext.close();
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The console, JavaScript on, signing in without sending the password (issue 14)
+
+async function consoleKeysInBrowser(browser, origin, person) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const wire = [];
+  const pending = [];
+  page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
+  page.on('response', (response) =>
+    pending.push(response.body().then((body) => wire.push(body.toString('utf8')), () => {})),
+  );
+  await page.goto(`${origin}/console/sign-in`);
+  await page.waitForSelector('#keys-in-browser');
+  await examine(page, 'console-keys-01-sign-in', { viewport: DESKTOP });
+  await page.fill('#email', person.email);
+  await page.fill('#password', person.password);
+  await page.fill('#code', totp(person.totp_uri));
+  await page.check('#keys-in-browser');
+  const started = Date.now();
+  await page.click('main button[type="submit"]');
+  await page.waitForURL(/\/console$/);
+  const elapsed = Date.now() - started;
+  console.log(`  sign-in with Argon2id 64 MiB in the browser: ${elapsed} ms`);
+  check(elapsed <= 1500, `sign-in with Argon2id 64 MiB in WebAssembly takes ≤ 1.5 s (${elapsed} ms)`);
+  const kept = await page.evaluate(() => JSON.parse(sessionStorage.getItem('speakup.console.handlerKey') || 'null'));
+  check(Boolean(kept && kept.user === person.id && atob(kept.key).length === 32), 'the secret key is opened in the browser and kept in this tab');
+  const publicKey = await page.evaluate(async (key) => {
+    const api = await window.SpeakupCrypto.ready;
+    return btoa(String.fromCharCode(...api.publicKey(Uint8Array.from(atob(key), (c) => c.charCodeAt(0)))));
+  }, kept ? kept.key : '').catch(() => null);
+  await examine(page, 'console-keys-02-inbox', { viewport: DESKTOP });
+  await page.goto(`${origin}/console/account`);
+  check((await page.textContent('main')).includes(person.email), 'the account page works for a session whose key is in the browser');
+  await Promise.all(pending);
+  const proofPost = wire.find((entry) => entry.startsWith('POST') && entry.includes('/console/sign-in/proof'));
+  check(Boolean(proofPost) && /proof=/.test(proofPost), 'the sign-in posted a login proof');
+  const forms = (secret) => [secret, encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+'), JSON.stringify(secret).slice(1, -1)];
+  check(!wire.some((entry) => forms(person.password).some((form) => entry.includes(form))), 'the password never crossed the wire');
+  check(!wire.some((entry) => kept && entry.includes(kept.key)), 'the opened secret key never crossed the wire');
+  check(Boolean(publicKey), 'the module derives the public key of the kept secret');
+  // Signing out forgets the key.
+  await page.click('button:has-text("Sign out")');
+  await page.waitForURL(/\/console\/sign-in/);
+  const after = await page.evaluate(() => sessionStorage.getItem('speakup.console.handlerKey'));
+  check(after === null, 'signing out forgets the key kept in the browser');
+  await context.close();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -575,6 +626,7 @@ async function main() {
     };
     const handler = account('ann@browsershire.scot', 'Ann Intake', 'contact', ['--intake', '--job-title', 'Confidential contact']);
     const lead = account('lee@browsershire.scot', 'Lee Lead', 'lead');
+    const kim = account('kim@browsershire.scot', 'Kim Keys', 'investigator');
 
     server = await startServer(bin, dataDir, await freePort());
     browser = await chromium.launch({
@@ -598,6 +650,8 @@ async function main() {
     const sealed = await reporterWithJavaScript(browser, server.origin);
     console.log('console journey (JavaScript on)');
     await consoleJourney(browser, server.origin, handler, lead, reference, sealed);
+    console.log('console: signing in without sending the password (JavaScript on)');
+    await consoleKeysInBrowser(browser, server.origin, kim);
   } finally {
     if (browser) await browser.close();
     if (server) server.child.kill('SIGTERM');
