@@ -33,8 +33,15 @@
     return node;
   }
 
-  const form = document.querySelector('form[action="/console/sign-in"]');
-  if (!form) return;
+  const signInForm = document.querySelector('form[action="/console/sign-in"]');
+  const caseSlots = document.querySelectorAll('[data-sealed-slot]');
+  if (signInForm) signIn(signInForm);
+  else if (caseSlots.length) openCase(caseSlots);
+
+  // ---------------------------------------------------------------------------------------
+  // Signing in
+
+  function signIn(form) {
   // Reaching the sign-in page means signed out (or about to sign in again): forget any key.
   try {
     sessionStorage.removeItem(STORAGE_KEY);
@@ -173,4 +180,224 @@
       button.disabled = false;
     }
   });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // A case, for a session whose key is in this browser
+
+  const MAX_MESSAGE_CHARS = 10000;
+
+  function randomId() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function storedKey() {
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null');
+      return kept && kept.user && kept.key ? kept : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function say(slot, text) {
+    slot.replaceChildren(element('p', { class: 'hint' }, text));
+  }
+
+  function aadOf(caseId, record) {
+    const aad = { scope: caseId, kind: record.kind, record: record.id };
+    if (record.aad_version === 2) {
+      aad.provenance = {
+        author: record.author,
+        authorUserId: record.author_user_id || '',
+        eventId: record.event_id || '',
+        position: record.position,
+        writtenOn: record.written_on,
+      };
+    }
+    return aad;
+  }
+
+  function messageNode(className, who, iso, day, body) {
+    const node = element('div', { class: `message ${className}` });
+    const meta = element('p', { class: 'meta' }, `${who}, `);
+    meta.append(element('time', { datetime: iso }, day));
+    node.append(meta, element('div', { class: 'body' }, body));
+    return node;
+  }
+
+  async function fetchCase(reference) {
+    const response = await fetch(`/console/cases/${encodeURIComponent(reference)}/sealed`, {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+    });
+    const answer = await response.json().catch(() => null);
+    if (!response.ok || !answer) {
+      const problem = answer && answer.error;
+      throw new Error((problem && problem.message) || `the case did not load (${response.status})`);
+    }
+    return answer;
+  }
+
+  async function openCase(slots) {
+    const bySlot = {};
+    for (const slot of slots) bySlot[slot.dataset.sealedSlot] = slot;
+    const reference = [...slots].map((slot) => slot.dataset.reference).find(Boolean);
+    const kept = storedKey();
+    if (!kept) {
+      for (const slot of slots) {
+        say(slot, 'Your key is not in this tab (it stays only in the tab you signed in with, until it is closed). Sign out and sign in again to open this case.');
+      }
+      return;
+    }
+    if (!window.SpeakupCrypto || !window.SpeakupCrypto.ready || !reference) return;
+    let secret = null;
+    let caseKey = null;
+    let identityKey = null;
+    try {
+      const api = await window.SpeakupCrypto.ready;
+      const data = await fetchCase(reference);
+      secret = unbase64(kept.key);
+      caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      if (data.identity_key_wrap) {
+        identityKey = api.unwrap(secret, unbase64(data.identity_key_wrap), data.case_id, 'identity');
+      }
+      const messages = [];
+      const notes = [];
+      for (const record of data.records) {
+        const key = record.kind === 'identity' ? identityKey : caseKey;
+        if (!key) continue;
+        const content = JSON.parse(api.openText(key, aadOf(data.case_id, record), unbase64(record.sealed)));
+        if (record.kind === 'concern' && bySlot.concern) {
+          bySlot.concern.replaceChildren(document.createTextNode(content.text));
+        } else if (record.kind === 'identity' && bySlot.identity) {
+          const list = element('dl', { class: 'summary' });
+          list.append(
+            element('dt', {}, 'Name'),
+            element('dd', {}, content.name),
+            element('dt', {}, 'Contact'),
+            element('dd', {}, content.contact),
+          );
+          bySlot.identity.replaceChildren(
+            list,
+            element('p', { class: 'hint' }, 'The reporter agreed to share this only with the people they chose. Do not pass it on outside this portal.'),
+          );
+        } else if (record.kind === 'message') {
+          messages.push(messageNode(record.class, record.who, record.written_on, record.day, content.body));
+        } else if (record.kind === 'event-text') {
+          messages.push(messageNode(record.class, record.who, record.written_on, record.day, content.letter));
+        } else if (record.kind === 'note') {
+          notes.push(messageNode('note', record.who, record.written_on, record.day, content.body));
+        }
+      }
+      if (bySlot.identity && !data.identity_key_wrap) bySlot.identity.replaceChildren();
+      if (bySlot.messages) {
+        if (messages.length) bySlot.messages.replaceChildren(...messages);
+        else say(bySlot.messages, 'No messages yet.');
+      }
+      if (bySlot.notes) {
+        if (notes.length) bySlot.notes.replaceChildren(...notes);
+        else say(bySlot.notes, 'No notes yet.');
+      }
+      sealForms(api, reference, kept.user);
+    } catch (error) {
+      for (const slot of slots) {
+        say(slot, `This case could not be opened in this browser: ${error && error.message ? error.message : 'unexpected error'}.`);
+      }
+    } finally {
+      for (const key of [secret, caseKey, identityKey]) if (key) key.fill(0);
+    }
+  }
+
+  // Replies and notes are sealed here, at the position the server will give them; if
+  // something else took it meanwhile the server answers 409 and this seals it again.
+  function sealForms(api, reference, userId) {
+    const base = `/console/cases/${encodeURIComponent(reference)}`;
+    const forms = [
+      [document.querySelector(`form[action="${base}/messages"]`), 'message', 'replied', 'conversation'],
+      [document.querySelector(`form[action="${base}/notes"]`), 'note', 'noted', 'notes'],
+    ];
+    for (const [form, kind, done, part] of forms) {
+      if (!form) continue;
+      let busy = false;
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        if (busy) return;
+        const textarea = form.querySelector('textarea');
+        const body = textarea.value.trim();
+        const problem = !body
+          ? 'Write a message before sending it.'
+          : body.length > MAX_MESSAGE_CHARS || body.includes('\0')
+            ? `A message can be at most ${MAX_MESSAGE_CHARS} characters.`
+            : null;
+        if (problem) {
+          showFormError(form, problem);
+          return;
+        }
+        busy = true;
+        const button = form.querySelector('button[type="submit"]');
+        button.disabled = true;
+        const csrf = form.elements.namedItem('csrf').value;
+        let secret = null;
+        let caseKey = null;
+        try {
+          const kept = storedKey();
+          if (!kept) throw new Error('your key is not in this tab; sign out and sign in again');
+          for (let attempt = 0; attempt < 5; attempt += 1) {
+            const data = await fetchCase(reference);
+            secret = unbase64(kept.key);
+            caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+            const id = randomId();
+            const aad = {
+              scope: data.case_id,
+              kind,
+              record: id,
+              provenance: { author: 'handler', authorUserId: userId, eventId: '', position: data.next_position, writtenOn: data.today },
+            };
+            const sealed = api.seal(caseKey, aad, JSON.stringify({ body }));
+            caseKey.fill(0);
+            secret.fill(0);
+            const response = await fetch(`${base}/sealed`, {
+              method: 'POST',
+              credentials: 'same-origin',
+              headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({
+                csrf,
+                kind,
+                id,
+                position: String(data.next_position),
+                written_on: data.today,
+                sealed: base64(sealed),
+              }),
+            });
+            if (response.status === 201) {
+              window.location.assign(`${base}/${part}?done=${done}#${part}`);
+              return;
+            }
+            const answer = await response.json().catch(() => null);
+            const code = answer && answer.error && answer.error.code;
+            if (response.status === 409 && (code === 'position_taken' || code === 'day_changed')) continue;
+            throw new Error((answer && answer.error && answer.error.message) || `not saved (${response.status})`);
+          }
+          throw new Error('the case kept changing; please try again');
+        } catch (error) {
+          showFormError(form, `Not sent: ${error && error.message ? error.message : 'unexpected error'}.`);
+        } finally {
+          if (secret) secret.fill(0);
+          if (caseKey) caseKey.fill(0);
+          busy = false;
+          button.disabled = false;
+        }
+      });
+    }
+  }
+
+  function showFormError(form, message) {
+    let note = form.querySelector('.error-message[data-sealing]');
+    if (!note) {
+      note = element('p', { class: 'error-message', role: 'alert', 'data-sealing': 'yes' });
+      form.insertBefore(note, form.firstChild.nextSibling);
+    }
+    note.textContent = message;
+  }
 })();

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod approvals;
 pub mod attachments;
 pub mod audit_log;
+pub mod browser_cases;
 pub mod calendar;
 pub mod case_events;
 pub mod casefile;

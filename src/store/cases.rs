@@ -156,6 +156,14 @@ pub fn in_organisation(
         .collect())
 }
 
+/// The position [`take_record_seq`] would give next, without taking it.
+pub fn next_record_seq(tx: &mut Tx, case: &CaseId) -> Result<i32, StoreError> {
+    Ok(cases::table
+        .find(case.as_str())
+        .select(cases::next_record_seq)
+        .first(tx)?)
+}
+
 /// Takes the next position in the case's record sequence. The UPDATE locks the case row, so
 /// concurrent writers to one case are ordered (PostgreSQL) or already serialised (SQLite).
 /// The record is sealed with its position, so it is taken before sealing and the record

@@ -245,3 +245,286 @@ async fn proof_sign_ins_back_off_like_password_sign_ins() {
     .await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
 }
+
+/// Signs a person in as console.js does; answers their opened secret key.
+async fn browser_sign_in<S, B>(
+    app: &TestApp,
+    browser: &mut Browser<S>,
+    person: &Person,
+) -> speakup::crypto::SecretKey
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    app.clock.advance(time::Duration::seconds(30));
+    browser.get("/console/sign-in").await;
+    let answer = json(&submit(browser, "/console/sign-in/parameters", &[("email", &person.email)]).await);
+    let keys = browser_keys(&answer, &person.password);
+    let code = totp_code(app, person);
+    let signed = submit(
+        browser,
+        "/console/sign-in/proof",
+        &[("email", &person.email), ("proof", &proof_of(&keys)), ("code", &code)],
+    )
+    .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    let sealed = data_encoding::BASE64
+        .decode(json(&signed)["sealed_secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    keys.open_handler_secret(&person.id, &sealed).unwrap()
+}
+
+fn unbase64(value: &Value) -> Vec<u8> {
+    data_encoding::BASE64
+        .decode(value.as_str().unwrap().as_bytes())
+        .unwrap()
+}
+
+/// Opens every record of a sealed case as console.js does: (kind, text).
+fn open_all(case: &Value, secret: &speakup::crypto::SecretKey) -> Vec<(String, String)> {
+    use speakup::crypto::{Aad, KeyKind, Provenance, RecordKind, WrapContext, open, unwrap_key};
+    let case_id = case["case_id"].as_str().unwrap();
+    let cdk = unwrap_key(
+        secret,
+        &unbase64(&case["case_key_wrap"]),
+        &WrapContext::new(case_id, KeyKind::Case),
+    )
+    .unwrap();
+    let idk = case["identity_key_wrap"].as_str().map(|_| {
+        unwrap_key(
+            secret,
+            &unbase64(&case["identity_key_wrap"]),
+            &WrapContext::new(case_id, KeyKind::Identity),
+        )
+        .unwrap()
+    });
+    let mut opened = Vec::new();
+    for record in case["records"].as_array().unwrap() {
+        let kind_text = record["kind"].as_str().unwrap();
+        let kind = *RecordKind::ALL
+            .iter()
+            .find(|kind| kind.as_str() == kind_text)
+            .unwrap();
+        let position = record["position"].as_i64().unwrap();
+        let aad = Aad::new(case_id, kind, record["id"].as_str().unwrap());
+        let aad = if record["aad_version"] == 2 {
+            aad.with_provenance(Provenance {
+                author: record["author"].as_str().unwrap(),
+                author_user_id: record["author_user_id"].as_str(),
+                event_id: record["event_id"].as_str(),
+                position,
+                written_on: record["written_on"].as_str().unwrap(),
+            })
+        } else {
+            aad
+        };
+        let key = if kind == RecordKind::Identity { idk.as_ref().unwrap() } else { &cdk };
+        let plain = open(key, &aad, &unbase64(&record["sealed"])).expect("opens");
+        let content: Value = serde_json::from_slice(plain.expose_secret()).unwrap();
+        let text = ["text", "body", "letter", "name"]
+            .iter()
+            .find_map(|field| content[*field].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        opened.push((kind_text.to_owned(), text));
+    }
+    opened
+}
+
+/// Seals a reply or note as console.js does.
+fn seal_reply(
+    case: &Value,
+    secret: &speakup::crypto::SecretKey,
+    author: &str,
+    kind: speakup::crypto::RecordKind,
+    id: &str,
+    position: i64,
+    day: &str,
+    body: &str,
+) -> String {
+    use speakup::crypto::{Aad, KeyKind, Provenance, WrapContext, seal, unwrap_key};
+    let case_id = case["case_id"].as_str().unwrap();
+    let cdk = unwrap_key(
+        secret,
+        &unbase64(&case["case_key_wrap"]),
+        &WrapContext::new(case_id, KeyKind::Case),
+    )
+    .unwrap();
+    let aad = Aad::new(case_id, kind, id).with_provenance(Provenance {
+        author: "handler",
+        author_user_id: Some(author),
+        event_id: None,
+        position,
+        written_on: day,
+    });
+    let content = serde_json::json!({ "body": body }).to_string();
+    data_encoding::BASE64.encode(&seal(&cdk, &aad, content.as_bytes()).unwrap())
+}
+
+#[actix_web::test]
+async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
+    use speakup::crypto::RecordKind;
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let concern = "The theatre sterilisation log is being backfilled at night.";
+    let (_case_key, reference) = raise(&api, confidential_concern(concern)).await;
+    let cora = &staff.contacts[0];
+    let mut browser = Browser::new(app.service().await);
+    let secret = browser_sign_in(&app, &mut browser, cora).await;
+    let base = format!("/console/cases/{reference}");
+
+    // The page: the case's outline, slots for the content, the scripts; no content.
+    let page = browser.get(&base).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(page.body.contains("data-sealed-slot=\"concern\""), "{}", page.body);
+    assert!(page.body.contains("/static/console.js"));
+    assert!(!page.body.contains("sterilisation"));
+    crate::console_pages::check_accessibility(&page);
+    let conversation = browser.get(&format!("{base}/conversation")).await;
+    assert!(conversation.body.contains("data-sealed-slot=\"messages\""));
+
+    // The sealed case: ciphertext and labels only, which the handler's key opens.
+    let sealed = browser.get(&format!("{base}/sealed")).await;
+    assert_eq!(sealed.status, StatusCode::OK, "{}", sealed.body);
+    assert!(!sealed.body.contains("sterilisation"), "plaintext on the wire");
+    let case = json(&sealed);
+    let opened = open_all(&case, &secret);
+    assert!(opened.contains(&("concern".to_owned(), concern.to_owned())), "{opened:?}");
+    assert!(audit_actions(&app).iter().any(|(action, detail, _)| action == "case_viewed"
+        && detail == "opened in the browser"));
+
+    // A reply sealed in the browser at the next position is stored as it came.
+    let today = case["today"].as_str().unwrap().to_owned();
+    let position = case["next_position"].as_i64().unwrap();
+    let reply_text = "Thank you: we are checking the sterilisation records.";
+    let id = speakup::crypto::random_id();
+    let body = seal_reply(&case, &secret, &cora.id, RecordKind::Message, &id, position, &today, reply_text);
+    let stored = submit(
+        &mut browser,
+        &format!("{base}/sealed"),
+        &[
+            ("kind", "message"),
+            ("id", &id),
+            ("position", &position.to_string()),
+            ("written_on", &today),
+            ("sealed", &body),
+        ],
+    )
+    .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
+    assert!(!app.database_contains(reply_text));
+    // The same position again (another record took it meanwhile): 409, nothing stored.
+    let late_id = speakup::crypto::random_id();
+    let late = seal_reply(&case, &secret, &cora.id, RecordKind::Note, &late_id, position, &today, "late note");
+    let conflict = submit(
+        &mut browser,
+        &format!("{base}/sealed"),
+        &[
+            ("kind", "note"),
+            ("id", &late_id),
+            ("position", &position.to_string()),
+            ("written_on", &today),
+            ("sealed", &late),
+        ],
+    )
+    .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT, "{}", conflict.body);
+    assert_eq!(json(&conflict)["error"]["code"], "position_taken");
+    // Sealed for another day: 409 day_changed. An unknown kind: 400.
+    let refreshed = json(&browser.get(&format!("{base}/sealed")).await);
+    let next = refreshed["next_position"].as_i64().unwrap();
+    assert_eq!(next, position + 1);
+    let stale_day = submit(
+        &mut browser,
+        &format!("{base}/sealed"),
+        &[
+            ("kind", "note"),
+            ("id", &late_id),
+            ("position", &next.to_string()),
+            ("written_on", "2001-01-01"),
+            ("sealed", &late),
+        ],
+    )
+    .await;
+    assert_eq!(stale_day.status, StatusCode::CONFLICT);
+    assert_eq!(json(&stale_day)["error"]["code"], "day_changed");
+    let odd = submit(
+        &mut browser,
+        &format!("{base}/sealed"),
+        &[
+            ("kind", "concern"),
+            ("id", &late_id),
+            ("position", &next.to_string()),
+            ("written_on", &today),
+            ("sealed", &late),
+        ],
+    )
+    .await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST);
+    // Without the CSRF token: refused.
+    let forged = browser
+        .post_form(
+            &format!("{base}/sealed"),
+            &[("kind", "note"), ("id", &late_id), ("position", "1"), ("written_on", &today), ("sealed", &late)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Re-sealed at the new position: stored.
+    let note = seal_reply(&refreshed, &secret, &cora.id, RecordKind::Note, &late_id, next, &today, "late note");
+    let stored_note = submit(
+        &mut browser,
+        &format!("{base}/sealed"),
+        &[
+            ("kind", "note"),
+            ("id", &late_id),
+            ("position", &next.to_string()),
+            ("written_on", &today),
+            ("sealed", &note),
+        ],
+    )
+    .await;
+    assert_eq!(stored_note.status, StatusCode::CREATED, "{}", stored_note.body);
+
+    // The server cannot open or seal for this session: the no-JavaScript reply form is refused.
+    let refused = submit(&mut browser, &format!("{base}/messages"), &[("body", "sent to the server")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    assert!(refused.text().contains("only in your browser"), "{}", refused.text());
+
+    // The browser reads the reply back; so does a colleague signed in with the password, and
+    // so does the reporter.
+    let reread = open_all(&json(&browser.get(&format!("{base}/sealed")).await), &secret);
+    assert!(reread.contains(&("message".to_owned(), reply_text.to_owned())), "{reread:?}");
+    assert!(reread.contains(&("note".to_owned(), "late note".to_owned())), "{reread:?}");
+    let mut plain = signed_in(&app, app.service().await, cora).await;
+    let conversation = plain.get(&format!("{base}/conversation")).await;
+    assert!(conversation.text().contains(reply_text), "{}", conversation.text());
+    assert!(conversation.text().contains("late note"));
+    // A password session gets the page, not the sealed JSON.
+    let not_for_server = plain.get(&format!("{base}/sealed")).await;
+    assert_eq!(not_for_server.status, StatusCode::CONFLICT);
+
+    // Someone who does not hold the case: 404, as for a case that does not exist.
+    let ivy = &staff.investigator;
+    let mut other = Browser::new(app.service().await);
+    browser_sign_in(&app, &mut other, ivy).await;
+    assert_eq!(other.get(&format!("{base}/sealed")).await.status, StatusCode::NOT_FOUND);
+    let mut fields = vec![
+        ("kind", "note".to_owned()),
+        ("id", speakup::crypto::random_id()),
+        ("position", (next + 1).to_string()),
+        ("written_on", today.clone()),
+        ("sealed", note.clone()),
+    ];
+    let csrf = other.cookie(CSRF_COOKIE).cloned().unwrap_or_default();
+    fields.insert(0, ("csrf", csrf));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        other.post_form(&format!("{base}/sealed"), &borrowed).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -10,6 +10,7 @@ pub mod events;
 pub mod evidence;
 pub mod oversight;
 pub mod record;
+pub mod sealed;
 pub mod sign_in;
 
 use actix_web::http::StatusCode;
@@ -42,6 +43,15 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/console/record", web::get().to(record::show))
         .route("/console/record", web::post().to(record::submit))
         .route("/console/cases/{reference}", web::get().to(cases::show))
+        // Before `{part}`, which would otherwise take `sealed`.
+        .route(
+            "/console/cases/{reference}/sealed",
+            web::get().to(sealed::case),
+        )
+        .route(
+            "/console/cases/{reference}/sealed",
+            web::post().to(sealed::append),
+        )
         .route(
             "/console/cases/{reference}/{part}",
             web::get().to(cases::show_part),
