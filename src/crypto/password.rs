@@ -596,7 +596,12 @@ mod tests {
         let totp = b"12345678901234567890";
         let sealed = keys.seal_totp_secret("user-1", totp).unwrap();
         let sent = LoginProof::from_bytes(keys.proof().expose_bytes()).unwrap();
-        assert_eq!(sent.open_totp_secret("user-1", &sealed).unwrap().expose_secret(), totp);
+        assert_eq!(
+            sent.open_totp_secret("user-1", &sealed)
+                .unwrap()
+                .expose_secret(),
+            totp
+        );
         assert!(sent.open_totp_secret("user-2", &sealed).is_err());
         let (_, how) = keys.open_totp_secret_sealing("user-1", &sealed).unwrap();
         assert_eq!(how, TotpSealing::Proof);
@@ -604,7 +609,10 @@ mod tests {
         let aad = Aad::new("user-1", RecordKind::TotpSecret, "user-1");
         let legacy = seal(keys.kek(), &aad, totp).unwrap();
         let (opened, how) = keys.open_totp_secret_sealing("user-1", &legacy).unwrap();
-        assert_eq!((opened.expose_secret().as_slice(), how), (&totp[..], TotpSealing::Legacy));
+        assert_eq!(
+            (opened.expose_secret().as_slice(), how),
+            (&totp[..], TotpSealing::Legacy)
+        );
         assert!(sent.open_totp_secret("user-1", &legacy).is_err());
         // The proof's TOTP key is not the KEK: the proof cannot open the handler secret.
         let pair = crate::crypto::KeyPair::generate();

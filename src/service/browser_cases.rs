@@ -13,9 +13,9 @@ use crate::crypto::{KeyKind, RecordKind};
 use crate::ids::{RecordId, UserId};
 use crate::model::Author;
 use crate::store::cases::{self, NewRecord};
+use crate::store::reads;
 use crate::store::users;
 use crate::store::wraps::{self, Recipient};
-use crate::store::reads;
 
 use super::casefile::RECORD_AAD_VERSION;
 
@@ -86,14 +86,18 @@ fn day_text(day: Date) -> String {
 impl Portal {
     /// The sealed case for a session whose key is in the browser. Audited as a read
     /// (`case_viewed`, "opened in the browser"): it is what the browser decrypts.
-    pub fn sealed_case(&self, handler: &Handler, reference: &str) -> Result<SealedCase, ServiceError> {
+    pub fn sealed_case(
+        &self,
+        handler: &Handler,
+        reference: &str,
+    ) -> Result<SealedCase, ServiceError> {
         let today = self.clock.today();
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
             let (case, organisation) = find_held_case(tx, handler, reference)?;
             let me = Recipient::User(handler.user.id.clone());
-            let case_wrap = wraps::find(tx, &case.id, &me, KeyKind::Case)?
-                .ok_or(ServiceError::NotFound)?;
+            let case_wrap =
+                wraps::find(tx, &case.id, &me, KeyKind::Case)?.ok_or(ServiceError::NotFound)?;
             let identity_wrap = wraps::find(tx, &case.id, &me, KeyKind::Identity)?;
             let kinds: Vec<&str> = READABLE
                 .iter()

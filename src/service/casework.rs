@@ -373,15 +373,15 @@ impl Portal {
             Vec::new()
         } else {
             cases::records(
-            tx,
-            &case.id,
-            &[
-                RecordKind::Concern.as_str(),
-                RecordKind::Identity.as_str(),
-                RecordKind::Message.as_str(),
-                RecordKind::Note.as_str(),
-                RecordKind::EventText.as_str(),
-            ],
+                tx,
+                &case.id,
+                &[
+                    RecordKind::Concern.as_str(),
+                    RecordKind::Identity.as_str(),
+                    RecordKind::Message.as_str(),
+                    RecordKind::Note.as_str(),
+                    RecordKind::EventText.as_str(),
+                ],
             )?
         };
         let identity_key = match key {

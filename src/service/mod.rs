@@ -116,13 +116,11 @@ fn sign_in_salt_key(data_dir: &std::path::Path) -> crate::crypto::Secret<[u8; 32
     use zeroize::Zeroize;
     let path = data_dir.join("sign-in-salt.key");
     let read = || {
-        std::fs::read(&path)
-            .ok()
-            .and_then(|mut bytes| {
-                let key = <[u8; 32]>::try_from(bytes.as_slice()).ok();
-                bytes.zeroize();
-                key
-            })
+        std::fs::read(&path).ok().and_then(|mut bytes| {
+            let key = <[u8; 32]>::try_from(bytes.as_slice()).ok();
+            bytes.zeroize();
+            key
+        })
     };
     if let Some(mut bytes) = read() {
         let key = crate::crypto::Secret::new(bytes);

@@ -7,9 +7,7 @@ use time::{Duration, PrimitiveDateTime};
 
 use super::accounts::{crypto_failure, normalise_email, unlock_password_keys};
 use super::{Portal, ServiceError, totp};
-use crate::crypto::{
-    self, LoginProof, PasswordCost, Secret, SecretKey, SessionToken, TotpSealing,
-};
+use crate::crypto::{self, LoginProof, PasswordCost, Secret, SecretKey, SessionToken, TotpSealing};
 use crate::store::audit::{self, NewEntry};
 use crate::store::sessions::{self, HandlerSession};
 use crate::store::users::{self, User};
@@ -155,9 +153,9 @@ impl Portal {
     /// reveal who has an account.
     pub fn sign_in_parameters(&self, email: &str) -> Result<SignInParameters, ServiceError> {
         let email_key = normalise_email(email).unwrap_or_else(|_| email.trim().to_owned());
-        let found = self.store.read(|tx| {
-            users::find_by_email(tx, &email_key).map_err(ServiceError::from)
-        })?;
+        let found = self
+            .store
+            .read(|tx| users::find_by_email(tx, &email_key).map_err(ServiceError::from))?;
         let fake = || SignInParameters {
             salt: self.fake_salt(&email_key),
             cost: self.password_cost,
@@ -278,7 +276,13 @@ impl Portal {
                     // in from a browser. A concurrent password change wins; this waits a turn.
                     let mut updated = credentials.clone();
                     updated.sealed_totp_secret = resealed.clone();
-                    users::replace_password(tx, &user.id, user.key_generation, &updated, naive_now)?;
+                    users::replace_password(
+                        tx,
+                        &user.id,
+                        user.key_generation,
+                        &updated,
+                        naive_now,
+                    )?;
                 }
                 sessions::purge_expired(tx, naive_now, self.idle_cutoff(naive_now))?;
                 sessions::insert_handler(tx, &session)?;
@@ -329,13 +333,17 @@ impl Portal {
                 (Some(keys), totp_secret, resealed)
             }
             Credential::Proof(proof) => {
-                let stored: [u8; 32] = credentials
-                    .login_verifier
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| {
-                        ServiceError::Internal(format!("account {} has a bad verifier", user.id))
-                    })?;
+                let stored: [u8; 32] =
+                    credentials
+                        .login_verifier
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| {
+                            ServiceError::Internal(format!(
+                                "account {} has a bad verifier",
+                                user.id
+                            ))
+                        })?;
                 if !proof.verifies(&stored) {
                     return Err(refused());
                 }

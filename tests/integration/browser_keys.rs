@@ -64,7 +64,13 @@ fn audit_actions(app: &TestApp) -> Vec<(String, String, Option<String>)> {
         .read(|tx| speakup::store::audit::page(tx, 0, 10_000))
         .unwrap()
         .into_iter()
-        .map(|entry| (entry.action, entry.detail, entry.subject_user_id.or(entry.actor_user_id)))
+        .map(|entry| {
+            (
+                entry.action,
+                entry.detail,
+                entry.subject_user_id.or(entry.actor_user_id),
+            )
+        })
         .collect()
 }
 
@@ -88,19 +94,39 @@ async fn sign_in_with_a_proof_never_sends_the_password_and_keeps_the_key_in_the_
     assert!(form.body.contains("integrity=\"sha384-"));
 
     // Salt and cost for the account …
-    let params = submit(&mut browser, "/console/sign-in/parameters", &[("email", &cora.email)]).await;
+    let params = submit(
+        &mut browser,
+        "/console/sign-in/parameters",
+        &[("email", &cora.email)],
+    )
+    .await;
     assert_eq!(params.status, StatusCode::OK, "{}", params.body);
     let answer = json(&params);
     // … and for addresses without an account: the same shape, the same answer every time, a
     // different salt for each address.
     let nobody = json(
-        &submit(&mut browser, "/console/sign-in/parameters", &[("email", "nobody@testshire.scot")]).await,
+        &submit(
+            &mut browser,
+            "/console/sign-in/parameters",
+            &[("email", "nobody@testshire.scot")],
+        )
+        .await,
     );
     let nobody_again = json(
-        &submit(&mut browser, "/console/sign-in/parameters", &[("email", "Nobody@Testshire.scot ")]).await,
+        &submit(
+            &mut browser,
+            "/console/sign-in/parameters",
+            &[("email", "Nobody@Testshire.scot ")],
+        )
+        .await,
     );
     let someone = json(
-        &submit(&mut browser, "/console/sign-in/parameters", &[("email", "someone@testshire.scot")]).await,
+        &submit(
+            &mut browser,
+            "/console/sign-in/parameters",
+            &[("email", "someone@testshire.scot")],
+        )
+        .await,
     );
     assert_eq!(nobody, nobody_again);
     assert_ne!(nobody["salt"], someone["salt"]);
@@ -123,14 +149,22 @@ async fn sign_in_with_a_proof_never_sends_the_password_and_keeps_the_key_in_the_
     let refused = submit(
         &mut browser,
         "/console/sign-in/proof",
-        &[("email", &cora.email), ("proof", &proof_of(&wrong)), ("code", &code)],
+        &[
+            ("email", &cora.email),
+            ("proof", &proof_of(&wrong)),
+            ("code", &code),
+        ],
     )
     .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
     assert_eq!(json(&refused)["error"]["code"], "sign_in_failed");
     assert!(browser.cookie(SESSION_COOKIE).is_none());
-    assert!(audit_actions(&app).iter().any(|(action, _, who)| action == "sign_in_failed"
-        && who.as_deref() == Some(cora.id.as_str())));
+    assert!(
+        audit_actions(&app)
+            .iter()
+            .any(|(action, _, who)| action == "sign_in_failed"
+                && who.as_deref() == Some(cora.id.as_str()))
+    );
     // The stored verifier itself is not a proof (a stolen database does not sign anyone in).
     let keys = browser_keys(&answer, &cora.password);
     let replayed = submit(
@@ -148,7 +182,11 @@ async fn sign_in_with_a_proof_never_sends_the_password_and_keeps_the_key_in_the_
     let no_code = submit(
         &mut browser,
         "/console/sign-in/proof",
-        &[("email", &cora.email), ("proof", &proof_of(&keys)), ("code", "000000")],
+        &[
+            ("email", &cora.email),
+            ("proof", &proof_of(&keys)),
+            ("code", "000000"),
+        ],
     )
     .await;
     assert_eq!(no_code.status, StatusCode::UNAUTHORIZED);
@@ -165,7 +203,11 @@ async fn sign_in_with_a_proof_never_sends_the_password_and_keeps_the_key_in_the_
     let signed = submit(
         &mut browser,
         "/console/sign-in/proof",
-        &[("email", &cora.email), ("proof", &proof_of(&keys)), ("code", &code)],
+        &[
+            ("email", &cora.email),
+            ("proof", &proof_of(&keys)),
+            ("code", &code),
+        ],
     )
     .await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
@@ -175,11 +217,15 @@ async fn sign_in_with_a_proof_never_sends_the_password_and_keeps_the_key_in_the_
     let sealed = data_encoding::BASE64
         .decode(reply["sealed_secret"].as_str().unwrap().as_bytes())
         .unwrap();
-    let secret = keys.open_handler_secret(&cora.id, &sealed).expect("the KEK opens it");
+    let secret = keys
+        .open_handler_secret(&cora.id, &sealed)
+        .expect("the KEK opens it");
     let stored_public: Vec<u8> = app
         .portal()
         .store
-        .read(|tx| speakup::store::users::find(tx, &speakup::ids::UserId::from_stored(cora.id.clone())))
+        .read(|tx| {
+            speakup::store::users::find(tx, &speakup::ids::UserId::from_stored(cora.id.clone()))
+        })
         .unwrap()
         .unwrap()
         .public_key;
@@ -188,13 +234,21 @@ async fn sign_in_with_a_proof_never_sends_the_password_and_keeps_the_key_in_the_
     let again = submit(
         &mut browser,
         "/console/sign-in/proof",
-        &[("email", &cora.email), ("proof", &proof_of(&keys)), ("code", &code)],
+        &[
+            ("email", &cora.email),
+            ("proof", &proof_of(&keys)),
+            ("code", &code),
+        ],
     )
     .await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
-    assert!(audit_actions(&app).iter().any(|(action, detail, who)| action == "sign_in"
-        && detail == "key kept in the browser"
-        && who.as_deref() == Some(cora.id.as_str())));
+    assert!(
+        audit_actions(&app)
+            .iter()
+            .any(|(action, detail, who)| action == "sign_in"
+                && detail == "key kept in the browser"
+                && who.as_deref() == Some(cora.id.as_str()))
+    );
 
     // Signed in: the inbox lists the case, but the server cannot open it for this session.
     let inbox = browser.get("/console").await;
@@ -217,21 +271,37 @@ async fn proof_sign_ins_back_off_like_password_sign_ins() {
     let app = app();
     let staff = app.staff();
     let colm = &staff.contacts[1];
-    let mut browser = Browser::new(app.service().await).peer_addr("192.0.2.7:5000".parse().unwrap());
+    let mut browser =
+        Browser::new(app.service().await).peer_addr("192.0.2.7:5000".parse().unwrap());
     browser.get("/console/sign-in").await;
-    let answer = json(&submit(&mut browser, "/console/sign-in/parameters", &[("email", &colm.email)]).await);
+    let answer = json(
+        &submit(
+            &mut browser,
+            "/console/sign-in/parameters",
+            &[("email", &colm.email)],
+        )
+        .await,
+    );
     let wrong = proof_of(&browser_keys(&answer, "wrong password"));
     let mut statuses = Vec::new();
     for _ in 0..7 {
         let page = submit(
             &mut browser,
             "/console/sign-in/proof",
-            &[("email", &colm.email), ("proof", &wrong), ("code", "123456")],
+            &[
+                ("email", &colm.email),
+                ("proof", &wrong),
+                ("code", "123456"),
+            ],
         )
         .await;
         statuses.push(page.status);
     }
-    assert_eq!(&statuses[..5], &[StatusCode::UNAUTHORIZED; 5], "{statuses:?}");
+    assert_eq!(
+        &statuses[..5],
+        &[StatusCode::UNAUTHORIZED; 5],
+        "{statuses:?}"
+    );
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
     // Waiting out the back-off lets the right proof in.
     app.clock.advance(time::Duration::minutes(1));
@@ -240,7 +310,11 @@ async fn proof_sign_ins_back_off_like_password_sign_ins() {
     let signed = submit(
         &mut browser,
         "/console/sign-in/proof",
-        &[("email", &colm.email), ("proof", &proof_of(&keys)), ("code", &code)],
+        &[
+            ("email", &colm.email),
+            ("proof", &proof_of(&keys)),
+            ("code", &code),
+        ],
     )
     .await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
@@ -262,13 +336,24 @@ where
 {
     app.clock.advance(time::Duration::seconds(30));
     browser.get("/console/sign-in").await;
-    let answer = json(&submit(browser, "/console/sign-in/parameters", &[("email", &person.email)]).await);
+    let answer = json(
+        &submit(
+            browser,
+            "/console/sign-in/parameters",
+            &[("email", &person.email)],
+        )
+        .await,
+    );
     let keys = browser_keys(&answer, &person.password);
     let code = totp_code(app, person);
     let signed = submit(
         browser,
         "/console/sign-in/proof",
-        &[("email", &person.email), ("proof", &proof_of(&keys)), ("code", &code)],
+        &[
+            ("email", &person.email),
+            ("proof", &proof_of(&keys)),
+            ("code", &code),
+        ],
     )
     .await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
@@ -322,7 +407,11 @@ fn open_all(case: &Value, secret: &speakup::crypto::SecretKey) -> Vec<(String, S
         } else {
             aad
         };
-        let key = if kind == RecordKind::Identity { idk.as_ref().unwrap() } else { &cdk };
+        let key = if kind == RecordKind::Identity {
+            idk.as_ref().unwrap()
+        } else {
+            &cdk
+        };
         let plain = open(key, &aad, &unbase64(&record["sealed"])).expect("opens");
         let content: Value = serde_json::from_slice(plain.expose_secret()).unwrap();
         let text = ["text", "body", "letter", "name"]
@@ -381,7 +470,11 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
     // The page: the case's outline, slots for the content, the scripts; no content.
     let page = browser.get(&base).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
-    assert!(page.body.contains("data-sealed-slot=\"concern\""), "{}", page.body);
+    assert!(
+        page.body.contains("data-sealed-slot=\"concern\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("/static/console.js"));
     assert!(!page.body.contains("sterilisation"));
     crate::console_pages::check_accessibility(&page);
@@ -391,10 +484,16 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
     // The sealed case: ciphertext and labels only, which the handler's key opens.
     let sealed = browser.get(&format!("{base}/sealed")).await;
     assert_eq!(sealed.status, StatusCode::OK, "{}", sealed.body);
-    assert!(!sealed.body.contains("sterilisation"), "plaintext on the wire");
+    assert!(
+        !sealed.body.contains("sterilisation"),
+        "plaintext on the wire"
+    );
     let case = json(&sealed);
     let opened = open_all(&case, &secret);
-    assert!(opened.contains(&("concern".to_owned(), concern.to_owned())), "{opened:?}");
+    assert!(
+        opened.contains(&("concern".to_owned(), concern.to_owned())),
+        "{opened:?}"
+    );
     assert!(audit_actions(&app).iter().any(|(action, detail, _)| action == "case_viewed"
         && detail == "opened in the browser"));
 
@@ -403,7 +502,16 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
     let position = case["next_position"].as_i64().unwrap();
     let reply_text = "Thank you: we are checking the sterilisation records.";
     let id = speakup::crypto::random_id();
-    let body = seal_reply(&case, &secret, &cora.id, RecordKind::Message, &id, position, &today, reply_text);
+    let body = seal_reply(
+        &case,
+        &secret,
+        &cora.id,
+        RecordKind::Message,
+        &id,
+        position,
+        &today,
+        reply_text,
+    );
     let stored = submit(
         &mut browser,
         &format!("{base}/sealed"),
@@ -420,7 +528,16 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
     assert!(!app.database_contains(reply_text));
     // The same position again (another record took it meanwhile): 409, nothing stored.
     let late_id = speakup::crypto::random_id();
-    let late = seal_reply(&case, &secret, &cora.id, RecordKind::Note, &late_id, position, &today, "late note");
+    let late = seal_reply(
+        &case,
+        &secret,
+        &cora.id,
+        RecordKind::Note,
+        &late_id,
+        position,
+        &today,
+        "late note",
+    );
     let conflict = submit(
         &mut browser,
         &format!("{base}/sealed"),
@@ -470,12 +587,27 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
     let forged = browser
         .post_form(
             &format!("{base}/sealed"),
-            &[("kind", "note"), ("id", &late_id), ("position", "1"), ("written_on", &today), ("sealed", &late)],
+            &[
+                ("kind", "note"),
+                ("id", &late_id),
+                ("position", "1"),
+                ("written_on", &today),
+                ("sealed", &late),
+            ],
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     // Re-sealed at the new position: stored.
-    let note = seal_reply(&refreshed, &secret, &cora.id, RecordKind::Note, &late_id, next, &today, "late note");
+    let note = seal_reply(
+        &refreshed,
+        &secret,
+        &cora.id,
+        RecordKind::Note,
+        &late_id,
+        next,
+        &today,
+        "late note",
+    );
     let stored_note = submit(
         &mut browser,
         &format!("{base}/sealed"),
@@ -488,21 +620,48 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
         ],
     )
     .await;
-    assert_eq!(stored_note.status, StatusCode::CREATED, "{}", stored_note.body);
+    assert_eq!(
+        stored_note.status,
+        StatusCode::CREATED,
+        "{}",
+        stored_note.body
+    );
 
     // The server cannot open or seal for this session: the no-JavaScript reply form is refused.
-    let refused = submit(&mut browser, &format!("{base}/messages"), &[("body", "sent to the server")]).await;
+    let refused = submit(
+        &mut browser,
+        &format!("{base}/messages"),
+        &[("body", "sent to the server")],
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
-    assert!(refused.text().contains("only in your browser"), "{}", refused.text());
+    assert!(
+        refused.text().contains("only in your browser"),
+        "{}",
+        refused.text()
+    );
 
     // The browser reads the reply back; so does a colleague signed in with the password, and
     // so does the reporter.
-    let reread = open_all(&json(&browser.get(&format!("{base}/sealed")).await), &secret);
-    assert!(reread.contains(&("message".to_owned(), reply_text.to_owned())), "{reread:?}");
-    assert!(reread.contains(&("note".to_owned(), "late note".to_owned())), "{reread:?}");
+    let reread = open_all(
+        &json(&browser.get(&format!("{base}/sealed")).await),
+        &secret,
+    );
+    assert!(
+        reread.contains(&("message".to_owned(), reply_text.to_owned())),
+        "{reread:?}"
+    );
+    assert!(
+        reread.contains(&("note".to_owned(), "late note".to_owned())),
+        "{reread:?}"
+    );
     let mut plain = signed_in(&app, app.service().await, cora).await;
     let conversation = plain.get(&format!("{base}/conversation")).await;
-    assert!(conversation.text().contains(reply_text), "{}", conversation.text());
+    assert!(
+        conversation.text().contains(reply_text),
+        "{}",
+        conversation.text()
+    );
     assert!(conversation.text().contains("late note"));
     // A password session gets the page, not the sealed JSON.
     let not_for_server = plain.get(&format!("{base}/sealed")).await;
@@ -512,7 +671,10 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
     let ivy = &staff.investigator;
     let mut other = Browser::new(app.service().await);
     browser_sign_in(&app, &mut other, ivy).await;
-    assert_eq!(other.get(&format!("{base}/sealed")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        other.get(&format!("{base}/sealed")).await.status,
+        StatusCode::NOT_FOUND
+    );
     let mut fields = vec![
         ("kind", "note".to_owned()),
         ("id", speakup::crypto::random_id()),
@@ -524,7 +686,10 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
     fields.insert(0, ("csrf", csrf));
     let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(
-        other.post_form(&format!("{base}/sealed"), &borrowed).await.status,
+        other
+            .post_form(&format!("{base}/sealed"), &borrowed)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 }

@@ -5,8 +5,8 @@
 
 mod api_client;
 mod audit_anchoring;
-mod browser_keys;
 mod browser;
+mod browser_keys;
 mod object_store;
 mod support;
 

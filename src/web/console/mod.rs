@@ -36,7 +36,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
             "/console/sign-in/parameters",
             web::post().to(sign_in::parameters),
         )
-        .route("/console/sign-in/proof", web::post().to(sign_in::submit_proof))
+        .route(
+            "/console/sign-in/proof",
+            web::post().to(sign_in::submit_proof),
+        )
         .route("/console/sign-out", web::post().to(sign_in::sign_out))
         .route("/console/deadlines", web::get().to(cases::deadlines))
         .route("/console/oversight", web::get().to(oversight::show))
