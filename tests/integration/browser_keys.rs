@@ -425,6 +425,7 @@ fn open_all(case: &Value, secret: &speakup::crypto::SecretKey) -> Vec<(String, S
 }
 
 /// Seals a reply or note as console.js does.
+#[allow(clippy::too_many_arguments)]
 fn seal_reply(
     case: &Value,
     secret: &speakup::crypto::SecretKey,
