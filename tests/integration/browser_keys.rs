@@ -694,3 +694,109 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[actix_web::test]
+async fn an_account_sealed_before_proof_sign_in_moves_on_at_its_next_password_sign_in() {
+    use speakup::crypto::{Aad, RecordKind, seal};
+    use speakup::ids::UserId;
+    use speakup::store::users;
+    let app = app();
+    let staff = app.staff();
+    let colm = &staff.contacts[1];
+    let id = UserId::from_stored(colm.id.clone());
+    // Put the TOTP secret back under the key-encryption key, as accounts made before this
+    // change have it.
+    let (user, credentials) = app
+        .portal()
+        .store
+        .read(|tx| users::find_with_credentials(tx, &id))
+        .unwrap()
+        .unwrap();
+    let salt: [u8; 16] = credentials.kdf_salt.as_slice().try_into().unwrap();
+    let cost = PasswordCost::decode(&credentials.kdf_cost).unwrap();
+    let keys =
+        speakup::crypto::derive_password_keys(&Secret::new(colm.password.clone()), &salt, cost)
+            .unwrap();
+    let totp = data_encoding::BASE32_NOPAD
+        .decode(
+            colm.totp_uri
+                .split(['?', '&'])
+                .find_map(|part| part.strip_prefix("secret="))
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut legacy = credentials.clone();
+    legacy.sealed_totp_secret = seal(
+        keys.kek(),
+        &Aad::new(&colm.id, RecordKind::TotpSecret, &colm.id),
+        &totp,
+    )
+    .unwrap();
+    let now = app.portal().clock.now_utc_naive();
+    assert!(
+        app.portal()
+            .store
+            .write(|tx| users::replace_password(tx, &id, user.key_generation, &legacy, now))
+            .unwrap()
+    );
+
+    // A proof sign-in: the proof is right, but the server cannot open the TOTP secret with it.
+    let mut browser = Browser::new(app.service().await);
+    browser.get("/console/sign-in").await;
+    let answer = json(
+        &submit(
+            &mut browser,
+            "/console/sign-in/parameters",
+            &[("email", &colm.email)],
+        )
+        .await,
+    );
+    let sent = browser_keys(&answer, &colm.password);
+    app.clock.advance(time::Duration::seconds(30));
+    let code = totp_code(&app, colm);
+    let legacy_try = submit(
+        &mut browser,
+        "/console/sign-in/proof",
+        &[
+            ("email", &colm.email),
+            ("proof", &proof_of(&sent)),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(
+        legacy_try.status,
+        StatusCode::CONFLICT,
+        "{}",
+        legacy_try.body
+    );
+    assert_eq!(
+        json(&legacy_try)["error"]["code"],
+        "password_sign_in_needed"
+    );
+    // One sign-in with the password (as the script then falls back to) re-seals it …
+    signed_in(&app, app.service().await, colm).await;
+    let (_, moved) = app
+        .portal()
+        .store
+        .read(|tx| users::find_with_credentials(tx, &id))
+        .unwrap()
+        .unwrap();
+    assert_ne!(moved.sealed_totp_secret, legacy.sealed_totp_secret);
+    assert_eq!(moved.login_verifier, credentials.login_verifier);
+    // … and the proof sign-in works from then on.
+    app.clock.advance(time::Duration::seconds(30));
+    let code = totp_code(&app, colm);
+    let signed = submit(
+        &mut browser,
+        "/console/sign-in/proof",
+        &[
+            ("email", &colm.email),
+            ("proof", &proof_of(&sent)),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+}
