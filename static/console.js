@@ -9,8 +9,10 @@
 // key-encryption key) never leaves the page: it opens the handler's secret key, which the
 // server answers sealed, and is then wiped. The secret key is kept in sessionStorage only (this
 // tab, until it is closed or the handler signs out) for the pages that open cases in the
-// browser. Such a session holds no key on the server, so pages that open case content on the
-// server say that they cannot.
+// browser. Such a session holds no key on the server: case pages carry empty slots, which this
+// script fills from GET /console/cases/{ref}/sealed (opened here), and replies and notes are
+// sealed here and posted to POST /console/cases/{ref}/sealed. What still needs the key on the
+// server (procedure steps, grants, files) answers 409 and says so.
 (function () {
   'use strict';
 
@@ -65,8 +67,8 @@
     'p',
     { class: 'hint', id: 'keys-in-browser-hint' },
     'Your password is turned into your key here, in this browser, and the key stays in this ' +
-      'tab. The server then cannot open case content for you: case pages will ask you to sign ' +
-      'in again without this box ticked to read a case.',
+      'tab: cases are opened and replies sealed here. Procedure steps, giving others access and ' +
+      'evidence files still need the server to hold your key: for those, sign in without ticking this.',
   );
   box.setAttribute('aria-describedby', 'keys-in-browser-hint');
   choice.append(box, label, hint);

@@ -41,9 +41,9 @@ pub fn key_in_browser() -> ServiceError {
     ServiceError::Conflict {
         code: "key_in_browser",
         message: "you signed in without sending your password, so the key that opens your \
-                  cases is only in your browser and the server cannot open this for you \
-                  (opening cases in the browser is not built yet): sign out, then sign in \
-                  again without ticking that box"
+                  cases is only in your browser: cases open and replies are sealed there, but \
+                  this needs the server to hold your key; sign out, then sign in again without \
+                  ticking that box"
             .to_owned(),
     }
 }
