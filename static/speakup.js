@@ -139,6 +139,18 @@
         const out = call('su_mailbox_proof', [caseKey]);
         return { proof: out.slice(0, 32), storedHash: out.slice(32, 64) };
       },
+
+      // --- Handler console (issue 14) ---------------------------------------------------------
+      /** Argon2id over a password as the console signs in: {kek, proof}. The proof is sent to
+       * the server instead of the password; the KEK opens the handler's sealed secret key. */
+      loginKeys(password, salt, cost) {
+        const out = call('su_login_keys', [password, salt], [
+          cost.memoryKib,
+          cost.iterations,
+          cost.parallelism,
+        ]);
+        return { kek: out.slice(0, 32), proof: out.slice(32, 64) };
+      },
     };
   }
 

@@ -8,6 +8,7 @@ use super::secret::fmt_redacted;
 use super::{Aad, CryptoError, DataKey, RecordKind, Secret, SecretKey, open, random, seal};
 
 const VERIFIER_LABEL: &[u8] = b"speakup/login-verifier/v1";
+const TOTP_KEY_LABEL: &[u8] = b"speakup/totp-key/v1";
 const COST_PREFIX: &str = "argon2id$";
 const SALT_LEN: usize = 16;
 const OUTPUT_LEN: usize = 64;
@@ -127,7 +128,95 @@ pub fn new_password_salt() -> [u8; SALT_LEN] {
 /// of the second half only.
 pub struct PasswordKeys {
     kek: DataKey,
-    verifier: [u8; 32],
+    proof: LoginProof,
+}
+
+/// The second half of the Argon2id output: what a browser that ran Argon2id itself sends at
+/// sign-in instead of the password. The server stores only its hash (the verifier), so a stolen
+/// verifier cannot be replayed as a proof; and the proof gives no shortcut to the
+/// key-encryption key (the other half of the output).
+///
+/// The TOTP secret is sealed under a key derived from the proof (not from the KEK), so a
+/// server that is given only the proof can check the second factor, and a stolen database (which
+/// holds the verifier, a different hash of the proof) cannot open it.
+pub struct LoginProof {
+    bytes: Secret<[u8; 32]>,
+}
+
+impl LoginProof {
+    /// Takes the 32 bytes a browser sent; any other length is refused.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let mut proof = Secret::new([0u8; 32]);
+        if bytes.len() != 32 {
+            return Err(CryptoError::InvalidInput("a login proof is 32 bytes"));
+        }
+        proof.expose_secret_mut().copy_from_slice(bytes);
+        Ok(Self { bytes: proof })
+    }
+
+    pub fn expose_bytes(&self) -> &[u8; 32] {
+        self.bytes.expose_secret()
+    }
+
+    /// The value stored at enrolment: a labelled SHA-256 of the proof.
+    #[must_use]
+    pub fn verifier(&self) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(VERIFIER_LABEL)
+            .chain_update(self.bytes.expose_secret())
+            .finalize()
+            .into()
+    }
+
+    /// Constant-time comparison of this proof's verifier with the stored one.
+    #[must_use]
+    pub fn verifies(&self, stored_verifier: &[u8; 32]) -> bool {
+        self.verifier().ct_eq(stored_verifier).into()
+    }
+
+    fn totp_key(&self) -> DataKey {
+        let mut key = Secret::new([0u8; 32]);
+        key.expose_secret_mut().copy_from_slice(
+            &Sha256::new()
+                .chain_update(TOTP_KEY_LABEL)
+                .chain_update(self.bytes.expose_secret())
+                .finalize(),
+        );
+        DataKey::from_secret(key)
+    }
+
+    /// Seals a TOTP shared secret under the key derived from this proof.
+    pub fn seal_totp_secret(&self, user_id: &str, secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let aad = Aad::new(user_id, RecordKind::TotpSecret, user_id);
+        seal(&self.totp_key(), &aad, secret)
+    }
+
+    /// Opens a TOTP secret sealed by [`LoginProof::seal_totp_secret`]. Fails for one sealed the
+    /// older way, under the KEK ([`PasswordKeys::open_totp_secret`] opens both).
+    pub fn open_totp_secret(
+        &self,
+        user_id: &str,
+        sealed: &[u8],
+    ) -> Result<Secret<Vec<u8>>, CryptoError> {
+        let aad = Aad::new(user_id, RecordKind::TotpSecret, user_id);
+        open(&self.totp_key(), &aad, sealed)
+    }
+}
+
+impl fmt::Debug for LoginProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_redacted(f, "LoginProof")
+    }
+}
+
+/// How a stored TOTP secret was sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpSealing {
+    /// Under the key derived from the login proof (so a browser sign-in can check it).
+    Proof,
+    /// Under the key-encryption key, as accounts made before browser sign-in were; re-sealed
+    /// at the next sign-in with the password.
+    Legacy,
 }
 
 /// Runs Argon2id (v1.3) once with the given salt and cost.
@@ -171,14 +260,9 @@ pub fn derive_password_keys(
 
     let mut kek = Secret::new([0u8; 32]);
     kek.expose_secret_mut().copy_from_slice(kek_half);
-    let verifier = Sha256::new()
-        .chain_update(VERIFIER_LABEL)
-        .chain_update(verifier_half)
-        .finalize()
-        .into();
     Ok(PasswordKeys {
         kek: DataKey::from_secret(kek),
-        verifier,
+        proof: LoginProof::from_bytes(verifier_half)?,
     })
 }
 
@@ -191,14 +275,19 @@ impl PasswordKeys {
     /// The value to store at enrolment and compare against at login.
     #[must_use]
     pub fn verifier(&self) -> [u8; 32] {
-        self.verifier
+        self.proof.verifier()
+    }
+
+    /// What a browser sends at sign-in instead of the password.
+    pub fn proof(&self) -> &LoginProof {
+        &self.proof
     }
 
     /// Constant-time comparison with the stored verifier, so response timing
     /// does not reveal how many leading bytes matched.
     #[must_use]
     pub fn verifies(&self, stored_verifier: &[u8; 32]) -> bool {
-        self.verifier.ct_eq(stored_verifier).into()
+        self.proof.verifies(stored_verifier)
     }
 
     /// Seals the handler's long-term secret key under the KEK, bound to the
@@ -229,20 +318,33 @@ impl PasswordKeys {
         Ok(SecretKey::from_secret_bytes(&bytes))
     }
 
-    /// Seals a TOTP shared secret (or any other small per-user secret that
-    /// should only be readable after a correct password).
+    /// Seals a TOTP shared secret so that it is only readable after a correct
+    /// password (or the login proof it yields): under the proof's key.
     pub fn seal_totp_secret(&self, user_id: &str, secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let aad = Aad::new(user_id, RecordKind::TotpSecret, user_id);
-        seal(&self.kek, &aad, secret)
+        self.proof.seal_totp_secret(user_id, secret)
     }
 
+    /// Opens a TOTP secret sealed either way (see [`TotpSealing`]).
     pub fn open_totp_secret(
         &self,
         user_id: &str,
         sealed: &[u8],
     ) -> Result<Secret<Vec<u8>>, CryptoError> {
+        self.open_totp_secret_sealing(user_id, sealed)
+            .map(|(secret, _)| secret)
+    }
+
+    /// As [`PasswordKeys::open_totp_secret`], saying which way it was sealed.
+    pub fn open_totp_secret_sealing(
+        &self,
+        user_id: &str,
+        sealed: &[u8],
+    ) -> Result<(Secret<Vec<u8>>, TotpSealing), CryptoError> {
+        if let Ok(secret) = self.proof.open_totp_secret(user_id, sealed) {
+            return Ok((secret, TotpSealing::Proof));
+        }
         let aad = Aad::new(user_id, RecordKind::TotpSecret, user_id);
-        open(&self.kek, &aad, sealed)
+        open(&self.kek, &aad, sealed).map(|secret| (secret, TotpSealing::Legacy))
     }
 }
 
@@ -473,6 +575,49 @@ mod tests {
             keys.open_handler_secret("user-1", &sealed).unwrap_err(),
             CryptoError::Decrypt
         );
+    }
+
+    #[test]
+    fn login_proof_is_what_the_verifier_hashes() {
+        let keys = derive_password_keys(&password("pw"), &vector_salt(), TEST).unwrap();
+        let sent = LoginProof::from_bytes(keys.proof().expose_bytes()).unwrap();
+        assert!(sent.verifies(&keys.verifier()));
+        // The stored verifier is not itself a proof: replaying it fails.
+        let replayed = LoginProof::from_bytes(&keys.verifier()).unwrap();
+        assert!(!replayed.verifies(&keys.verifier()));
+        let other = derive_password_keys(&password("pw2"), &vector_salt(), TEST).unwrap();
+        assert!(!other.proof().verifies(&keys.verifier()));
+        assert!(LoginProof::from_bytes(&[0u8; 31]).is_err());
+    }
+
+    #[test]
+    fn totp_secret_opens_with_the_proof_alone_and_legacy_with_the_kek() {
+        let keys = derive_password_keys(&password("pw"), &vector_salt(), TEST).unwrap();
+        let totp = b"12345678901234567890";
+        let sealed = keys.seal_totp_secret("user-1", totp).unwrap();
+        let sent = LoginProof::from_bytes(keys.proof().expose_bytes()).unwrap();
+        assert_eq!(
+            sent.open_totp_secret("user-1", &sealed)
+                .unwrap()
+                .expose_secret(),
+            totp
+        );
+        assert!(sent.open_totp_secret("user-2", &sealed).is_err());
+        let (_, how) = keys.open_totp_secret_sealing("user-1", &sealed).unwrap();
+        assert_eq!(how, TotpSealing::Proof);
+        // An account sealed before browser sign-in: under the KEK.
+        let aad = Aad::new("user-1", RecordKind::TotpSecret, "user-1");
+        let legacy = seal(keys.kek(), &aad, totp).unwrap();
+        let (opened, how) = keys.open_totp_secret_sealing("user-1", &legacy).unwrap();
+        assert_eq!(
+            (opened.expose_secret().as_slice(), how),
+            (&totp[..], TotpSealing::Legacy)
+        );
+        assert!(sent.open_totp_secret("user-1", &legacy).is_err());
+        // The proof's TOTP key is not the KEK: the proof cannot open the handler secret.
+        let pair = crate::crypto::KeyPair::generate();
+        let sealed_secret = keys.seal_handler_secret("user-1", &pair.secret).unwrap();
+        assert!(sent.open_totp_secret("user-1", &sealed_secret).is_err());
     }
 
     #[test]

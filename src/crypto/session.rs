@@ -12,6 +12,7 @@ const PAYLOAD_RECORD_ID: &str = "payload";
 /// A reporter session opened with a mailbox proof carries only the case id, sealed under this
 /// record id, so it can never be opened as a session that carries a case data key.
 const PROOF_PAYLOAD_RECORD_ID: &str = "proof-payload";
+const BROWSER_PAYLOAD_RECORD_ID: &str = "browser-payload";
 
 /// A split-key session token: the id finds the row, the key decrypts it.
 ///
@@ -163,6 +164,29 @@ impl SessionToken {
         String::from_utf8(plaintext.expose_secret().clone()).map_err(|_| CryptoError::Decrypt)
     }
 
+    /// A handler session whose secret key stays in the browser: the row holds only the user
+    /// id, sealed, and bound differently from [`SessionToken::seal_handler_secret`]'s payload so
+    /// the one can never be read as the other.
+    pub fn seal_browser_session(&self, user_id: &str) -> Result<Vec<u8>, CryptoError> {
+        if user_id.is_empty() {
+            return Err(CryptoError::InvalidInput("session owner id is empty"));
+        }
+        let scope = self.id_hex();
+        let aad = Aad::new(&scope, RecordKind::Session, BROWSER_PAYLOAD_RECORD_ID);
+        seal(&self.key, &aad, user_id.as_bytes())
+    }
+
+    /// Opens a browser session's row: fails unless it was sealed for `user_id` as one.
+    pub fn open_browser_session(&self, user_id: &str, sealed: &[u8]) -> Result<(), CryptoError> {
+        let scope = self.id_hex();
+        let aad = Aad::new(&scope, RecordKind::Session, BROWSER_PAYLOAD_RECORD_ID);
+        let opened = open(&self.key, &aad, sealed)?;
+        if opened.expose_secret().as_slice() != user_id.as_bytes() {
+            return Err(CryptoError::Decrypt);
+        }
+        Ok(())
+    }
+
     fn seal_keyed_payload(&self, key: &[u8; KEY_LEN], owner: &str) -> Result<Vec<u8>, CryptoError> {
         if owner.is_empty() {
             return Err(CryptoError::InvalidInput("session owner id is empty"));
@@ -211,6 +235,20 @@ impl fmt::Debug for SessionToken {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browser_sessions_and_keyed_sessions_do_not_mix() {
+        let token = SessionToken::generate();
+        let browser = token.seal_browser_session("user-1").unwrap();
+        assert!(token.open_browser_session("user-1", &browser).is_ok());
+        assert!(token.open_browser_session("user-2", &browser).is_err());
+        assert!(token.open_handler_secret("user-1", &browser).is_err());
+        let pair = crate::crypto::KeyPair::generate();
+        let keyed = token.seal_handler_secret("user-1", &pair.secret).unwrap();
+        assert!(token.open_browser_session("user-1", &keyed).is_err());
+        let other = SessionToken::generate();
+        assert!(other.open_browser_session("user-1", &browser).is_err());
+    }
     use crate::crypto::seal::tests::key_from;
 
     fn vector_token() -> SessionToken {

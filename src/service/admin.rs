@@ -250,8 +250,13 @@ impl Portal {
         let new_keys = crypto::derive_password_keys(new, &new_salt, self.password_cost)
             .map_err(crypto_failure)?;
         let mut updated = credentials.clone();
+        // The secret comes from the current password, not the session: a session whose key is
+        // kept in the browser can change the password too.
+        let secret = old_keys
+            .open_handler_secret(user.id.as_str(), &credentials.sealed_secret_key)
+            .map_err(crypto_failure)?;
         updated.sealed_secret_key = new_keys
-            .seal_handler_secret(user.id.as_str(), &handler.secret)
+            .seal_handler_secret(user.id.as_str(), &secret)
             .map_err(crypto_failure)?;
         updated.sealed_totp_secret = new_keys
             .seal_totp_secret(user.id.as_str(), totp_secret.expose_secret())

@@ -46,7 +46,7 @@ pub(super) fn open_case(
     )?
     .ok_or(ServiceError::NotFound)?;
     let key = crypto::unwrap_key(
-        &handler.secret,
+        handler.secret()?,
         &wrap.wrapped,
         &WrapContext::new(case.id.as_str(), KeyKind::Case),
     )
@@ -58,6 +58,26 @@ pub(super) fn open_case(
         key,
         organisation,
     })
+}
+
+/// Finds a case by reference that the handler holds (a wrap of its key for them), without
+/// opening anything: for sessions whose key is in the browser.
+pub(super) fn find_held_case(
+    tx: &mut Tx,
+    handler: &Handler,
+    reference: &str,
+) -> Result<(Case, Organisation), ServiceError> {
+    let case = cases::find_by_reference(tx, reference.trim())?.ok_or(ServiceError::NotFound)?;
+    wraps::find(
+        tx,
+        &case.id,
+        &Recipient::User(handler.user.id.clone()),
+        KeyKind::Case,
+    )?
+    .ok_or(ServiceError::NotFound)?;
+    let organisation = organisations::find(tx, &case.organisation_id)?
+        .ok_or_else(|| ServiceError::Internal("case without organisation".into()))?;
+    Ok((case, organisation))
 }
 
 fn identity_key(
@@ -75,7 +95,7 @@ fn identity_key(
         return Ok(None);
     };
     crypto::unwrap_key(
-        &handler.secret,
+        handler.secret()?,
         &wrap.wrapped,
         &WrapContext::new(case.as_str(), KeyKind::Identity),
     )
@@ -202,6 +222,9 @@ pub struct CaseDetail {
     pub audit: Vec<AuditLine>,
     /// Whether this handler may pass the identity on.
     pub can_grant_identity: bool,
+    /// A session whose key is in the browser: no sealed content above; the page's script
+    /// opens it from [`Portal::sealed_case`].
+    pub opened_in_browser: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -294,6 +317,14 @@ impl Portal {
     ) -> Result<CaseDetail, ServiceError> {
         let today = self.clock.today();
         let now = self.clock.now_utc_naive();
+        if handler.key_in_browser() {
+            return self.store.write(|tx| {
+                // Nothing is opened here: the page carries no content, which the browser opens
+                // from `sealed_case` (audited there).
+                let (case, organisation) = find_held_case(tx, handler, reference)?;
+                self.read_case(tx, handler, &case, None, &organisation, today)
+            });
+        }
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
             add_missing_recovery_wrap(tx, handler, &open, today, now)?;
@@ -307,39 +338,63 @@ impl Portal {
                 String::new(),
                 now,
             )?;
-            let detail = self.read_case(tx, handler, &open, today)?;
+            let detail = self.read_case(
+                tx,
+                handler,
+                &open.case,
+                Some(&open.key),
+                &open.organisation,
+                today,
+            )?;
             let latest = cases::latest_seq(tx, &open.case.id)?;
             reads::mark_seen(tx, &open.case.id, &handler.user.id, latest)?;
             Ok(detail)
         })
     }
 
+    /// Everything about a case for its page. Without `key` (a session whose key is in the
+    /// browser) the sealed content is left out and `opened_in_browser` is set.
     fn read_case(
         &self,
         tx: &mut Tx,
         handler: &Handler,
-        open: &OpenCase,
+        case: &Case,
+        key: Option<&DataKey>,
+        organisation: &Organisation,
         today: Date,
     ) -> Result<CaseDetail, ServiceError> {
-        let case = &open.case;
-        let people = names(tx, &open.organisation)?;
+        let people = names(tx, organisation)?;
         let name_of = |id: &UserId| people.get(id).map(|u| u.display_name.clone());
-        let calendar = casefile::calendar_for(tx, &open.organisation)?;
-        let settings = casefile::procedure_settings(&open.organisation);
+        let calendar = casefile::calendar_for(tx, organisation)?;
+        let settings = casefile::procedure_settings(organisation);
         let history = events::for_case(tx, &case.id)?;
         let procedure = casefile::replay(&history, &calendar, &settings)?;
-        let records = cases::records(
+        let records = if key.is_none() {
+            Vec::new()
+        } else {
+            cases::records(
+                tx,
+                &case.id,
+                &[
+                    RecordKind::Concern.as_str(),
+                    RecordKind::Identity.as_str(),
+                    RecordKind::Message.as_str(),
+                    RecordKind::Note.as_str(),
+                    RecordKind::EventText.as_str(),
+                ],
+            )?
+        };
+        let identity_key = match key {
+            Some(_) => identity_key(tx, handler, &case.id)?,
+            None => None,
+        };
+        let has_identity_wrap = wraps::find(
             tx,
             &case.id,
-            &[
-                RecordKind::Concern.as_str(),
-                RecordKind::Identity.as_str(),
-                RecordKind::Message.as_str(),
-                RecordKind::Note.as_str(),
-                RecordKind::EventText.as_str(),
-            ],
-        )?;
-        let identity_key = identity_key(tx, handler, &case.id)?;
+            &Recipient::User(handler.user.id.clone()),
+            KeyKind::Identity,
+        )?
+        .is_some();
         let mut concern = String::new();
         let mut identity = None;
         let mut messages = Vec::new();
@@ -348,8 +403,10 @@ impl Portal {
         for record in &records {
             match record.kind.as_str() {
                 kind if kind == RecordKind::Concern.as_str() => {
-                    concern =
-                        open_json::<ConcernContent>(&open.key, record, RecordKind::Concern)?.text;
+                    if let Some(key) = key {
+                        concern =
+                            open_json::<ConcernContent>(key, record, RecordKind::Concern)?.text;
+                    }
                 }
                 kind if kind == RecordKind::Identity.as_str() => {
                     if let Some(key) = &identity_key {
@@ -362,8 +419,8 @@ impl Portal {
                     }
                 }
                 kind if kind == RecordKind::Message.as_str() => {
-                    let content: MessageContent =
-                        open_json(&open.key, record, RecordKind::Message)?;
+                    let Some(key) = key else { continue };
+                    let content: MessageContent = open_json(key, record, RecordKind::Message)?;
                     messages.push(CaseMessage {
                         from: record.author,
                         author: record.author_user_id.as_ref().and_then(&name_of),
@@ -372,7 +429,8 @@ impl Portal {
                     });
                 }
                 kind if kind == RecordKind::Note.as_str() => {
-                    let content: MessageContent = open_json(&open.key, record, RecordKind::Note)?;
+                    let Some(key) = key else { continue };
+                    let content: MessageContent = open_json(key, record, RecordKind::Note)?;
                     notes.push(CaseNote {
                         author: record
                             .author_user_id
@@ -384,8 +442,8 @@ impl Portal {
                     });
                 }
                 kind if kind == RecordKind::EventText.as_str() => {
-                    let content: EventContent =
-                        open_json(&open.key, record, RecordKind::EventText)?;
+                    let Some(key) = key else { continue };
+                    let content: EventContent = open_json(key, record, RecordKind::EventText)?;
                     if let Some(event_id) = &record.event_id {
                         event_texts.insert(event_id.clone(), content);
                     }
@@ -473,7 +531,7 @@ impl Portal {
         let state = procedure.state();
         Ok(CaseDetail {
             reference: case.reference.clone(),
-            organisation: open.organisation.name.clone(),
+            organisation: organisation.name.clone(),
             service: parse_service(&case.service).unwrap_or(Service::Nhs),
             anonymity: case.anonymity.clone(),
             topic: case.topic.clone(),
@@ -488,11 +546,17 @@ impl Portal {
                 .urgency(today, &calendar)
                 .map(|u| urgency_name(u.level)),
             concern,
-            identity_withheld: case.anonymity == "confidential" && identity.is_none(),
+            identity_withheld: case.anonymity == "confidential"
+                && identity.is_none()
+                && (key.is_some() || !has_identity_wrap),
             can_grant_identity: identity.is_some(),
             identity,
             messages,
-            attachments: super::attachments::listing(tx, &case.id, &open.key)?,
+            attachments: match key {
+                Some(key) => super::attachments::listing(tx, &case.id, key)?,
+                None => Vec::new(),
+            },
+            opened_in_browser: key.is_none(),
             notes,
             events,
             allowed_events: procedure.allowed_events(today),

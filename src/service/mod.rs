@@ -6,6 +6,7 @@ pub mod admin;
 pub mod approvals;
 pub mod attachments;
 pub mod audit_log;
+pub mod browser_cases;
 pub mod calendar;
 pub mod case_events;
 pub mod casefile;
@@ -103,13 +104,66 @@ pub struct Portal {
     pub throttle: Arc<SignInThrottle>,
     /// Where sealed attachments live (`attachment_store`).
     pub blobs: Arc<dyn BlobStore>,
+    /// The key that derives the fake salts answered for e-mail addresses without an account
+    /// (see [`Portal::sign_in_parameters`]): kept in `data_dir/sign-in-salt.key` so the answer
+    /// for an address stays the same across restarts and instances sharing the directory.
+    pub sign_in_salt_key: Arc<crate::crypto::Secret<[u8; 32]>>,
+}
+
+/// Reads `sign-in-salt.key` from the data directory, creating it (32 random bytes, readable by
+/// the owner only) if it is missing. If the directory cannot be written, a key for this process
+/// only is used and a warning logged: fake salts then change at restart.
+fn sign_in_salt_key(data_dir: &std::path::Path) -> crate::crypto::Secret<[u8; 32]> {
+    use zeroize::Zeroize;
+    let path = data_dir.join("sign-in-salt.key");
+    let read = || {
+        std::fs::read(&path).ok().and_then(|mut bytes| {
+            let key = <[u8; 32]>::try_from(bytes.as_slice()).ok();
+            bytes.zeroize();
+            key
+        })
+    };
+    if let Some(mut bytes) = read() {
+        let key = crate::crypto::Secret::new(bytes);
+        bytes.zeroize();
+        return key;
+    }
+    let mut fresh = [0u8; 32];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut fresh);
+    let written = (|| {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        file.write_all(&fresh)?;
+        file.sync_all()
+    })();
+    let mut bytes = match written {
+        Ok(()) => fresh,
+        // Another process created it first: use theirs.
+        Err(_) => read().unwrap_or_else(|| {
+            tracing::warn!(
+                path = %path.display(),
+                "cannot keep the sign-in salt key; fake salts will change at restart"
+            );
+            fresh
+        }),
+    };
+    fresh.zeroize();
+    let key = crate::crypto::Secret::new(bytes);
+    bytes.zeroize();
+    key
 }
 
 impl Portal {
     pub fn new(store: Store, clock: Clock, settings: Settings) -> Portal {
         let blobs = blobs::open_store(&settings.attachment_store);
+        let sign_in_salt_key = Arc::new(sign_in_salt_key(&settings.data_dir));
         Portal {
             blobs,
+            sign_in_salt_key,
             store,
             clock,
             settings: Arc::new(settings),

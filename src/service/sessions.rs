@@ -2,11 +2,12 @@
 //! and the key that unseals the handler's secret; the session row keeps that secret sealed
 //! under a key that exists only in the handler's cookie or bearer token.
 
+use sha2::{Digest, Sha256};
 use time::{Duration, PrimitiveDateTime};
 
 use super::accounts::{crypto_failure, normalise_email, unlock_password_keys};
 use super::{Portal, ServiceError, totp};
-use crate::crypto::{self, Secret, SecretKey, SessionToken};
+use crate::crypto::{self, LoginProof, PasswordCost, Secret, SecretKey, SessionToken, TotpSealing};
 use crate::store::audit::{self, NewEntry};
 use crate::store::sessions::{self, HandlerSession};
 use crate::store::users::{self, User};
@@ -14,8 +15,37 @@ use crate::store::users::{self, User};
 /// A signed-in handler for the length of one request.
 pub struct Handler {
     pub user: User,
-    pub secret: SecretKey,
+    /// The handler's X25519 secret, for a session signed in with the password. `None` for a
+    /// session signed in from the browser with a login proof: the secret is in the browser
+    /// only, and the server cannot open anything for this session.
+    pub secret: Option<SecretKey>,
     pub session_id: String,
+}
+
+impl Handler {
+    /// The secret key, or the refusal a browser session gets for work that needs it on the
+    /// server.
+    pub fn secret(&self) -> Result<&SecretKey, ServiceError> {
+        self.secret.as_ref().ok_or_else(key_in_browser)
+    }
+
+    /// Whether this session's key is kept in the browser.
+    #[must_use]
+    pub fn key_in_browser(&self) -> bool {
+        self.secret.is_none()
+    }
+}
+
+/// What a browser session gets for anything that would need the handler's key on the server.
+pub fn key_in_browser() -> ServiceError {
+    ServiceError::Conflict {
+        code: "key_in_browser",
+        message: "you signed in without sending your password, so the key that opens your \
+                  cases is only in your browser: cases open and replies are sealed there, but \
+                  this needs the server to hold your key; sign out, then sign in again without \
+                  ticking that box"
+            .to_owned(),
+    }
 }
 
 impl std::fmt::Debug for Handler {
@@ -31,6 +61,24 @@ impl std::fmt::Debug for Handler {
 pub struct SignedIn {
     pub token: Secret<String>,
     pub user: User,
+    /// For a sign-in with a login proof: the handler's secret key sealed under their
+    /// key-encryption key (which only the browser has), for the browser to open.
+    pub sealed_secret: Option<Vec<u8>>,
+}
+
+/// What a browser needs to run Argon2id for an account: its salt and cost.
+#[derive(Debug, Clone)]
+pub struct SignInParameters {
+    pub salt: [u8; 16],
+    pub cost: PasswordCost,
+}
+
+/// How a handler proves who they are.
+enum Credential<'a> {
+    /// The password, sent to the server (a form without JavaScript, or the API).
+    Password(&'a Secret<String>),
+    /// The second half of the Argon2id output, computed in the browser (see [`LoginProof`]).
+    Proof(&'a LoginProof),
 }
 
 fn refused() -> ServiceError {
@@ -49,6 +97,16 @@ fn signed_out() -> ServiceError {
 
 /// Only refresh `last_seen_at` this often, so reading pages is not a stream of writes.
 const TOUCH_EVERY: Duration = Duration::minutes(1);
+
+const FAKE_SALT_LABEL: &[u8] = b"speakup/fake-salt/v1";
+
+/// What checking a credential yields: the secret (password sign-ins only), the TOTP step, and
+/// a re-sealed TOTP secret when it was still sealed the old way.
+struct Checked {
+    secret: Option<SecretKey>,
+    step: i64,
+    resealed_totp: Option<Vec<u8>>,
+}
 
 impl Portal {
     pub fn sign_in(
@@ -72,6 +130,67 @@ impl Portal {
         code: &str,
         client_bucket: u64,
     ) -> Result<SignedIn, ServiceError> {
+        self.sign_in_with(email, Credential::Password(password), code, client_bucket)
+    }
+
+    /// Sign-in from a browser that ran Argon2id itself: it sends the login proof, never the
+    /// password. Same throttling, audit and answers as [`Portal::sign_in_from`]; the session
+    /// holds no key, and the answer carries the handler's secret key sealed under the KEK for
+    /// the browser to open.
+    pub fn sign_in_with_proof(
+        &self,
+        email: &str,
+        proof: &LoginProof,
+        code: &str,
+        client_bucket: u64,
+    ) -> Result<SignedIn, ServiceError> {
+        self.sign_in_with(email, Credential::Proof(proof), code, client_bucket)
+    }
+
+    /// The salt and cost a browser runs Argon2id with. For an e-mail address without an
+    /// active account the answer has the same shape: a salt derived from the address with a
+    /// server-side key (the same every time) and the current cost, so the answer does not
+    /// reveal who has an account.
+    pub fn sign_in_parameters(&self, email: &str) -> Result<SignInParameters, ServiceError> {
+        let email_key = normalise_email(email).unwrap_or_else(|_| email.trim().to_owned());
+        let found = self
+            .store
+            .read(|tx| users::find_by_email(tx, &email_key).map_err(ServiceError::from))?;
+        let fake = || SignInParameters {
+            salt: self.fake_salt(&email_key),
+            cost: self.password_cost,
+        };
+        let Some((user, credentials)) = found.filter(|(user, _)| user.active) else {
+            return Ok(fake());
+        };
+        let corrupt = || ServiceError::Internal(format!("account {} has a bad salt", user.id));
+        let salt: [u8; 16] = credentials
+            .kdf_salt
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt())?;
+        let cost = PasswordCost::decode(&credentials.kdf_cost).map_err(|_| corrupt())?;
+        Ok(SignInParameters { salt, cost })
+    }
+
+    fn fake_salt(&self, email_key: &str) -> [u8; 16] {
+        let digest = Sha256::new()
+            .chain_update(FAKE_SALT_LABEL)
+            .chain_update(self.sign_in_salt_key.expose_secret())
+            .chain_update(email_key.as_bytes())
+            .finalize();
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(&digest[..16]);
+        salt
+    }
+
+    fn sign_in_with(
+        &self,
+        email: &str,
+        credential: Credential<'_>,
+        code: &str,
+        client_bucket: u64,
+    ) -> Result<SignedIn, ServiceError> {
         let email_key = normalise_email(email).map_err(|_| refused())?;
         let account = format!("{email_key}|{client_bucket:016x}");
         let email_key = email_key.as_str();
@@ -86,14 +205,21 @@ impl Portal {
             .read(|tx| users::find_by_email(tx, email_key).map_err(ServiceError::from))?;
         let Some((user, credentials)) = found.filter(|(user, _)| user.active) else {
             // Spend the same effort as a real check so timing does not reveal which accounts exist.
-            let _ = crypto::derive_password_keys(password, &[0u8; 16], self.password_cost);
+            match credential {
+                Credential::Password(password) => {
+                    let _ = crypto::derive_password_keys(password, &[0u8; 16], self.password_cost);
+                }
+                Credential::Proof(proof) => {
+                    let _ = proof.verifies(&[0u8; 32]);
+                }
+            }
             self.throttle.record_failure(&account, now);
             return Err(refused());
         };
-        let outcome = self.check_credentials(&user, &credentials, password, code);
+        let outcome = self.check_credentials(&user, &credentials, &credential, code);
         let naive_now = self.clock.now_utc_naive();
-        let (secret, step) = match outcome {
-            Ok(opened) => opened,
+        let checked = match outcome {
+            Ok(checked) => checked,
             Err(error) => {
                 self.throttle.record_failure(&account, now);
                 self.store.write(|tx| {
@@ -113,9 +239,22 @@ impl Portal {
             }
         };
         let token = SessionToken::generate();
-        let sealed = token
-            .seal_handler_secret(user.id.as_str(), &secret)
-            .map_err(crypto_failure)?;
+        let (sealed, sealed_secret, detail) = match &checked.secret {
+            Some(secret) => (
+                token
+                    .seal_handler_secret(user.id.as_str(), secret)
+                    .map_err(crypto_failure)?,
+                None,
+                String::new(),
+            ),
+            None => (
+                token
+                    .seal_browser_session(user.id.as_str())
+                    .map_err(crypto_failure)?,
+                Some(credentials.sealed_secret_key.clone()),
+                "key kept in the browser".to_owned(),
+            ),
+        };
         let session = HandlerSession {
             id: token.id_hex(),
             user_id: user.id.clone(),
@@ -129,8 +268,21 @@ impl Portal {
             .write(|tx| {
                 // The step check is inside the transaction, so two sign-ins racing with one code
                 // cannot both succeed.
-                if !users::claim_totp_step(tx, &user.id, step)? {
+                if !users::claim_totp_step(tx, &user.id, checked.step)? {
                     return Err(refused());
+                }
+                if let Some(resealed) = &checked.resealed_totp {
+                    // The TOTP secret moves to the proof's key, so this account can next sign
+                    // in from a browser. A concurrent password change wins; this waits a turn.
+                    let mut updated = credentials.clone();
+                    updated.sealed_totp_secret = resealed.clone();
+                    users::replace_password(
+                        tx,
+                        &user.id,
+                        user.key_generation,
+                        &updated,
+                        naive_now,
+                    )?;
                 }
                 sessions::purge_expired(tx, naive_now, self.idle_cutoff(naive_now))?;
                 sessions::insert_handler(tx, &session)?;
@@ -140,6 +292,7 @@ impl Portal {
                         actor_user_id: Some(user.id.as_str().to_owned()),
                         action: "sign_in",
                         organisation_id: Some(user.organisation_id.as_str().to_owned()),
+                        detail,
                         ..NewEntry::default()
                     },
                     naive_now,
@@ -151,21 +304,60 @@ impl Portal {
         Ok(SignedIn {
             token: token.encode(),
             user,
+            sealed_secret,
         })
     }
 
-    /// Password, then TOTP; returns the unsealed secret and the code's time step.
+    /// Password or proof, then TOTP.
     fn check_credentials(
         &self,
         user: &User,
         credentials: &users::Credentials,
-        password: &Secret<String>,
+        credential: &Credential<'_>,
         code: &str,
-    ) -> Result<(SecretKey, i64), ServiceError> {
-        let keys = unlock_password_keys(&user.id, credentials, password)?.ok_or_else(refused)?;
-        let totp_secret = keys
-            .open_totp_secret(user.id.as_str(), &credentials.sealed_totp_secret)
-            .map_err(crypto_failure)?;
+    ) -> Result<Checked, ServiceError> {
+        let (keys, totp_secret, resealed_totp) = match credential {
+            Credential::Password(password) => {
+                let keys =
+                    unlock_password_keys(&user.id, credentials, password)?.ok_or_else(refused)?;
+                let (totp_secret, sealing) = keys
+                    .open_totp_secret_sealing(user.id.as_str(), &credentials.sealed_totp_secret)
+                    .map_err(crypto_failure)?;
+                let resealed = match sealing {
+                    TotpSealing::Proof => None,
+                    TotpSealing::Legacy => Some(
+                        keys.seal_totp_secret(user.id.as_str(), totp_secret.expose_secret())
+                            .map_err(crypto_failure)?,
+                    ),
+                };
+                (Some(keys), totp_secret, resealed)
+            }
+            Credential::Proof(proof) => {
+                let stored: [u8; 32] =
+                    credentials
+                        .login_verifier
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| {
+                            ServiceError::Internal(format!(
+                                "account {} has a bad verifier",
+                                user.id
+                            ))
+                        })?;
+                if !proof.verifies(&stored) {
+                    return Err(refused());
+                }
+                let totp_secret = proof
+                    .open_totp_secret(user.id.as_str(), &credentials.sealed_totp_secret)
+                    .map_err(|_| ServiceError::Conflict {
+                        code: "password_sign_in_needed",
+                        message: "this account was set up before sign-in from the browser: \
+                                  sign in once with JavaScript off, then this works"
+                            .to_owned(),
+                    })?;
+                (None, totp_secret, None)
+            }
+        };
         let unix_seconds = u64::try_from(self.clock.now().unix_timestamp()).unwrap_or(0);
         let step = totp::matching_step(totp_secret.expose_secret(), code, unix_seconds)
             .ok_or_else(refused)?;
@@ -176,10 +368,18 @@ impl Portal {
             // A code already used (or an older one): a replay.
             return Err(refused());
         }
-        let secret = keys
-            .open_handler_secret(user.id.as_str(), &credentials.sealed_secret_key)
-            .map_err(crypto_failure)?;
-        Ok((secret, i64::try_from(step).unwrap_or(i64::MAX)))
+        let secret = match keys {
+            Some(keys) => Some(
+                keys.open_handler_secret(user.id.as_str(), &credentials.sealed_secret_key)
+                    .map_err(crypto_failure)?,
+            ),
+            None => None,
+        };
+        Ok(Checked {
+            secret,
+            step: i64::try_from(step).unwrap_or(i64::MAX),
+            resealed_totp,
+        })
     }
 
     fn idle_cutoff(&self, now: PrimitiveDateTime) -> PrimitiveDateTime {
@@ -204,9 +404,15 @@ impl Portal {
             })?;
             return Err(signed_out());
         }
-        let secret = token
-            .open_handler_secret(user.id.as_str(), &session.sealed)
-            .map_err(|_| signed_out())?;
+        let secret = match token.open_handler_secret(user.id.as_str(), &session.sealed) {
+            Ok(secret) => Some(secret),
+            Err(_) => {
+                token
+                    .open_browser_session(user.id.as_str(), &session.sealed)
+                    .map_err(|_| signed_out())?;
+                None
+            }
+        };
         if now - session.last_seen_at >= TOUCH_EVERY {
             self.store.write(|tx| {
                 sessions::touch_handler(tx, &session_id, now)?;

@@ -120,6 +120,7 @@ pub fn app(
         .route("/static/speakup.js", web::get().to(scripts::loader))
         .route("/static/reporter.js", web::get().to(scripts::reporter))
         .route("/static/mailbox.js", web::get().to(scripts::mailbox))
+        .route("/static/console.js", web::get().to(scripts::console))
         .route(
             "/static/speakup-crypto.wasm",
             web::get().to(scripts::module),

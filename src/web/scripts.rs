@@ -24,10 +24,12 @@ const LOADER: &[u8] = include_bytes!("../../static/speakup.js");
 const MODULE: &[u8] = include_bytes!("../../static/speakup-crypto.wasm");
 
 const REPORTER: &[u8] = include_bytes!("../../static/reporter.js");
+const CONSOLE: &[u8] = include_bytes!("../../static/console.js");
 
 const LOADER_PATH: &str = "/static/speakup.js";
 const MODULE_PATH: &str = "/static/speakup-crypto.wasm";
 const REPORTER_PATH: &str = "/static/reporter.js";
+const CONSOLE_PATH: &str = "/static/console.js";
 
 // The reporter's mailbox in the browser.
 const MAILBOX: &[u8] = include_bytes!("../../static/mailbox.js");
@@ -60,6 +62,9 @@ pub enum PageScript {
     Reporter,
     /// The mailbox sign-in and the mailbox opened in the browser.
     Mailbox,
+    /// The handler console: signs in without sending the password, keeps the handler's key in
+    /// the browser, opens cases and seals replies there.
+    Console,
 }
 
 static REPORTER_SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
@@ -80,11 +85,21 @@ static MAILBOX_SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     page_integrity: integrity(MAILBOX),
 });
 
+static CONSOLE_SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+    loader_src: LOADER_PATH,
+    loader_integrity: integrity(LOADER),
+    module_src: MODULE_PATH,
+    module_integrity: integrity(MODULE),
+    page_src: CONSOLE_PATH,
+    page_integrity: integrity(CONSOLE),
+});
+
 /// The script tags' sources and integrity values for a page that runs the crypto module.
 pub fn crypto_scripts(page: PageScript) -> Scripts {
     match page {
         PageScript::Reporter => REPORTER_SCRIPTS.clone(),
         PageScript::Mailbox => MAILBOX_SCRIPTS.clone(),
+        PageScript::Console => CONSOLE_SCRIPTS.clone(),
     }
 }
 
@@ -120,6 +135,10 @@ pub async fn reporter() -> HttpResponse {
 
 pub async fn mailbox() -> HttpResponse {
     asset("text/javascript; charset=utf-8", MAILBOX)
+}
+
+pub async fn console() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", CONSOLE)
 }
 
 #[cfg(test)]

@@ -96,6 +96,18 @@ async function startServer(bin, dataDir, port) {
 }
 
 // RFC 6238 with the defaults speakup uses: SHA-1, 30 seconds, 6 digits.
+// A code for a step this person has not used yet (each code works once): waits for the next
+// 30-second step if the current one was used.
+async function freshTotp(person) {
+  let step = Math.floor(Date.now() / 1000 / 30);
+  if (person.lastStep !== undefined && person.lastStep >= step) {
+    await new Promise((resolve) => setTimeout(resolve, (step + 1) * 30_000 - Date.now() + 200));
+    step = Math.floor(Date.now() / 1000 / 30);
+  }
+  person.lastStep = step;
+  return totp(person.totp_uri);
+}
+
 function totp(uri) {
   const secret = new URL(uri).searchParams.get('secret');
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -154,9 +166,30 @@ async function examine(page, name, { viewport, checker }) {
     scroll: document.documentElement.scrollWidth,
     client: document.documentElement.clientWidth,
   }));
+  let culprit = '';
+  if (overflow.scroll > overflow.client) {
+    // Name the innermost elements that stick out, so a failure says where to look.
+    culprit = await page.evaluate((width) =>
+      [...document.querySelectorAll('body *')]
+        .filter((node) => node.getBoundingClientRect().right > width + 1)
+        // Content in flow that a scroll box clips does not widen the page: skip it (absolutely
+        // positioned content can escape its scroll box, so it is kept).
+        .filter((node) => {
+          if (['absolute', 'fixed'].includes(getComputedStyle(node).position)) return true;
+          for (let up = node.parentElement; up; up = up.parentElement) {
+            if (getComputedStyle(up).overflowX !== 'visible' && up.getBoundingClientRect().right <= width + 1) return false;
+          }
+          return true;
+        })
+        .filter((node) => ![...node.children].some((child) => child.getBoundingClientRect().right > width + 1))
+        .slice(0, 3)
+        .map((node) => `${node.tagName.toLowerCase()}${node.className ? '.' + String(node.className).replace(/ /g, '.') : ''} "${(node.textContent || '').trim().slice(0, 40)}"`)
+        .join(', '),
+    overflow.client);
+  }
   check(
     overflow.scroll <= overflow.client,
-    `${name}: reflows at 320 px (scrollWidth ${overflow.scroll} > ${overflow.client})`,
+    `${name}: reflows at 320 px (scrollWidth ${overflow.scroll} > ${overflow.client}${culprit ? `; sticking out: ${culprit}` : ''})`,
   );
   if (!checker) {
     await page.screenshot({ path: join(screens, `${name}-320.png`), fullPage: true });
@@ -358,6 +391,8 @@ async function cryptoModule(browser, origin) {
 
 const SEALED_CONCERN = 'Sealed-in-browser 7f3a: the pharmacy fridge temperature log is rewritten every Friday.';
 const SEALED_NAME = 'Robin Sealtest';
+const SEALED_REPORTER_MESSAGE = 'The autoclave printouts for Tuesday are missing too.';
+const SEALED_HANDLER_REPLY = 'Thank you: we have asked theatres for the autoclave records.';
 const SEALED_CONTACT = 'robin.sealtest@example.org';
 
 async function reporterWithJavaScript(browser, origin) {
@@ -398,6 +433,16 @@ async function reporterWithJavaScript(browser, origin) {
   check(/^SU-/.test(reference), `the server answered a reference (${reference})`);
   await examine(page, 'reporter-js-02-key', { viewport: PHONE });
   await Promise.all(pending);
+  // A message from the reporter on this case, for the handler to read in their browser (the
+  // mailbox itself still seals on the server: not part of this page's wire check).
+  const mailbox = await context.newPage();
+  await mailbox.goto(`${origin}/mailbox?open=server`);
+  await mailbox.fill('#case_key', key);
+  await mailbox.click('main button[type="submit"]');
+  await mailbox.waitForURL(/\/mailbox$/);
+  await mailbox.fill('textarea[name="body"]', SEALED_REPORTER_MESSAGE);
+  await mailbox.click('button:has-text("Send message")');
+  await mailbox.close();
 
   const secrets = [SEALED_CONCERN, SEALED_NAME, SEALED_CONTACT, key, key.replace(/-/g, '')];
   const forms = (secret) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), secret.toLowerCase()];
@@ -410,7 +455,7 @@ async function reporterWithJavaScript(browser, origin) {
   }
   check(wire.length > 5, `the wire was recorded (${wire.length} requests and responses)`);
   await context.close();
-  return { reference, key, text: SEALED_CONCERN, fingerprint: (fingerprint || '').replace(/^\(key |\)$/g, '') };
+  return { reference, key, text: SEALED_CONCERN, name: SEALED_NAME, contact: SEALED_CONTACT, message: SEALED_REPORTER_MESSAGE, fingerprint: (fingerprint || '').replace(/^\(key |\)$/g, '') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,20 +467,7 @@ const HANDLER_REPLY = 'Handler-reply 9c21: which Fridays was the fridge log rewr
 const SEALED_REPLY = 'Reporter-reply 4e8b: the last three Fridays, always after the late shift.';
 const STAGE2_WHY = 'Stage2-why 5d0e: it is still happening and nobody has looked at the logs.';
 
-// A code for a time step not yet used (speakup refuses a step twice).
-async function freshTotp(uri, used) {
-  for (let wait = 0; wait < 35; wait += 1) {
-    const code = totp(uri);
-    if (!used.has(code)) {
-      used.add(code);
-      return code;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error('no fresh TOTP step');
-}
-
-async function mailboxWithJavaScript(browser, origin, handler, sealed, usedCodes) {
+async function mailboxWithJavaScript(browser, origin, handler, sealed) {
   // The handler answers the concern sealed in the browser.
   const consoleContext = await browser.newContext({ viewport: DESKTOP });
   const consolePage = await consoleContext.newPage();
@@ -443,7 +475,7 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed, usedCodes
   await consolePage.goto(`${origin}/console/sign-in`);
   await consolePage.fill('#email', handler.email);
   await consolePage.fill('#password', handler.password);
-  await consolePage.fill('#code', await freshTotp(handler.totp_uri, usedCodes));
+  await consolePage.fill('#code', await freshTotp(handler));
   await consolePage.click('main button[type="submit"]');
   await consolePage.waitForURL(/\/console$/);
   await consolePage.click(`a:has-text("${sealed.reference}")`);
@@ -559,7 +591,7 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
   await look('01-sign-in');
   await page.fill('#email', handler.email);
   await page.fill('#password', handler.password);
-  await page.fill('#code', totp(handler.totp_uri));
+  await page.fill('#code', await freshTotp(handler));
   await page.click('main button[type="submit"]');
   await page.waitForURL(/\/console$/);
 
@@ -684,6 +716,96 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
   await leadContext.close();
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The console, JavaScript on, signing in without sending the password (issue 14)
+
+async function consoleKeysInBrowser(browser, origin, person, sealed) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const wire = [];
+  const pending = [];
+  page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
+  page.on('response', (response) =>
+    pending.push(response.body().then((body) => wire.push(body.toString('utf8')), () => {})),
+  );
+  await page.goto(`${origin}/console/sign-in`);
+  await page.waitForSelector('#keys-in-browser');
+  await examine(page, 'console-keys-01-sign-in', { viewport: DESKTOP });
+  await page.fill('#email', person.email);
+  await page.fill('#password', person.password);
+  await page.fill('#code', await freshTotp(person));
+  await page.check('#keys-in-browser');
+  const started = Date.now();
+  await page.click('main button[type="submit"]');
+  await page.waitForURL(/\/console$/);
+  const elapsed = Date.now() - started;
+  console.log(`  sign-in with Argon2id 64 MiB in the browser: ${elapsed} ms`);
+  check(elapsed <= 1500, `sign-in with Argon2id 64 MiB in WebAssembly takes ≤ 1.5 s (${elapsed} ms)`);
+  const kept = await page.evaluate(() => JSON.parse(sessionStorage.getItem('speakup.console.handlerKey') || 'null'));
+  check(Boolean(kept && kept.user === person.id && atob(kept.key).length === 32), 'the secret key is opened in the browser and kept in this tab');
+  await examine(page, 'console-keys-02-inbox', { viewport: DESKTOP });
+
+  // The case sealed in the reporter's browser: opened here, on screen.
+  await page.click(`a:has-text("${sealed.reference}")`);
+  await page.waitForURL(/\/console\/cases\//);
+  const caseUrl = page.url();
+  await page.waitForFunction((text) => document.body.innerText.includes(text), sealed.text);
+  const overview = await page.evaluate(() => document.body.innerText);
+  check(overview.includes(sealed.text), 'the handler reads the concern, opened in the browser');
+  check(overview.includes(sealed.name) && overview.includes(sealed.contact), 'the handler reads the identity, opened in the browser');
+  await examine(page, 'console-keys-03-case', { viewport: DESKTOP });
+  await page.goto(`${caseUrl}/conversation`);
+  await page.waitForFunction((text) => document.body.innerText.includes(text), sealed.message);
+  check(true, "the handler reads the reporter's message, opened in the browser");
+  await page.fill('#reply-body', SEALED_HANDLER_REPLY);
+  await page.click('button:has-text("Send to the reporter")');
+  await page.waitForURL(/done=replied/);
+  await page.waitForFunction((text) => document.body.innerText.includes(text), SEALED_HANDLER_REPLY);
+  check(true, 'the reply, sealed in the browser, reads back on screen');
+  await examine(page, 'console-keys-04-conversation', { viewport: DESKTOP });
+  // Back to the inbox at 320 px: the reflow check after visiting a case.
+  await page.goto(`${origin}/console`);
+  await examine(page, 'console-keys-05-inbox-after-case', { viewport: DESKTOP });
+  await page.goto(`${origin}/console/account`);
+  check((await page.textContent('main')).includes(person.email), 'the account page works for a session whose key is in the browser');
+  // Bodies of requests a navigation cut short never arrive: wait at most 5 s for the rest.
+  await Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 5000))]);
+
+  const proofPost = wire.find((entry) => entry.startsWith('POST') && entry.includes('/console/sign-in/proof'));
+  check(Boolean(proofPost) && /proof=/.test(proofPost), 'the sign-in posted a login proof');
+  const sealedPost = wire.find((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed/.test(entry));
+  check(Boolean(sealedPost) && /sealed=/.test(sealedPost), 'the reply went sealed to /console/cases/…/sealed');
+  const forms = (secret) => [
+    secret,
+    encodeURIComponent(secret),
+    encodeURIComponent(secret).replace(/%20/g, '+'),
+    JSON.stringify(secret).slice(1, -1),
+  ];
+  const secrets = [
+    ['the password', person.password],
+    ['the concern', sealed.text],
+    ["the reporter's name", sealed.name],
+    ["the reporter's contact details", sealed.contact],
+    ["the reporter's message", sealed.message],
+    ["the handler's reply", SEALED_HANDLER_REPLY],
+    ['the opened secret key', kept ? kept.key : 'no key kept'],
+  ];
+  for (const [what, secret] of secrets) {
+    check(!wire.some((entry) => forms(secret).some((form) => entry.includes(form))), `never on the wire in plaintext: ${what}`);
+  }
+  check(wire.length > 10, `the wire was recorded (${wire.length} requests and responses)`);
+  // Signing out forgets the key.
+  await Promise.all([
+    page.waitForURL(/\/console\/sign-in/),
+    page.evaluate(() => document.querySelector('form[action="/console/sign-out"]').requestSubmit()),
+  ]);
+  const after = await page.evaluate(() => sessionStorage.getItem('speakup.console.handlerKey'));
+  check(after === null, 'signing out forgets the key kept in the browser');
+  await context.close();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -730,10 +852,11 @@ async function main() {
     console.log('reporter with JavaScript: sealed in the browser');
     const sealed = await reporterWithJavaScript(browser, server.origin);
     console.log('console journey (JavaScript on)');
-    const usedCodes = new Set([totp(handler.totp_uri)]);
     await consoleJourney(browser, server.origin, handler, lead, reference, sealed);
     console.log('reporter mailbox with JavaScript: opened in the browser');
-    await mailboxWithJavaScript(browser, server.origin, handler, sealed, usedCodes);
+    await mailboxWithJavaScript(browser, server.origin, handler, sealed);
+    console.log('console: signing in without sending the password (JavaScript on)');
+    await consoleKeysInBrowser(browser, server.origin, handler, sealed);
   } finally {
     if (browser) await browser.close();
     if (server) server.child.kill('SIGTERM');

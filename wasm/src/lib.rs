@@ -492,3 +492,40 @@ pub unsafe extern "C" fn su_mailbox_proof(key_ptr: *const u8, key_len: usize) ->
     });
     answer(outcome)
 }
+
+// Handler console (issue 14): signing in without sending the password.
+
+/// One Argon2id run over a handler's password, as the console signs in with it:
+/// key-encryption key (32) ‖ login proof (32). The proof is what the server is sent (it stores
+/// only its hash); the key-encryption key opens the handler's sealed secret key and never
+/// leaves the page. The cost must pass the same checks as on the server.
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_login_keys(
+    password_ptr: *const u8,
+    password_len: usize,
+    salt_ptr: *const u8,
+    salt_len: usize,
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (password, salt) = unsafe { (text(password_ptr, password_len), bytes(salt_ptr, salt_len)) };
+    let outcome = (|| {
+        let password = Secret::new(password?.to_owned());
+        let salt = <[u8; 16]>::try_from(salt).map_err(|_| Failure::Input)?;
+        let cost = PasswordCost {
+            memory_kib,
+            iterations,
+            parallelism,
+        };
+        let keys = crypto::derive_password_keys(&password, &salt, cost)?;
+        let mut out = keys.kek().expose_bytes().to_vec();
+        out.extend_from_slice(keys.proof().expose_bytes());
+        Ok(out)
+    })();
+    answer(outcome)
+}

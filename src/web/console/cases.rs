@@ -306,6 +306,8 @@ struct CasePage {
     holders: Vec<HolderView>,
     can_revoke: bool,
     can_grant_identity: bool,
+    /// The session's key is in the browser: content slots that console.js fills.
+    opened_in_browser: bool,
     conflicts: Vec<String>,
     audit: Vec<AuditView>,
     reply: String,
@@ -459,6 +461,7 @@ fn case_view(
         can_revoke: holders.len() > 1,
         holders,
         can_grant_identity: detail.can_grant_identity,
+        opened_in_browser: detail.opened_in_browser,
         conflicts: detail.conflicts,
         audit: detail
             .audit
@@ -510,9 +513,12 @@ pub async fn case_page(
     };
     let title = format!("Case {}", detail.reference);
     let status = failure.as_ref().map_or(StatusCode::OK, |f| f.status);
-    let shell = Shell::new(title, csrf, Some(&user))
+    let mut shell = Shell::new(title, csrf, Some(&user))
         .notice(done)
         .error(failure.as_ref().map(|f| f.message.clone()));
+    if detail.opened_in_browser {
+        shell = shell.with_scripts();
+    }
     let mut page = case_view(detail, &user.email, failure.as_ref(), max_attachment_bytes);
     page.part = part;
     render("console/case.html", shell, &page, status)

@@ -10,6 +10,7 @@ pub mod events;
 pub mod evidence;
 pub mod oversight;
 pub mod record;
+pub mod sealed;
 pub mod sign_in;
 
 use actix_web::http::StatusCode;
@@ -31,12 +32,29 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/console", web::get().to(cases::inbox))
         .route("/console/sign-in", web::get().to(sign_in::show))
         .route("/console/sign-in", web::post().to(sign_in::submit))
+        .route(
+            "/console/sign-in/parameters",
+            web::post().to(sign_in::parameters),
+        )
+        .route(
+            "/console/sign-in/proof",
+            web::post().to(sign_in::submit_proof),
+        )
         .route("/console/sign-out", web::post().to(sign_in::sign_out))
         .route("/console/deadlines", web::get().to(cases::deadlines))
         .route("/console/oversight", web::get().to(oversight::show))
         .route("/console/record", web::get().to(record::show))
         .route("/console/record", web::post().to(record::submit))
         .route("/console/cases/{reference}", web::get().to(cases::show))
+        // Before `{part}`, which would otherwise take `sealed`.
+        .route(
+            "/console/cases/{reference}/sealed",
+            web::get().to(sealed::case),
+        )
+        .route(
+            "/console/cases/{reference}/sealed",
+            web::post().to(sealed::append),
+        )
         .route(
             "/console/cases/{reference}/{part}",
             web::get().to(cases::show_part),
@@ -153,6 +171,8 @@ pub struct Shell {
     pub nav: Option<Nav>,
     pub notice: Option<&'static str>,
     pub error: Option<String>,
+    /// The crypto module and `static/console.js`, on pages that use them.
+    pub scripts: Option<crate::web::scripts::Scripts>,
 }
 
 impl Shell {
@@ -163,7 +183,17 @@ impl Shell {
             nav: user.map(Nav::for_user),
             notice: None,
             error: None,
+            scripts: None,
         }
+    }
+
+    /// Loads the crypto module and the console script on this page (and gives the page the
+    /// policy that lets them run).
+    pub fn with_scripts(mut self) -> Shell {
+        self.scripts = Some(crate::web::scripts::crypto_scripts(
+            crate::web::scripts::PageScript::Console,
+        ));
+        self
     }
 
     pub fn notice(mut self, done: &Done) -> Shell {
@@ -276,8 +306,12 @@ pub fn render<T: Serialize>(
         #[serde(flatten)]
         body: &'a T,
     }
+    let with_scripts = shell.scripts.is_some();
     let mut response = views::page(template, &View { shell, body })?;
     *response.status_mut() = status;
+    if with_scripts {
+        response = crate::web::scripts::allow_crypto(response);
+    }
     Ok(response)
 }
 

@@ -7,12 +7,12 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::{CsrfOnly, Done, Shell, render, see_other};
-use crate::crypto::Secret;
+use crate::crypto::{LoginProof, Secret};
 use crate::service::{Portal, ServiceError};
 use crate::web::auth::{ConsoleHandler, KdfPermits, SESSION_COOKIE};
 use crate::web::blocking;
 use crate::web::csrf::CsrfToken;
-use crate::web::error::PageError;
+use crate::web::error::{ApiError, PageError};
 use crate::web::metrics::Metrics;
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
@@ -41,7 +41,7 @@ fn page(
 ) -> Result<HttpResponse, PageError> {
     render(
         "console/sign_in.html",
-        shell(Shell::new("Sign in", csrf, None)),
+        shell(Shell::new("Sign in", csrf, None).with_scripts()),
         &SignInPage { email },
         status,
     )
@@ -49,6 +49,132 @@ fn page(
 
 pub async fn show(csrf: CsrfToken, done: web::Query<Done>) -> Result<HttpResponse, PageError> {
     page(&csrf, |s| s.notice(&done), String::new(), StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct ParametersForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Serialize)]
+struct CostAnswer {
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+}
+
+#[derive(Serialize)]
+struct ParametersAnswer {
+    salt: String,
+    cost: CostAnswer,
+}
+
+/// `POST /console/sign-in/parameters`: the salt and Argon2id cost for an e-mail address, so the
+/// browser can derive the login proof itself. Same shape for addresses without an account.
+pub async fn parameters(
+    portal: web::Data<Portal>,
+    csrf: CsrfToken,
+    form: web::Form<ParametersForm>,
+) -> Result<HttpResponse, ApiError> {
+    // Not counted against the sign-in limit: it answers the same for every address and costs
+    // the server one indexed read; the sign-in that follows is counted.
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let email = form.into_inner().email;
+    let portal = portal.into_inner();
+    let answer = blocking(move || portal.sign_in_parameters(&email)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ParametersAnswer {
+            salt: data_encoding::BASE64.encode(&answer.salt),
+            cost: CostAnswer {
+                memory_kib: answer.cost.memory_kib,
+                iterations: answer.cost.iterations,
+                parallelism: answer.cost.parallelism,
+            },
+        }))
+}
+
+#[derive(Deserialize)]
+pub struct ProofForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    /// The login proof, base64: the second half of the Argon2id output.
+    #[serde(default)]
+    proof: String,
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Serialize)]
+struct ProofAnswer {
+    user_id: String,
+    /// The handler's X25519 secret key sealed under their key-encryption key, base64.
+    sealed_secret: String,
+}
+
+/// `POST /console/sign-in/proof`: sign-in from a browser that ran Argon2id itself. Sets the
+/// same session cookie as the form; the session holds no key. Answers the sealed secret key
+/// for the browser to open with its key-encryption key.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit_proof(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    metrics: web::Data<Metrics>,
+    client: ClientKey,
+    csrf: CsrfToken,
+    form: web::Form<ProofForm>,
+) -> Result<HttpResponse, ApiError> {
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    limits.handler_sign_ins.check(client)?;
+    let form = form.into_inner();
+    let proof = data_encoding::BASE64
+        .decode(form.proof.trim().as_bytes())
+        .ok()
+        .and_then(|bytes| LoginProof::from_bytes(&bytes).ok())
+        .ok_or_else(|| {
+            ServiceError::invalid("invalid_proof", "the login proof is not 32 bytes of base64")
+        })?;
+    let portal = portal.into_inner();
+    let outcome = blocking(move || {
+        portal.sign_in_with_proof(&form.email, &proof, form.code.trim(), client.bucket())
+    })
+    .await;
+    Metrics::count_outcome(
+        &metrics.handler_sign_ins,
+        if outcome.is_ok() {
+            "success"
+        } else {
+            "failure"
+        },
+    );
+    let signed_in = outcome?;
+    let sealed = signed_in
+        .sealed_secret
+        .ok_or_else(|| ServiceError::Internal("proof sign-in without sealed secret".into()))?;
+    let mut response = HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ProofAnswer {
+            user_id: signed_in.user.id.as_str().to_owned(),
+            sealed_secret: data_encoding::BASE64.encode(&sealed),
+        });
+    response
+        .add_cookie(&session_cookie(signed_in.token.expose_secret()))
+        .map_err(|_| ServiceError::Internal("session cookie".to_owned()))?;
+    Ok(response)
+}
+
+fn session_cookie(token: &str) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_owned())
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .finish()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -67,12 +193,7 @@ pub async fn submit(
     let outcome = attempt(&portal, &limits, &permits, &metrics, client, form).await;
     let (status, message, retry_after) = match outcome {
         Ok(token) => {
-            let cookie = Cookie::build(SESSION_COOKIE, token.expose_secret().clone())
-                .path("/")
-                .secure(true)
-                .http_only(true)
-                .same_site(SameSite::Strict)
-                .finish();
+            let cookie = session_cookie(token.expose_secret());
             let mut response = see_other("/console");
             response.add_cookie(&cookie).map_err(|_| {
                 PageError::from(ServiceError::Internal("session cookie".to_owned()))

@@ -1,0 +1,405 @@
+// console.js: the handler console's side of issue 14 ("the browser seals and opens"). Runs
+// after speakup.js on console pages that load it; without JavaScript the console works as
+// before (the password goes to the server, which opens cases while the handler is signed in).
+//
+// Sign-in without sending the password (opt-in, a tick box this script adds to the form): the
+// browser asks /console/sign-in/parameters for the account's salt and Argon2id cost, runs
+// Argon2id (64 MiB) in the module, and posts the second half of the output (the login proof)
+// with the e-mail address and the 6-digit code to /console/sign-in/proof. The first half (the
+// key-encryption key) never leaves the page: it opens the handler's secret key, which the
+// server answers sealed, and is then wiped. The secret key is kept in sessionStorage only (this
+// tab, until it is closed or the handler signs out) for the pages that open cases in the
+// browser. Such a session holds no key on the server: case pages carry empty slots, which this
+// script fills from GET /console/cases/{ref}/sealed (opened here), and replies and notes are
+// sealed here and posted to POST /console/cases/{ref}/sealed. What still needs the key on the
+// server (procedure steps, grants, files) answers 409 and says so.
+(function () {
+  'use strict';
+
+  const STORAGE_KEY = 'speakup.console.handlerKey';
+
+  function base64(bytes) {
+    let binary = '';
+    for (let at = 0; at < bytes.length; at += 8192) {
+      binary += String.fromCharCode.apply(null, bytes.subarray(at, at + 8192));
+    }
+    return btoa(binary);
+  }
+  function unbase64(text) {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  }
+  function element(name, attributes, text) {
+    const node = document.createElement(name);
+    for (const [key, value] of Object.entries(attributes || {})) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  const signInForm = document.querySelector('form[action="/console/sign-in"]');
+  const caseSlots = document.querySelectorAll('[data-sealed-slot]');
+  if (signInForm) signIn(signInForm);
+  else if (caseSlots.length) openCase(caseSlots);
+
+  // ---------------------------------------------------------------------------------------
+  // Signing in
+
+  function signIn(form) {
+  // Reaching the sign-in page means signed out (or about to sign in again): forget any key.
+  try {
+    sessionStorage.removeItem(STORAGE_KEY);
+  } catch (_) {
+    // Storage refused (private mode settings): nothing was kept.
+  }
+  if (!window.SpeakupCrypto || !window.SpeakupCrypto.ready) return;
+
+  const field = (name) => form.elements.namedItem(name);
+  const button = form.querySelector('button[type="submit"]');
+
+  // The opt-in, placed before the button.
+  const choice = element('div', { class: 'field checkbox' });
+  const box = element('input', { type: 'checkbox', id: 'keys-in-browser', name: 'keys_in_browser' });
+  const label = element(
+    'label',
+    { for: 'keys-in-browser' },
+    'Sign in without sending my password to the server',
+  );
+  const hint = element(
+    'p',
+    { class: 'hint', id: 'keys-in-browser-hint' },
+    'Your password is turned into your key here, in this browser, and the key stays in this ' +
+      'tab: cases are opened and replies sealed here. Procedure steps, giving others access and ' +
+      'evidence files still need the server to hold your key: for those, sign in without ticking this.',
+  );
+  box.setAttribute('aria-describedby', 'keys-in-browser-hint');
+  choice.append(box, label, hint);
+  form.insertBefore(choice, button);
+
+  const status = element('p', { class: 'hint', role: 'status', id: 'sign-in-status' });
+  form.insertBefore(status, button.nextSibling);
+
+  function showError(message) {
+    let summary = document.getElementById('browser-sign-in-error');
+    if (!summary) {
+      summary = element('div', {
+        class: 'error-summary',
+        role: 'alert',
+        id: 'browser-sign-in-error',
+        tabindex: '-1',
+        'aria-labelledby': 'browser-sign-in-error-title',
+      });
+      summary.append(
+        element('h2', { id: 'browser-sign-in-error-title' }, 'There is a problem'),
+        element('p'),
+      );
+      form.parentNode.insertBefore(summary, form);
+    }
+    summary.querySelector('p').textContent = message;
+    summary.focus();
+  }
+
+  async function post(url, fields) {
+    const body = new URLSearchParams(fields);
+    const response = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    let answer = null;
+    try {
+      answer = await response.json();
+    } catch (_) {
+      answer = null;
+    }
+    return { response, answer };
+  }
+
+  let busy = false;
+  form.addEventListener('submit', async (event) => {
+    if (!box.checked) return; // the password goes to the server, as without JavaScript
+    event.preventDefault();
+    if (busy) return;
+    busy = true;
+    button.disabled = true;
+    status.textContent = 'Signing in: working out your key in this browser…';
+    const csrf = field('csrf').value;
+    const email = field('email').value;
+    const code = field('code').value.trim();
+    let keys = null;
+    let secret = null;
+    try {
+      const api = await window.SpeakupCrypto.ready;
+      const params = await post('/console/sign-in/parameters', { csrf, email });
+      if (!params.response.ok || !params.answer) throw new Error('parameters');
+      keys = api.loginKeys(field('password').value, unbase64(params.answer.salt), {
+        memoryKib: params.answer.cost.memory_kib,
+        iterations: params.answer.cost.iterations,
+        parallelism: params.answer.cost.parallelism,
+      });
+      const signed = await post('/console/sign-in/proof', {
+        csrf,
+        email,
+        proof: base64(keys.proof),
+        code,
+      });
+      if (!signed.response.ok) {
+        const problem = signed.answer && signed.answer.error;
+        if (problem && problem.code === 'password_sign_in_needed') {
+          // An account set up before this existed: one sign-in with the password moves it on.
+          box.checked = false;
+          form.submit();
+          return;
+        }
+        showError(
+          (problem && problem.message) || 'Signing in did not work. Please try again.',
+        );
+        status.textContent = '';
+        return;
+      }
+      const userId = signed.answer.user_id;
+      secret = api.open(
+        keys.kek,
+        { scope: userId, kind: 'handler-secret', record: userId },
+        unbase64(signed.answer.sealed_secret),
+      );
+      sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ user: userId, key: base64(secret) }));
+      field('password').value = '';
+      window.location.assign('/console');
+    } catch (error) {
+      showError(
+        'Signing in in this browser did not work (' +
+          (error && error.message ? error.message : 'unexpected error') +
+          '). Untick the box to sign in the usual way.',
+      );
+      status.textContent = '';
+    } finally {
+      if (keys) {
+        keys.kek.fill(0);
+        keys.proof.fill(0);
+      }
+      if (secret) secret.fill(0);
+      busy = false;
+      button.disabled = false;
+    }
+  });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // A case, for a session whose key is in this browser
+
+  const MAX_MESSAGE_CHARS = 10000;
+
+  function randomId() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function storedKey() {
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null');
+      return kept && kept.user && kept.key ? kept : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function say(slot, text) {
+    slot.replaceChildren(element('p', { class: 'hint' }, text));
+  }
+
+  function aadOf(caseId, record) {
+    const aad = { scope: caseId, kind: record.kind, record: record.id };
+    if (record.aad_version === 2) {
+      aad.provenance = {
+        author: record.author,
+        authorUserId: record.author_user_id || '',
+        eventId: record.event_id || '',
+        position: record.position,
+        writtenOn: record.written_on,
+      };
+    }
+    return aad;
+  }
+
+  function messageNode(className, who, iso, day, body) {
+    const node = element('div', { class: `message ${className}` });
+    const meta = element('p', { class: 'meta' }, `${who}, `);
+    meta.append(element('time', { datetime: iso }, day));
+    node.append(meta, element('div', { class: 'body' }, body));
+    return node;
+  }
+
+  async function fetchCase(reference) {
+    const response = await fetch(`/console/cases/${encodeURIComponent(reference)}/sealed`, {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+    });
+    const answer = await response.json().catch(() => null);
+    if (!response.ok || !answer) {
+      const problem = answer && answer.error;
+      throw new Error((problem && problem.message) || `the case did not load (${response.status})`);
+    }
+    return answer;
+  }
+
+  async function openCase(slots) {
+    const bySlot = {};
+    for (const slot of slots) bySlot[slot.dataset.sealedSlot] = slot;
+    const reference = [...slots].map((slot) => slot.dataset.reference).find(Boolean);
+    const kept = storedKey();
+    if (!kept) {
+      for (const slot of slots) {
+        say(slot, 'Your key is not in this tab (it stays only in the tab you signed in with, until it is closed). Sign out and sign in again to open this case.');
+      }
+      return;
+    }
+    if (!window.SpeakupCrypto || !window.SpeakupCrypto.ready || !reference) return;
+    let secret = null;
+    let caseKey = null;
+    let identityKey = null;
+    try {
+      const api = await window.SpeakupCrypto.ready;
+      const data = await fetchCase(reference);
+      secret = unbase64(kept.key);
+      caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      if (data.identity_key_wrap) {
+        identityKey = api.unwrap(secret, unbase64(data.identity_key_wrap), data.case_id, 'identity');
+      }
+      const messages = [];
+      const notes = [];
+      for (const record of data.records) {
+        const key = record.kind === 'identity' ? identityKey : caseKey;
+        if (!key) continue;
+        const content = JSON.parse(api.openText(key, aadOf(data.case_id, record), unbase64(record.sealed)));
+        if (record.kind === 'concern' && bySlot.concern) {
+          bySlot.concern.replaceChildren(document.createTextNode(content.text));
+        } else if (record.kind === 'identity' && bySlot.identity) {
+          const list = element('dl', { class: 'summary' });
+          list.append(
+            element('dt', {}, 'Name'),
+            element('dd', {}, content.name),
+            element('dt', {}, 'Contact'),
+            element('dd', {}, content.contact),
+          );
+          bySlot.identity.replaceChildren(
+            list,
+            element('p', { class: 'hint' }, 'The reporter agreed to share this only with the people they chose. Do not pass it on outside this portal.'),
+          );
+        } else if (record.kind === 'message') {
+          messages.push(messageNode(record.class, record.who, record.written_on, record.day, content.body));
+        } else if (record.kind === 'event-text') {
+          messages.push(messageNode(record.class, record.who, record.written_on, record.day, content.letter));
+        } else if (record.kind === 'note') {
+          notes.push(messageNode('note', record.who, record.written_on, record.day, content.body));
+        }
+      }
+      if (bySlot.identity && !data.identity_key_wrap) bySlot.identity.replaceChildren();
+      if (bySlot.messages) {
+        if (messages.length) bySlot.messages.replaceChildren(...messages);
+        else say(bySlot.messages, 'No messages yet.');
+      }
+      if (bySlot.notes) {
+        if (notes.length) bySlot.notes.replaceChildren(...notes);
+        else say(bySlot.notes, 'No notes yet.');
+      }
+      sealForms(api, reference, kept.user);
+    } catch (error) {
+      for (const slot of slots) {
+        say(slot, `This case could not be opened in this browser: ${error && error.message ? error.message : 'unexpected error'}.`);
+      }
+    } finally {
+      for (const key of [secret, caseKey, identityKey]) if (key) key.fill(0);
+    }
+  }
+
+  // Replies and notes are sealed here, at the position the server will give them; if
+  // something else took it meanwhile the server answers 409 and this seals it again.
+  function sealForms(api, reference, userId) {
+    const base = `/console/cases/${encodeURIComponent(reference)}`;
+    const forms = [
+      [document.querySelector(`form[action="${base}/messages"]`), 'message', 'replied', 'conversation'],
+      [document.querySelector(`form[action="${base}/notes"]`), 'note', 'noted', 'notes'],
+    ];
+    for (const [form, kind, done, part] of forms) {
+      if (!form) continue;
+      let busy = false;
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        if (busy) return;
+        const textarea = form.querySelector('textarea');
+        const body = textarea.value.trim();
+        const problem = !body
+          ? 'Write a message before sending it.'
+          : body.length > MAX_MESSAGE_CHARS || body.includes('\0')
+            ? `A message can be at most ${MAX_MESSAGE_CHARS} characters.`
+            : null;
+        if (problem) {
+          showFormError(form, problem);
+          return;
+        }
+        busy = true;
+        const button = form.querySelector('button[type="submit"]');
+        button.disabled = true;
+        const csrf = form.elements.namedItem('csrf').value;
+        let secret = null;
+        let caseKey = null;
+        try {
+          const kept = storedKey();
+          if (!kept) throw new Error('your key is not in this tab; sign out and sign in again');
+          for (let attempt = 0; attempt < 5; attempt += 1) {
+            const data = await fetchCase(reference);
+            secret = unbase64(kept.key);
+            caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+            const id = randomId();
+            const aad = {
+              scope: data.case_id,
+              kind,
+              record: id,
+              provenance: { author: 'handler', authorUserId: userId, eventId: '', position: data.next_position, writtenOn: data.today },
+            };
+            const sealed = api.seal(caseKey, aad, JSON.stringify({ body }));
+            caseKey.fill(0);
+            secret.fill(0);
+            const response = await fetch(`${base}/sealed`, {
+              method: 'POST',
+              credentials: 'same-origin',
+              headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({
+                csrf,
+                kind,
+                id,
+                position: String(data.next_position),
+                written_on: data.today,
+                sealed: base64(sealed),
+              }),
+            });
+            if (response.status === 201) {
+              window.location.assign(`${base}/${part}?done=${done}#${part}`);
+              return;
+            }
+            const answer = await response.json().catch(() => null);
+            const code = answer && answer.error && answer.error.code;
+            if (response.status === 409 && (code === 'position_taken' || code === 'day_changed')) continue;
+            throw new Error((answer && answer.error && answer.error.message) || `not saved (${response.status})`);
+          }
+          throw new Error('the case kept changing; please try again');
+        } catch (error) {
+          showFormError(form, `Not sent: ${error && error.message ? error.message : 'unexpected error'}.`);
+        } finally {
+          if (secret) secret.fill(0);
+          if (caseKey) caseKey.fill(0);
+          busy = false;
+          button.disabled = false;
+        }
+      });
+    }
+  }
+
+  function showFormError(form, message) {
+    let note = form.querySelector('.error-message[data-sealing]');
+    if (!note) {
+      note = element('p', { class: 'error-message', role: 'alert', 'data-sealing': 'yes' });
+      form.insertBefore(note, form.firstChild.nextSibling);
+    }
+    note.textContent = message;
+  }
+})();
