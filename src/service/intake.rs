@@ -346,6 +346,7 @@ impl Portal {
         grants: &[Wrap],
         received_on: Date,
         recorder: Option<&UserId>,
+        organisation: &Organisation,
     ) -> Result<(), ServiceError> {
         for grant in grants {
             wraps::insert(tx, grant)?;
@@ -357,6 +358,7 @@ impl Portal {
             &Event::new(received_on, EventKind::Received),
             recorder,
         )?;
+        super::schedule::reschedule(tx, case_id, organisation)?;
         super::notices::tell_holders(
             tx,
             case_id,
@@ -638,6 +640,7 @@ impl Portal {
                 &grants,
                 received_on,
                 recording.map(|r| &r.recorder.user.id),
+                &current,
             )?;
             if let Some(recording) = recording {
                 audit::append(

@@ -24,6 +24,7 @@ pub mod oversight;
 pub mod recovery;
 pub mod reporter_requests;
 pub mod retention;
+pub mod schedule;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;
