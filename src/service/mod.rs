@@ -103,6 +103,8 @@ pub struct Portal {
     pub throttle: Arc<SignInThrottle>,
     /// Where sealed attachments live (`attachment_store`).
     pub blobs: Arc<dyn BlobStore>,
+    /// Windows the reminder scan reads per transaction (see `notices`).
+    pub scan_chunk: usize,
 }
 
 impl Portal {
@@ -115,7 +117,15 @@ impl Portal {
             settings: Arc::new(settings),
             password_cost: PasswordCost::PRODUCTION,
             throttle: Arc::new(SignInThrottle::default()),
+            scan_chunk: notices::SCAN_CHUNK,
         }
+    }
+
+    /// Smaller chunks make a few cases span several of the scan's transactions (tests of
+    /// interleaved scans); at least 1.
+    pub fn with_scan_chunk(mut self, windows: usize) -> Portal {
+        self.scan_chunk = windows.max(1);
+        self
     }
 
     /// Tests create many accounts; a 64 MiB derivation each would dominate the suite.

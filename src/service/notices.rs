@@ -57,7 +57,7 @@ struct Planned {
 
 /// Windows read per chunk of the scan; each chunk is its own short transaction, so the scan
 /// never holds the writer (SQLite) for longer than one chunk takes.
-const SCAN_CHUNK: usize = 1_000;
+pub const SCAN_CHUNK: usize = 1_000;
 
 /// One page of the schedule, looked at on `today`.
 #[derive(Debug, Default)]
@@ -76,10 +76,11 @@ fn plan_chunk(
     tx: &mut Tx,
     today: Date,
     after: Option<&DueCursor>,
+    size: usize,
 ) -> Result<Chunk, ServiceError> {
-    let due = reminders::due_page(tx, today, after, SCAN_CHUNK)?;
+    let due = reminders::due_page(tx, today, after, size)?;
     let next = match due.last() {
-        Some(last) if due.len() == SCAN_CHUNK => Some(DueCursor {
+        Some(last) if due.len() == size => Some(DueCursor {
             next_check: last.window.next_check.unwrap_or(today),
             case: last.case.id.as_str().to_owned(),
             obligation: last.window.obligation.as_str().to_owned(),
@@ -210,9 +211,10 @@ fn queue_chunk(
     now: PrimitiveDateTime,
     public_url: &str,
     after: Option<&DueCursor>,
+    size: usize,
 ) -> Result<(usize, Option<DueCursor>), ServiceError> {
     take_schedule_turn(tx)?;
-    let chunk = plan_chunk(tx, today, after)?;
+    let chunk = plan_chunk(tx, today, after, size)?;
     let addressing = addressing(tx, &chunk.planned)?;
     let milestones: Vec<reminders::MilestoneRow> = chunk
         .planned
@@ -424,7 +426,7 @@ impl Portal {
             let mut planned = Vec::new();
             let mut after = None;
             loop {
-                let chunk = plan_chunk(tx, as_of, after.as_ref())?;
+                let chunk = plan_chunk(tx, as_of, after.as_ref(), self.scan_chunk)?;
                 planned.extend(chunk.planned);
                 match chunk.next {
                     Some(next) => after = Some(next),
@@ -473,7 +475,16 @@ impl Portal {
         loop {
             let (queued, next) = self
                 .store
-                .write(|tx| queue_chunk(tx, today, now, &public_url, after.as_ref()))?;
+                .write(|tx| {
+                    queue_chunk(
+                        tx,
+                        today,
+                        now,
+                        &public_url,
+                        after.as_ref(),
+                        self.scan_chunk,
+                    )
+                })?;
             reminders += queued;
             match next {
                 Some(next) => after = Some(next),
