@@ -46,6 +46,10 @@ pub struct ScheduledSummary {
     pub reminders: usize,
     pub digests: usize,
     pub weekly_summaries: usize,
+    /// The reminder scan's transactions (one per chunk of due windows, at least one).
+    pub chunks: usize,
+    /// The longest of them: how long the scan held the writer at most.
+    pub longest_chunk: std::time::Duration,
 }
 
 /// A window that calls for a reminder today.
@@ -471,8 +475,11 @@ impl Portal {
         let public_url = self.settings.public_url.clone();
         self.store.write(schedule::backfill_if_requested)?;
         let mut reminders = 0;
+        let mut chunks = 0;
+        let mut longest_chunk = std::time::Duration::ZERO;
         let mut after: Option<DueCursor> = None;
         loop {
+            let started = std::time::Instant::now();
             let (queued, next) = self
                 .store
                 .write(|tx| {
@@ -486,6 +493,8 @@ impl Portal {
                     )
                 })?;
             reminders += queued;
+            chunks += 1;
+            longest_chunk = longest_chunk.max(started.elapsed());
             match next {
                 Some(next) => after = Some(next),
                 None => break,
@@ -503,6 +512,8 @@ impl Portal {
             reminders,
             digests,
             weekly_summaries,
+            chunks,
+            longest_chunk,
         })
     }
 
