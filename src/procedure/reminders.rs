@@ -199,7 +199,11 @@ pub fn due_reminder(
 /// scan that reads only windows whose next check is today or earlier sends exactly what a scan
 /// over every window would. If a date is out of range the window's start is answered, which
 /// makes the scan look at it every day (correct, only slower).
-pub fn next_check(calendar: &Calendar, window: &Window, recorded: Option<Milestone>) -> Option<Date> {
+pub fn next_check(
+    calendar: &Calendar,
+    window: &Window,
+    recorded: Option<Milestone>,
+) -> Option<Date> {
     let next = Milestone::ALL
         .into_iter()
         .find(|milestone| recorded.is_none_or(|done| *milestone > done))?;
@@ -500,7 +504,11 @@ mod tests {
         assert_eq!(scheduled.window(), w);
         assert_eq!(scheduled.next_check, Some(date!(2026 - 11 - 19)));
         let done = ScheduledWindow::of(&calendar, &w, Some(Milestone::Percent90));
-        assert_eq!(done.next_check, Some(date!(2026 - 11 - 23)), "overdue on Monday");
+        assert_eq!(
+            done.next_check,
+            Some(date!(2026 - 11 - 23)),
+            "overdue on Monday"
+        );
     }
 
     #[test]

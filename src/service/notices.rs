@@ -260,7 +260,10 @@ fn queue_chunk(
     // Few distinct (obligation, day) pairs per chunk: one update for each.
     let mut moves: BTreeMap<(Obligation, Option<Date>), Vec<CaseId>> = BTreeMap::new();
     for (obligation, next_check, case) in chunk.moves {
-        moves.entry((obligation, next_check)).or_default().push(case);
+        moves
+            .entry((obligation, next_check))
+            .or_default()
+            .push(case);
     }
     for ((obligation, next_check), cases) in moves {
         reminders::set_next_check(tx, obligation, &cases, next_check)?;
@@ -480,18 +483,9 @@ impl Portal {
         let mut after: Option<DueCursor> = None;
         loop {
             let started = std::time::Instant::now();
-            let (queued, next) = self
-                .store
-                .write(|tx| {
-                    queue_chunk(
-                        tx,
-                        today,
-                        now,
-                        &public_url,
-                        after.as_ref(),
-                        self.scan_chunk,
-                    )
-                })?;
+            let (queued, next) = self.store.write(|tx| {
+                queue_chunk(tx, today, now, &public_url, after.as_ref(), self.scan_chunk)
+            })?;
             reminders += queued;
             chunks += 1;
             longest_chunk = longest_chunk.max(started.elapsed());

@@ -66,7 +66,14 @@ pub fn reschedule(
     let settings = casefile::procedure_settings(organisation);
     let history = events::for_case(tx, case)?;
     let recorded = reminders::recorded_for(tx, std::slice::from_ref(case))?;
-    let schedule = schedule_of(case, organisation, &history, &calendar, &settings, &recorded);
+    let schedule = schedule_of(
+        case,
+        organisation,
+        &history,
+        &calendar,
+        &settings,
+        &recorded,
+    );
     reminders::replace_schedules(tx, &[schedule])?;
     Ok(())
 }
@@ -118,7 +125,14 @@ pub fn reschedule_organisation(
             .iter()
             .map(|case| {
                 let history = histories.remove(case).unwrap_or_default();
-                schedule_of(case, organisation, &history, &calendar, &settings, &recorded)
+                schedule_of(
+                    case,
+                    organisation,
+                    &history,
+                    &calendar,
+                    &settings,
+                    &recorded,
+                )
             })
             .collect();
         reminders::replace_schedules(tx, &schedules)?;
@@ -140,7 +154,10 @@ fn rebuild_all(tx: &mut Tx) -> Result<usize, ServiceError> {
 pub fn backfill_if_requested(tx: &mut Tx) -> Result<Option<usize>, ServiceError> {
     if reminders::take_backfill_request(tx)? {
         let replayed = rebuild_all(tx)?;
-        tracing::info!(cases = replayed, "reminder schedule built from the case histories");
+        tracing::info!(
+            cases = replayed,
+            "reminder schedule built from the case histories"
+        );
         Ok(Some(replayed))
     } else {
         Ok(None)

@@ -55,7 +55,11 @@ pub fn recorded_for(tx: &mut Tx, cases: &[CaseId]) -> Result<Recorded, StoreErro
                 .and_then(Milestone::parse)
                 .ok_or_else(|| StoreError::Corrupt(format!("reminder milestone {milestone:?}")))?;
             recorded.insert(
-                (CaseId::from_stored(case), parse_obligation(&obligation)?, due_on),
+                (
+                    CaseId::from_stored(case),
+                    parse_obligation(&obligation)?,
+                    due_on,
+                ),
                 milestone,
             );
         }
@@ -69,7 +73,10 @@ fn parse_obligation(text: &str) -> Result<Obligation, StoreError> {
 }
 
 /// Ids of the cases of `organisation` that are not erased (for rebuilding its schedule).
-pub fn kept_case_ids(tx: &mut Tx, organisation: &OrganisationId) -> Result<Vec<CaseId>, StoreError> {
+pub fn kept_case_ids(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+) -> Result<Vec<CaseId>, StoreError> {
     let ids: Vec<String> = cases::table
         .filter(cases::organisation_id.eq(organisation.as_str()))
         .filter(cases::erased_on.is_null())
@@ -104,7 +111,10 @@ pub struct CaseSchedule {
 /// Replaces the schedule of every case in `schedules` (a case with no windows loses its rows).
 pub fn replace_schedules(tx: &mut Tx, schedules: &[CaseSchedule]) -> Result<(), StoreError> {
     for chunk in schedules.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(|schedule| schedule.case.as_str()).collect();
+        let ids: Vec<&str> = chunk
+            .iter()
+            .map(|schedule| schedule.case.as_str())
+            .collect();
         diesel::delete(reminder_schedule::table.filter(reminder_schedule::case_id.eq_any(ids)))
             .execute(tx)?;
         let rows: Vec<_> = chunk
@@ -197,15 +207,19 @@ pub fn due_page(
     let rows: Vec<(String, String, String, Date, Date, Option<Date>)> = s::reminder_schedule
         .filter(s::next_check_on.le(today))
         .filter(
-            s::next_check_on.gt(after.next_check).or(s::next_check_on
-                .eq(after.next_check)
-                .and(
+            s::next_check_on
+                .gt(after.next_check)
+                .or(s::next_check_on.eq(after.next_check).and(
                     s::case_id.gt(&after.case).or(s::case_id
                         .eq(&after.case)
                         .and(s::obligation.gt(&after.obligation))),
                 )),
         )
-        .order((s::next_check_on.asc(), s::case_id.asc(), s::obligation.asc()))
+        .order((
+            s::next_check_on.asc(),
+            s::case_id.asc(),
+            s::obligation.asc(),
+        ))
         .select((
             s::case_id,
             s::organisation_id,
@@ -224,27 +238,25 @@ pub fn due_page(
         .into_iter()
         .collect();
     rows.into_iter()
-        .map(
-            |(case, organisation, obligation, start, due, next_check)| {
-                let reference = references
-                    .get(&case)
-                    .cloned()
-                    .ok_or_else(|| StoreError::Corrupt(format!("schedule of unknown case {case}")))?;
-                Ok(DueWindow {
-                    case: CaseIndex {
-                        id: CaseId::from_stored(case),
-                        organisation_id: OrganisationId::from_stored(organisation),
-                        reference,
-                    },
-                    window: ScheduledWindow {
-                        obligation: parse_obligation(&obligation)?,
-                        start,
-                        due,
-                        next_check,
-                    },
-                })
-            },
-        )
+        .map(|(case, organisation, obligation, start, due, next_check)| {
+            let reference = references
+                .get(&case)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt(format!("schedule of unknown case {case}")))?;
+            Ok(DueWindow {
+                case: CaseIndex {
+                    id: CaseId::from_stored(case),
+                    organisation_id: OrganisationId::from_stored(organisation),
+                    reference,
+                },
+                window: ScheduledWindow {
+                    obligation: parse_obligation(&obligation)?,
+                    start,
+                    due,
+                    next_check,
+                },
+            })
+        })
         .collect()
 }
 

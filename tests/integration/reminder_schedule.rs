@@ -168,14 +168,7 @@ async fn a_calendar_change_moves_the_reminders_and_the_cli_preview_follows_a_han
     // The command-line preview, day by day, against the hand count with the holiday.
     let mut day = start;
     while day <= date!(2026 - 11 - 27) {
-        let wanted = expected_stage1_lines(
-            day,
-            start,
-            due,
-            &closed,
-            &reference,
-            &staff.lead.email,
-        );
+        let wanted = expected_stage1_lines(day, start, due, &closed, &reference, &staff.lead.email);
         assert_eq!(cli_preview(&app, day), wanted, "{day}");
         let in_process: Vec<Value> = app
             .portal()
@@ -214,10 +207,7 @@ async fn a_calendar_change_moves_the_reminders_and_the_cli_preview_follows_a_han
     assert_eq!(app.portal().run_scheduled_notices().unwrap().reminders, 2);
     assert_eq!(app.portal().run_scheduled_notices().unwrap().reminders, 0);
     // Recorded: the next check moves to the 75 % day, Friday 20.
-    assert_eq!(
-        schedule(&app, &reference)[0].3,
-        Some(date!(2026 - 11 - 20))
-    );
+    assert_eq!(schedule(&app, &reference)[0].3, Some(date!(2026 - 11 - 20)));
     // Friday 20 closes too (decided on Thursday 19): the window now ends on Tuesday 24. A
     // period is its obligation and due date, so the new one is reminded afresh, as an extension
     // is: its 50 % day (working day 3, Thursday 19) is today.
@@ -387,7 +377,10 @@ async fn events_that_move_windows_rewrite_the_schedule_with_them() {
         .store
         .read(|tx| reminders::open_and_overdue(tx, app.clock.today()))
         .unwrap();
-    assert!(open.is_empty() && overdue.is_empty(), "{open:?} {overdue:?}");
+    assert!(
+        open.is_empty() && overdue.is_empty(),
+        "{open:?} {overdue:?}"
+    );
 }
 
 fn count_rows(app: &TestApp) -> (i64, i64) {
@@ -456,7 +449,11 @@ async fn the_backfill_rebuilds_the_schedule_the_scan_reads() {
     let service = app.service().await;
     let mut references = Vec::new();
     for n in 0..3 {
-        references.push(raise(&service, confidential_concern(&format!("backfill {n}"))).await.1);
+        references.push(
+            raise(&service, confidential_concern(&format!("backfill {n}")))
+                .await
+                .1,
+        );
     }
     let before: Vec<_> = references.iter().map(|r| schedule(&app, r)).collect();
     assert!(before.iter().all(|rows| rows.len() == 1));
