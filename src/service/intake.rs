@@ -338,6 +338,10 @@ impl Portal {
     /// What every new case gets once its row and records are in: the wraps, the "received"
     /// event, and a notice to exactly the people the concern was wrapped to (an excluded contact
     /// holds no wrap; whoever recorded it already knows).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the facts of one receipt, each from a different source; a struct would only rename them"
+    )]
     fn record_receipt(
         &self,
         tx: &mut Tx,

@@ -280,12 +280,15 @@ pub fn set_next_check(
     Ok(())
 }
 
+/// A count for each organisation.
+pub type PerOrganisation = HashMap<OrganisationId, i64>;
+
 /// Per organisation: cases with a running window, and those with one past its due date on
 /// `today` (the weekly summary), counted by the database.
 pub fn open_and_overdue(
     tx: &mut Tx,
     today: Date,
-) -> Result<(HashMap<OrganisationId, i64>, HashMap<OrganisationId, i64>), StoreError> {
+) -> Result<(PerOrganisation, PerOrganisation), StoreError> {
     use diesel::dsl::count;
     let by_organisation = |rows: Vec<(String, i64)>| {
         rows.into_iter()
