@@ -1,9 +1,11 @@
 //! The reminder scan over many open cases: `cargo bench --bench reminder_scan`.
 //!
-//! Fills a database with open cases (received over the last six weeks, so every stage of the
-//! 5-working-day window and some overdue cases are present, two holders each), then times
+//! Fills a database with open cases (see `history`: stage 1 and stage 2 cases, some extended,
+//! spread over twelve weeks so every milestone and overdue cases are present; two holders
+//! each), builds the reminder schedule as the migration's backfill does, then times
 //! `run_scheduled_notices`: the first scan, which finds every milestone already passed and
-//! records it, and the next day's scan, the one a running portal does each day. SQLite by
+//! records it, and the scans of the following days (`SPEAKUP_BENCH_DAYS`, default 14), the
+//! ones a running portal does; it prints the next day's and the worst day's. SQLite by
 //! default; PostgreSQL with `SPEAKUP_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres`
 //! (a database of its own is created and dropped). `SPEAKUP_BENCH_CASES` sets the count
 //! (default 100 000). Under `cargo test` (no `--bench` argument) it runs once with 500 cases, to
@@ -19,8 +21,10 @@ use speakup::crypto::{PasswordCost, Secret};
 use speakup::model::Role;
 use speakup::service::Portal;
 use speakup::service::accounts::{Actor, NewAccount};
+use speakup::service::notices::ScheduledSummary;
 use speakup::service::organisations::ServiceSet;
 use speakup::store::connection::DbConnection;
+use speakup::store::reminders;
 use speakup::store::schema::{cases, key_wraps, procedure_events};
 use speakup::store::{Store, StoreError};
 use time::macros::datetime;
@@ -126,8 +130,52 @@ fn people(portal: &Portal) -> (String, Vec<String>) {
     (organisation.id.as_str().to_owned(), holders)
 }
 
-/// `count` open cases, received on the 30 days before `today` in turn, each with its received
-/// event and two holders' key wraps. Written straight to the tables: the scan reads only these.
+/// A weekday on or after `day` (an extension's date is a working day).
+fn weekday_from(day: Date) -> Date {
+    match day.weekday() {
+        time::Weekday::Saturday => day + Duration::days(2),
+        time::Weekday::Sunday => day + Duration::days(1),
+        _ => day,
+    }
+}
+
+/// The procedure events of bench case `n`, received before `today`: a realistic spread of open
+/// cases at every point of their windows. Half are at stage 1 (received over the last six weeks,
+/// so every milestone and some overdue cases are present); four in ten at stage 2 (started
+/// over the last twelve weeks: acknowledgement and response windows, some overdue); one in ten
+/// at stage 2, acknowledged and extended (a later response date and the 20-day update window).
+fn history(n: usize, today: Date) -> Vec<(&'static str, Date, Option<Date>, Option<&'static str>)> {
+    let spread = |days: usize, offset: i64| {
+        today - Duration::days(offset + i64::try_from(n / 10 % days).unwrap_or(0))
+    };
+    match n % 10 {
+        0..=4 => vec![("received", spread(42, 1), None, None)],
+        5..=8 => {
+            let received = spread(84, 1);
+            vec![
+                ("received", received, None, None),
+                ("stage2", received, None, Some("complex")),
+            ]
+        }
+        _ => {
+            let received = spread(84, 8);
+            vec![
+                ("received", received, None, None),
+                ("stage2", received, None, Some("complex")),
+                ("acknowledge", received + Duration::days(1), None, None),
+                (
+                    "extend",
+                    received + Duration::days(7),
+                    Some(weekday_from(received + Duration::days(63))),
+                    None,
+                ),
+            ]
+        }
+    }
+}
+
+/// `count` open cases (see [`history`]), each with its events and two holders' key wraps,
+/// written straight to the tables, then scheduled the way the migration's backfill does it.
 fn fill(portal: &Portal, organisation: &str, holders: &[String], count: usize, today: Date) {
     let started = Instant::now();
     for chunk_start in (0..count).step_by(CHUNK) {
@@ -136,10 +184,8 @@ fn fill(portal: &Portal, organisation: &str, holders: &[String], count: usize, t
             .clone()
             .map(|n| format!("bench-case-{n:07}"))
             .collect();
-        let received: Vec<Date> = chunk
-            .clone()
-            .map(|n| today - Duration::days(1 + (n % 42) as i64))
-            .collect();
+        let histories: Vec<_> = chunk.clone().map(|n| history(n, today)).collect();
+        let received: Vec<Date> = histories.iter().map(|events| events[0].1).collect();
         let case_rows: Vec<_> = ids
             .iter()
             .zip(&received)
@@ -160,15 +206,22 @@ fn fill(portal: &Portal, organisation: &str, holders: &[String], count: usize, t
             .collect();
         let event_rows: Vec<_> = ids
             .iter()
-            .zip(&received)
-            .map(|(id, received_on)| {
-                (
-                    procedure_events::id.eq(format!("event-{id}")),
-                    procedure_events::case_id.eq(id.clone()),
-                    procedure_events::seq.eq(0),
-                    procedure_events::kind.eq("received"),
-                    procedure_events::occurred_on.eq(*received_on),
-                )
+            .zip(&histories)
+            .flat_map(|(id, events)| {
+                events
+                    .iter()
+                    .enumerate()
+                    .map(move |(seq, (kind, on, until, escalation))| {
+                        (
+                            procedure_events::id.eq(format!("event-{id}-{seq}")),
+                            procedure_events::case_id.eq(id.clone()),
+                            procedure_events::seq.eq(i32::try_from(seq).unwrap_or(0) + 1),
+                            procedure_events::kind.eq(*kind),
+                            procedure_events::occurred_on.eq(*on),
+                            procedure_events::until_on.eq(*until),
+                            procedure_events::escalation.eq(*escalation),
+                        )
+                    })
             })
             .collect();
         let wrap_rows: Vec<_> = ids
@@ -195,9 +248,11 @@ fn fill(portal: &Portal, organisation: &str, holders: &[String], count: usize, t
                         diesel::insert_into(cases::table)
                             .values(&case_rows)
                             .execute($connection)?;
-                        diesel::insert_into(procedure_events::table)
-                            .values(&event_rows)
-                            .execute($connection)?;
+                        for rows in event_rows.chunks(CHUNK) {
+                            diesel::insert_into(procedure_events::table)
+                                .values(rows)
+                                .execute($connection)?;
+                        }
                         diesel::insert_into(key_wraps::table)
                             .values(&wrap_rows)
                             .execute($connection)?;
@@ -233,6 +288,34 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// One timed call of `run_scheduled_notices`.
+struct Timed {
+    wall: f64,
+    cpu: f64,
+    summary: ScheduledSummary,
+}
+
+fn timed_scan(portal: &Portal, what: &str) -> Timed {
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let summary = must(what, portal.run_scheduled_notices());
+    Timed {
+        wall: started.elapsed().as_secs_f64(),
+        cpu: cpu_seconds() - cpu,
+        summary,
+    }
+}
+
+fn describe(timed: &Timed) -> String {
+    format!(
+        "{:.3} s wall, {:.2} s CPU, {} notices, {} transactions (longest {:.0} ms)",
+        timed.wall,
+        timed.cpu,
+        timed.summary.reminders,
+        timed.summary.chunks,
+        timed.summary.longest_chunk.as_secs_f64() * 1000.0,
+    )
+}
+
 fn main() {
     let benching = std::env::args().any(|arg| arg == "--bench");
     let count: usize = match std::env::var("SPEAKUP_BENCH_CASES") {
@@ -240,30 +323,73 @@ fn main() {
         Err(_) if benching => 100_000,
         Err(_) => 500,
     };
+    let days: usize = match std::env::var("SPEAKUP_BENCH_DAYS") {
+        Ok(value) => must("SPEAKUP_BENCH_DAYS", value.parse()),
+        Err(_) => 14,
+    };
     let dir = must("temporary directory", tempfile::tempdir());
     let (portal, clock, _database, backend) = open_portal(dir.path());
     let (organisation, holders) = people(&portal);
     fill(&portal, &organisation, &holders, count, clock.today());
 
+    // The migration's one-off backfill: every case replayed into the schedule.
     let (started, cpu) = (Instant::now(), cpu_seconds());
-    let first = must("first scan", portal.run_scheduled_notices());
-    let (first_took, first_cpu) = (started.elapsed(), cpu_seconds() - cpu);
-    clock.advance(Duration::days(1));
-    let (started, cpu) = (Instant::now(), cpu_seconds());
-    let next = must("next day's scan", portal.run_scheduled_notices());
-    let (next_took, next_cpu) = (started.elapsed(), cpu_seconds() - cpu);
-    assert!(
-        first.reminders > 0,
-        "the bench data must call for reminders"
+    let replayed = must("backfill", portal.rebuild_reminder_schedule());
+    let (backfill_wall, backfill_cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+    let open: i64 = must(
+        "open cases",
+        portal.store.read(|tx| {
+            reminders::open_and_overdue(tx, clock.today())
+                .map(|(open, _)| open.values().sum::<i64>())
+        }),
+    );
+    assert_eq!(
+        usize::try_from(open).unwrap_or(0),
+        count,
+        "every bench case must be open and scheduled"
     );
     println!(
-        "{backend}, {count} open cases: first scan {:.3} s wall, {:.2} s CPU in this process \
-         ({} notices queued); next day's scan {:.3} s wall, {:.2} s CPU ({} notices queued)",
-        first_took.as_secs_f64(),
-        first_cpu,
-        first.reminders,
-        next_took.as_secs_f64(),
-        next_cpu,
-        next.reminders,
+        "{backend}, {count} open cases: backfill (one-off, at the migration) replayed {replayed} \
+         cases in {backfill_wall:.3} s wall, {backfill_cpu:.2} s CPU"
     );
+
+    // The first scan on a database never scanned records every milestone already passed.
+    let first = timed_scan(&portal, "first scan");
+    assert!(
+        first.summary.reminders > 0,
+        "the bench data must call for reminders"
+    );
+    println!("  first scan (one-off): {}", describe(&first));
+
+    // Then the scan a running portal does, on each of the following days (weekends included:
+    // Mondays catch up on the weekend's milestones).
+    let mut worst: Option<(Date, Timed)> = None;
+    let mut cpu_total = 0.0;
+    for day in 0..days {
+        clock.advance(Duration::days(1));
+        let today = clock.today();
+        let timed = timed_scan(&portal, "day's scan");
+        cpu_total += timed.cpu;
+        if day == 0 {
+            println!("  next day's scan ({today}): {}", describe(&timed));
+        }
+        let again = timed_scan(&portal, "same day again");
+        assert_eq!(again.summary.reminders, 0, "a second pass sends nothing");
+        if worst.as_ref().is_none_or(|(_, w)| timed.wall > w.wall) {
+            worst = Some((today, timed));
+        }
+    }
+    if let Some((day, timed)) = worst {
+        println!(
+            "  worst of the {days} following days ({day}, {}): {}",
+            day.weekday(),
+            describe(&timed)
+        );
+    }
+    if days > 0 {
+        println!(
+            "  mean CPU over the {days} days: {:.3} s",
+            cpu_total / days as f64
+        );
+    }
 }

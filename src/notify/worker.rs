@@ -80,6 +80,9 @@ pub async fn run(portal: Portal, mailer: Option<Mailer>) {
                     reminders = summary.reminders,
                     digests = summary.digests,
                     summaries = summary.weekly_summaries,
+                    scan_transactions = summary.chunks,
+                    longest_ms =
+                        u64::try_from(summary.longest_chunk.as_millis()).unwrap_or(u64::MAX),
                     "scheduled notices queued"
                 ),
                 Ok(Err(error)) => tracing::warn!(error = %error, "scheduled notices failed"),

@@ -26,7 +26,9 @@ pub use disclosure::{DisclosedKpis, Disclosure, Figure, Percent, Share, disclose
 pub use error::ProcedureError;
 pub use holidays::Holiday;
 pub use kpi::{CaseRecord, Kpis, Period, compute_kpis};
-pub use reminders::{Milestone, Obligation, ReminderDue, due_reminder, milestone_day};
+pub use reminders::{
+    Milestone, Obligation, ReminderDue, ScheduledWindow, due_reminder, milestone_day, next_check,
+};
 pub use retention::Retention;
 pub use signposting::{
     Anonymity, IntakeExplainer, NotWhistleblowingKind, Route, Service, Signpost, SignpostRequest,

@@ -58,6 +58,24 @@ impl Obligation {
             .into_iter()
             .find(|obligation| obligation.as_str() == value)
     }
+
+    /// The window of this obligation running from `start` to `due`, as a stored schedule row
+    /// gives it back. [`Obligation::of`] of the result is `self`; only start and due matter to
+    /// the reminder rule.
+    pub fn window(self, start: Date, due: Date) -> Window {
+        let (stage, deadline) = match self {
+            Self::Acknowledge => (ProcedureStage::Stage2, DeadlineKind::Acknowledge),
+            Self::Stage1Response => (ProcedureStage::Stage1, DeadlineKind::Respond),
+            Self::Stage2Response => (ProcedureStage::Stage2, DeadlineKind::Respond),
+            Self::Update => (ProcedureStage::Stage2, DeadlineKind::Update),
+        };
+        Window {
+            stage,
+            deadline,
+            start,
+            due,
+        }
+    }
 }
 
 /// A point in a window at which holders are told.
@@ -171,6 +189,54 @@ pub fn due_reminder(
             .filter(|milestone| recorded.is_none_or(|done| *milestone > done))
             .collect(),
     })
+}
+
+/// The first day on which [`due_reminder`] has something new to send for `window`, given the
+/// highest milestone already recorded: the day the next unrecorded milestone is reached (for
+/// overdue, the first working day after the due date). `None` once every milestone, overdue
+/// included, is recorded: the window needs no more reminders. On every working day from this
+/// day on `due_reminder` answers `Some` (until the scan records it), and before it `None`; so a
+/// scan that reads only windows whose next check is today or earlier sends exactly what a scan
+/// over every window would. If a date is out of range the window's start is answered, which
+/// makes the scan look at it every day (correct, only slower).
+pub fn next_check(
+    calendar: &Calendar,
+    window: &Window,
+    recorded: Option<Milestone>,
+) -> Option<Date> {
+    let next = Milestone::ALL
+        .into_iter()
+        .find(|milestone| recorded.is_none_or(|done| *milestone > done))?;
+    let day = match next.percent() {
+        Some(percent) => milestone_day(calendar, window, percent),
+        None => calendar.next_working_day_after(window.due).ok(),
+    };
+    Some(day.unwrap_or(window.start))
+}
+
+/// One running window as the reminder schedule keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledWindow {
+    pub obligation: Obligation,
+    pub start: Date,
+    pub due: Date,
+    /// See [`next_check`].
+    pub next_check: Option<Date>,
+}
+
+impl ScheduledWindow {
+    pub fn of(calendar: &Calendar, window: &Window, recorded: Option<Milestone>) -> Self {
+        ScheduledWindow {
+            obligation: Obligation::of(window),
+            start: window.start,
+            due: window.due,
+            next_check: next_check(calendar, window, recorded),
+        }
+    }
+
+    pub fn window(&self) -> Window {
+        self.obligation.window(self.start, self.due)
+    }
 }
 
 #[cfg(test)]
@@ -389,6 +455,60 @@ mod tests {
             }
             start += Duration::days(1);
         }
+    }
+
+    /// The schedule's promise: on every day, for every recorded state, a reminder is due exactly
+    /// when the day is a working day on or after the window's next check. Every start day over
+    /// two years (weekends and holidays included), every window length up to 25 working days.
+    #[test]
+    fn the_next_check_is_the_first_day_a_reminder_is_due() {
+        let calendar = Calendar::scottish();
+        let mut start = date!(2026 - 01 - 01);
+        while start < date!(2027 - 03 - 01) {
+            for length in 1..=25_u32 {
+                let first = if calendar.is_working_day(start) {
+                    start
+                } else {
+                    calendar.next_working_day_after(start).unwrap_or(start)
+                };
+                let due = calendar.nth_working_day(first, length).unwrap_or(start);
+                for obligation in Obligation::ALL {
+                    let w = obligation.window(start, due);
+                    assert_eq!(Obligation::of(&w), obligation);
+                    for recorded in [None].into_iter().chain(Milestone::ALL.map(Some)) {
+                        let next = next_check(&calendar, &w, recorded);
+                        assert_eq!(next.is_none(), recorded == Some(Milestone::Overdue));
+                        let mut today = start;
+                        while today <= due + Duration::days(12) {
+                            let expected = calendar.is_working_day(today)
+                                && next.is_some_and(|next| next <= today);
+                            assert_eq!(
+                                due_reminder(&calendar, &w, today, recorded).is_some(),
+                                expected,
+                                "start {start} length {length} recorded {recorded:?} on {today}"
+                            );
+                            today += Duration::days(1);
+                        }
+                    }
+                }
+            }
+            start += Duration::days(3);
+        }
+    }
+
+    #[test]
+    fn a_scheduled_window_gives_back_its_window() {
+        let calendar = Calendar::scottish();
+        let w = stage1(&calendar, date!(2026 - 11 - 16));
+        let scheduled = ScheduledWindow::of(&calendar, &w, Some(Milestone::Percent50));
+        assert_eq!(scheduled.window(), w);
+        assert_eq!(scheduled.next_check, Some(date!(2026 - 11 - 19)));
+        let done = ScheduledWindow::of(&calendar, &w, Some(Milestone::Percent90));
+        assert_eq!(
+            done.next_check,
+            Some(date!(2026 - 11 - 23)),
+            "overdue on Monday"
+        );
     }
 
     #[test]

@@ -352,6 +352,12 @@ impl Portal {
                     format!("{day} cleared")
                 }
             };
+            // The calendar moved the open cases' days: their reminders move with it.
+            super::schedule::reschedule_organisation(
+                tx,
+                &organisation,
+                super::schedule::Scope::Scheduled,
+            )?;
             audit::append(
                 tx,
                 NewEntry {

@@ -218,6 +218,7 @@ impl Portal {
                 .apply(event, &calendar, today)
                 .map_err(procedure_refusal)?;
             events::append(tx, &open.case.id, &event_id, &event, Some(&handler.user.id))?;
+            super::schedule::reschedule(tx, &open.case.id, &open.organisation)?;
 
             let contact = format!(
                 "{}{}",

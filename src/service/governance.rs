@@ -426,6 +426,12 @@ impl Portal {
                 organisation.stage1_extension_cap,
                 organisation.board_exact_figures,
             )?;
+            // The day-one rule and the extension cap move open cases' windows.
+            super::schedule::reschedule_organisation(
+                tx,
+                &organisation,
+                super::schedule::Scope::Scheduled,
+            )?;
             audit::append(
                 tx,
                 NewEntry {

@@ -338,6 +338,10 @@ impl Portal {
     /// What every new case gets once its row and records are in: the wraps, the "received"
     /// event, and a notice to exactly the people the concern was wrapped to (an excluded contact
     /// holds no wrap; whoever recorded it already knows).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the facts of one receipt, each from a different source; a struct would only rename them"
+    )]
     fn record_receipt(
         &self,
         tx: &mut Tx,
@@ -346,6 +350,7 @@ impl Portal {
         grants: &[Wrap],
         received_on: Date,
         recorder: Option<&UserId>,
+        organisation: &Organisation,
     ) -> Result<(), ServiceError> {
         for grant in grants {
             wraps::insert(tx, grant)?;
@@ -357,6 +362,7 @@ impl Portal {
             &Event::new(received_on, EventKind::Received),
             recorder,
         )?;
+        super::schedule::reschedule(tx, case_id, organisation)?;
         super::notices::tell_holders(
             tx,
             case_id,
@@ -643,6 +649,7 @@ impl Portal {
                 &grants,
                 received_on,
                 recording.map(|r| &r.recorder.user.id),
+                &current,
             )?;
             if let Some(recording) = recording {
                 audit::append(

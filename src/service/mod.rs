@@ -25,6 +25,7 @@ pub mod oversight;
 pub mod recovery;
 pub mod reporter_requests;
 pub mod retention;
+pub mod schedule;
 pub mod sealed_mailbox;
 pub mod sessions;
 pub mod throttle;
@@ -108,6 +109,8 @@ pub struct Portal {
     /// (see [`Portal::sign_in_parameters`]): kept in `data_dir/sign-in-salt.key` so the answer
     /// for an address stays the same across restarts and instances sharing the directory.
     pub sign_in_salt_key: Arc<crate::crypto::Secret<[u8; 32]>>,
+    /// Windows the reminder scan reads per transaction (see `notices`).
+    pub scan_chunk: usize,
 }
 
 /// Reads `sign-in-salt.key` from the data directory, creating it (32 random bytes, readable by
@@ -169,7 +172,15 @@ impl Portal {
             settings: Arc::new(settings),
             password_cost: PasswordCost::PRODUCTION,
             throttle: Arc::new(SignInThrottle::default()),
+            scan_chunk: notices::SCAN_CHUNK,
         }
+    }
+
+    /// Smaller chunks make a few cases span several of the scan's transactions (tests of
+    /// interleaved scans); at least 1.
+    pub fn with_scan_chunk(mut self, windows: usize) -> Portal {
+        self.scan_chunk = windows.max(1);
+        self
     }
 
     /// Tests create many accounts; a 64 MiB derivation each would dominate the suite.

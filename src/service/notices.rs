@@ -3,7 +3,7 @@
 //! that records every milestone it passes, so each goes out once however often the scan runs and
 //! however many instances run it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use time::{Date, PrimitiveDateTime};
@@ -11,15 +11,15 @@ use time::{Date, PrimitiveDateTime};
 use super::accounts::require_admin_of;
 use super::admin::admin_audit;
 use super::sessions::Handler;
-use super::{Portal, ServiceError, casefile};
+use super::{Portal, ServiceError, casefile, schedule};
 use crate::ids::{CaseId, OrganisationId, UserId};
 use crate::notify::{self, Notice, Recipient, WeeklySummary};
-use crate::procedure::{Calendar, Milestone, ReminderDue, due_reminder};
+use crate::procedure::{Calendar, Milestone, Obligation, ReminderDue, due_reminder, next_check};
 use crate::store::audit::NewEntry;
 use crate::store::connection::DbConnection;
 use crate::store::outbox::{self, Backlog, DeliveryPreference, FailedDelivery};
-use crate::store::reminders::{self, Addressee, CaseIndex};
-use crate::store::{Tx, audit, events, organisations, reporter_requests, users};
+use crate::store::reminders::{self, Addressee, CaseIndex, DueCursor};
+use crate::store::{Tx, audit, organisations, reporter_requests, users};
 
 /// Roles told about overdue cases and sent the weekly summary. `champion` arrives with the
 /// accounts work; until then no account has it and the lead alone is told.
@@ -46,6 +46,10 @@ pub struct ScheduledSummary {
     pub reminders: usize,
     pub digests: usize,
     pub weekly_summaries: usize,
+    /// The reminder scan's transactions (one per chunk of due windows, at least one).
+    pub chunks: usize,
+    /// The longest of them: how long the scan held the writer at most.
+    pub longest_chunk: std::time::Duration,
 }
 
 /// A window that calls for a reminder today.
@@ -55,76 +59,82 @@ struct Planned {
     due: ReminderDue,
 }
 
-/// The whole scan's result: reminders to send and, per organisation, open and overdue counts.
+/// Windows read per chunk of the scan; each chunk is its own short transaction, so the scan
+/// never holds the writer (SQLite) for longer than one chunk takes.
+pub const SCAN_CHUNK: usize = 1_000;
+
+/// One page of the schedule, looked at on `today`.
 #[derive(Debug, Default)]
-struct Scan {
+struct Chunk {
     planned: Vec<Planned>,
-    open: HashMap<OrganisationId, i64>,
-    overdue: HashMap<OrganisationId, i64>,
+    /// Windows whose next check moves: (obligation, new next check, case).
+    moves: Vec<(Obligation, Option<Date>, CaseId)>,
+    /// Where the next page starts; `None` when this page was the last.
+    next: Option<DueCursor>,
 }
 
-fn scan(tx: &mut Tx, today: Date) -> Result<Scan, ServiceError> {
-    let mut calendars: HashMap<OrganisationId, (Calendar, crate::procedure::Settings)> =
-        HashMap::new();
-    for organisation in organisations::list(tx)? {
-        let calendar = casefile::calendar_for(tx, &organisation)?;
-        let settings = casefile::procedure_settings(&organisation);
-        calendars.insert(organisation.id.clone(), (calendar, settings));
-    }
-    let cases = reminders::all_cases(tx)?;
-    let mut histories = events::all_grouped(tx)?;
-    let mut running = Vec::new();
-    let mut earliest = today;
-    let mut result = Scan::default();
-    for case in cases {
-        let (Some(history), Some((calendar, settings))) = (
-            histories.remove(&case.id),
-            calendars.get(&case.organisation_id),
-        ) else {
-            continue;
-        };
-        let procedure = match casefile::replay(&history, calendar, settings) {
-            Ok(procedure) => procedure,
-            Err(error) => {
-                // One damaged history must not stop everyone else's reminders.
-                tracing::warn!(error = %error, "reminder scan skipped a case");
-                continue;
-            }
-        };
-        let windows = procedure.windows(calendar);
-        if windows.is_empty() {
-            continue;
-        }
-        *result.open.entry(case.organisation_id.clone()).or_default() += 1;
-        if windows.iter().any(|window| today > window.due) {
-            *result
-                .overdue
-                .entry(case.organisation_id.clone())
-                .or_default() += 1;
-        }
-        for window in windows {
-            earliest = earliest.min(window.due);
-            running.push((case.clone(), window));
+/// Reads one page of the windows due for a look on or before `today` (through the schedule's
+/// index) and applies the reminder rule to each, with the organisation's current calendar and
+/// what is recorded now.
+fn plan_chunk(
+    tx: &mut Tx,
+    today: Date,
+    after: Option<&DueCursor>,
+    size: usize,
+) -> Result<Chunk, ServiceError> {
+    let due = reminders::due_page(tx, today, after, size)?;
+    let next = match due.last() {
+        Some(last) if due.len() == size => Some(DueCursor {
+            next_check: last.window.next_check.unwrap_or(today),
+            case: last.case.id.as_str().to_owned(),
+            obligation: last.window.obligation.as_str().to_owned(),
+        }),
+        _ => None,
+    };
+    let mut calendars: HashMap<OrganisationId, Calendar> = HashMap::new();
+    for row in &due {
+        if !calendars.contains_key(&row.case.organisation_id)
+            && let Some(organisation) = organisations::find(tx, &row.case.organisation_id)?
+        {
+            let calendar = casefile::calendar_for(tx, &organisation)?;
+            calendars.insert(organisation.id, calendar);
         }
     }
-    let recorded = reminders::recorded_since(tx, earliest)?;
-    for (case, window) in running {
-        let Some((calendar, _)) = calendars.get(&case.organisation_id) else {
+    let cases: Vec<CaseId> = due
+        .iter()
+        .map(|row| row.case.id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let recorded = reminders::recorded_for(tx, &cases)?;
+    let mut chunk = Chunk {
+        next,
+        ..Chunk::default()
+    };
+    for row in due {
+        let Some(calendar) = calendars.get(&row.case.organisation_id) else {
             continue;
         };
-        let key = (
-            case.id.clone(),
-            crate::procedure::Obligation::of(&window),
-            window.due,
-        );
-        if let Some(due) = due_reminder(calendar, &window, today, recorded.get(&key).copied()) {
-            result.planned.push(Planned { case, due });
+        let window = row.window.window();
+        let done = recorded
+            .get(&(row.case.id.clone(), row.window.obligation, row.window.due))
+            .copied();
+        let reminder = due_reminder(calendar, &window, today, done);
+        let done_now = reminder.as_ref().map(|due| due.milestone).or(done);
+        let next_check = next_check(calendar, &window, done_now);
+        if next_check != row.window.next_check {
+            chunk
+                .moves
+                .push((row.window.obligation, next_check, row.case.id.clone()));
+        }
+        if let Some(due) = reminder {
+            chunk.planned.push(Planned {
+                case: row.case,
+                due,
+            });
         }
     }
-    result.planned.sort_by(|a, b| {
-        (&a.case.reference, a.due.obligation).cmp(&(&b.case.reference, b.due.obligation))
-    });
-    Ok(result)
+    Ok(chunk)
 }
 
 /// The people a planned reminder goes to: the case's holders, and for overdue notices the
@@ -196,18 +206,21 @@ fn notice_for(planned: &Planned) -> Notice {
     }
 }
 
-/// Queues today's reminders; answers how many notices were queued. Everything is written in
-/// bulk (one multi-row insert per table and chunk, not a query per case), which keeps the scan
-/// over 100 000 open cases under a second (see `benches/reminder_scan.rs`).
-fn queue_reminders(
+/// One chunk of the scan: queues the reminders its windows call for, records their milestones
+/// and moves each window's next check. Answers how many notices were queued and where the next
+/// chunk starts.
+fn queue_chunk(
     tx: &mut Tx,
     today: Date,
     now: PrimitiveDateTime,
     public_url: &str,
-) -> Result<(usize, Scan), ServiceError> {
-    let scan = scan(tx, today)?;
-    let addressing = addressing(tx, &scan.planned)?;
-    let milestones: Vec<reminders::MilestoneRow> = scan
+    after: Option<&DueCursor>,
+    size: usize,
+) -> Result<(usize, Option<DueCursor>), ServiceError> {
+    take_schedule_turn(tx)?;
+    let chunk = plan_chunk(tx, today, after, size)?;
+    let addressing = addressing(tx, &chunk.planned)?;
+    let milestones: Vec<reminders::MilestoneRow> = chunk
         .planned
         .iter()
         .flat_map(|planned| {
@@ -221,7 +234,7 @@ fn queue_reminders(
             })
         })
         .collect();
-    // The scan read what was recorded after taking the schedule turn (PostgreSQL) or the single
+    // The chunk read what was recorded after taking the schedule turn (PostgreSQL) or the single
     // writer's lock (SQLite), so every row is new. Fewer inserted means another scan got in
     // between: roll back rather than send twice; the next pass finds the rows recorded.
     let inserted = reminders::record_all(tx, &milestones, today)?;
@@ -231,9 +244,9 @@ fn queue_reminders(
             milestones.len() - inserted
         )));
     }
-    let notices: Vec<Notice> = scan.planned.iter().map(notice_for).collect();
+    let notices: Vec<Notice> = chunk.planned.iter().map(notice_for).collect();
     let mut queue: Vec<(Recipient, &Notice)> = Vec::new();
-    for (planned, notice) in scan.planned.iter().zip(&notices) {
+    for (planned, notice) in chunk.planned.iter().zip(&notices) {
         for person in addressees_of(
             planned,
             &addressing.holders,
@@ -244,7 +257,18 @@ fn queue_reminders(
         }
     }
     notify::queue_all(tx, &queue, public_url, now)?;
-    Ok((queue.len(), scan))
+    // Few distinct (obligation, day) pairs per chunk: one update for each.
+    let mut moves: BTreeMap<(Obligation, Option<Date>), Vec<CaseId>> = BTreeMap::new();
+    for (obligation, next_check, case) in chunk.moves {
+        moves
+            .entry((obligation, next_check))
+            .or_default()
+            .push(case);
+    }
+    for ((obligation, next_check), cases) in moves {
+        reminders::set_next_check(tx, obligation, &cases, next_check)?;
+    }
+    Ok((queue.len(), chunk.next))
 }
 
 /// Tells every active holder of `case` (except `except`, usually the person who acted).
@@ -359,7 +383,6 @@ fn iso_week(today: Date) -> String {
 /// The weekly summary to each organisation's lead and champion; once per ISO week.
 fn queue_weekly_summaries(
     tx: &mut Tx,
-    scan: &Scan,
     today: Date,
     now: PrimitiveDateTime,
     public_url: &str,
@@ -369,14 +392,15 @@ fn queue_weekly_summaries(
         return Ok(0);
     }
     let (audit_entries, audit_head) = audit::checkpoint(tx)?;
+    let (open, overdue) = reminders::open_and_overdue(tx, today)?;
     let oversight = reminders::active_with_roles(tx, &OVERSIGHT_ROLES)?;
     let mut sent = 0;
     for organisation in organisations::list(tx)? {
         let summary = Notice::WeeklySummary(WeeklySummary {
             organisation_name: organisation.name.clone(),
             week: week.clone(),
-            open_cases: scan.open.get(&organisation.id).copied().unwrap_or(0),
-            overdue_cases: scan.overdue.get(&organisation.id).copied().unwrap_or(0),
+            open_cases: open.get(&organisation.id).copied().unwrap_or(0),
+            overdue_cases: overdue.get(&organisation.id).copied().unwrap_or(0),
             detriment_reports: Some(reporter_requests::count_in_period(
                 tx,
                 &organisation.id,
@@ -404,11 +428,24 @@ fn queue_weekly_summaries(
 impl Portal {
     /// The reminders `as_of` would send, one line per person; nothing is queued or recorded.
     pub fn reminder_preview(&self, as_of: Date) -> Result<Vec<PreviewLine>, ServiceError> {
+        self.store.write(schedule::backfill_if_requested)?;
         self.store.read(|tx| {
-            let scan = scan(tx, as_of)?;
-            let addressing = addressing(tx, &scan.planned)?;
+            let mut planned = Vec::new();
+            let mut after = None;
+            loop {
+                let chunk = plan_chunk(tx, as_of, after.as_ref(), self.scan_chunk)?;
+                planned.extend(chunk.planned);
+                match chunk.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            planned.sort_by(|a, b| {
+                (&a.case.reference, a.due.obligation).cmp(&(&b.case.reference, b.due.obligation))
+            });
+            let addressing = addressing(tx, &planned)?;
             let mut lines = Vec::new();
-            for planned in &scan.planned {
+            for planned in &planned {
                 for person in addressees_of(
                     planned,
                     &addressing.holders,
@@ -432,21 +469,45 @@ impl Portal {
     }
 
     /// The reminder scan, the daily digests and the weekly summary, each idempotent: the worker
-    /// calls this every quarter of an hour.
+    /// calls this every quarter of an hour. The scan reads only the windows the schedule says
+    /// are due, a chunk at a time, each chunk in its own transaction; the digests and the
+    /// summary take one short transaction each.
     pub fn run_scheduled_notices(&self) -> Result<ScheduledSummary, ServiceError> {
         let today = self.clock.today();
         let now = self.clock.now_utc_naive();
         let public_url = self.settings.public_url.clone();
-        self.store.write(|tx| {
+        self.store.write(schedule::backfill_if_requested)?;
+        let mut reminders = 0;
+        let mut chunks = 0;
+        let mut longest_chunk = std::time::Duration::ZERO;
+        let mut after: Option<DueCursor> = None;
+        loop {
+            let started = std::time::Instant::now();
+            let (queued, next) = self.store.write(|tx| {
+                queue_chunk(tx, today, now, &public_url, after.as_ref(), self.scan_chunk)
+            })?;
+            reminders += queued;
+            chunks += 1;
+            longest_chunk = longest_chunk.max(started.elapsed());
+            match next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let digests = self.store.write(|tx| {
             take_schedule_turn(tx)?;
-            let (reminders, scan) = queue_reminders(tx, today, now, &public_url)?;
-            let digests = queue_digests(tx, today, now, &public_url)?;
-            let weekly_summaries = queue_weekly_summaries(tx, &scan, today, now, &public_url)?;
-            Ok(ScheduledSummary {
-                reminders,
-                digests,
-                weekly_summaries,
-            })
+            queue_digests(tx, today, now, &public_url)
+        })?;
+        let weekly_summaries = self.store.write(|tx| {
+            take_schedule_turn(tx)?;
+            queue_weekly_summaries(tx, today, now, &public_url)
+        })?;
+        Ok(ScheduledSummary {
+            reminders,
+            digests,
+            weekly_summaries,
+            chunks,
+            longest_chunk,
         })
     }
 

@@ -183,6 +183,7 @@ impl Portal {
                     })?;
                 let event_id = EventId::generate();
                 events::append(tx, &case.id, &event_id, &event, None)?;
+                super::schedule::reschedule(tx, &case.id, &organisation)?;
                 let letter = letters::letter(
                     &kind_of_event,
                     &LetterFacts {

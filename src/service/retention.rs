@@ -137,6 +137,9 @@ impl Portal {
                 if from > today || !kept::erase_content(tx, &case.id, today)? {
                     return Ok(None);
                 }
+                // Only finished cases are erased, and they have no running window; an erased
+                // case is never scheduled whatever its history says.
+                super::schedule::unschedule(tx, &case.id, &organisation)?;
                 audit::append(
                     tx,
                     NewEntry {

@@ -8,15 +8,15 @@ use diesel::prelude::*;
 use time::{Date, PrimitiveDateTime};
 
 use super::connection::DbConnection;
-use super::schema::{cases, key_wraps, notice_runs, reminders_sent, users};
+use super::schema::{cases, key_wraps, notice_runs, reminder_schedule, reminders_sent, users};
 use super::{StoreError, Tx};
 use crate::ids::{CaseId, OrganisationId, UserId};
-use crate::procedure::{Milestone, Obligation};
+use crate::procedure::{Milestone, Obligation, ScheduledWindow};
 
 /// SQLite caps bound parameters per statement; batches stay well below it.
 const CHUNK: usize = 5_000;
 
-/// Every case, with only what the scan needs.
+/// A case as a reminder names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseIndex {
     pub id: CaseId,
@@ -24,52 +24,307 @@ pub struct CaseIndex {
     pub reference: String,
 }
 
-pub fn all_cases(tx: &mut Tx) -> Result<Vec<CaseIndex>, StoreError> {
-    let rows: Vec<(String, String, String)> = cases::table
-        .select((cases::id, cases::organisation_id, cases::reference))
-        .load(tx)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, organisation_id, reference)| CaseIndex {
-            id: CaseId::from_stored(id),
-            organisation_id: OrganisationId::from_stored(organisation_id),
-            reference,
-        })
-        .collect())
-}
-
-/// The highest milestone already recorded, by (case, obligation, due date), for windows due on
-/// or after `since`. Milestones are recorded in order (a scan records every one passed), so the
-/// highest says which are done; one row per window keeps the read small.
+/// The highest milestone already recorded, by (case, obligation, due date). Milestones are
+/// recorded in order (a scan records every one passed), so the highest says which are done; one
+/// row per window keeps the read small.
 pub type Recorded = HashMap<(CaseId, Obligation, Date), Milestone>;
 
-pub fn recorded_since(tx: &mut Tx, since: Date) -> Result<Recorded, StoreError> {
-    // '50' < '75' < '90' < 'overdue' as text, so the SQL maximum is the highest milestone.
-    let rows: Vec<(String, String, Date, Option<String>)> = reminders_sent::table
-        .filter(reminders_sent::due_on.ge(since))
-        .group_by((
-            reminders_sent::case_id,
-            reminders_sent::obligation,
-            reminders_sent::due_on,
-        ))
-        .select((
-            reminders_sent::case_id,
-            reminders_sent::obligation,
-            reminders_sent::due_on,
-            diesel::dsl::max(reminders_sent::milestone),
-        ))
-        .load(tx)?;
-    let mut recorded = Recorded::with_capacity(rows.len());
-    for (case, obligation, due_on, milestone) in rows {
-        let obligation = Obligation::parse(&obligation)
-            .ok_or_else(|| StoreError::Corrupt(format!("reminder obligation {obligation:?}")))?;
-        let milestone = milestone
-            .as_deref()
-            .and_then(Milestone::parse)
-            .ok_or_else(|| StoreError::Corrupt(format!("reminder milestone {milestone:?}")))?;
-        recorded.insert((CaseId::from_stored(case), obligation, due_on), milestone);
+/// What is recorded for the windows of `cases` (any due date).
+pub fn recorded_for(tx: &mut Tx, cases: &[CaseId]) -> Result<Recorded, StoreError> {
+    let mut recorded = Recorded::new();
+    for chunk in cases.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(CaseId::as_str).collect();
+        // '50' < '75' < '90' < 'overdue' as text, so the SQL maximum is the highest milestone.
+        let rows: Vec<(String, String, Date, Option<String>)> = reminders_sent::table
+            .filter(reminders_sent::case_id.eq_any(ids))
+            .group_by((
+                reminders_sent::case_id,
+                reminders_sent::obligation,
+                reminders_sent::due_on,
+            ))
+            .select((
+                reminders_sent::case_id,
+                reminders_sent::obligation,
+                reminders_sent::due_on,
+                diesel::dsl::max(reminders_sent::milestone),
+            ))
+            .load(tx)?;
+        for (case, obligation, due_on, milestone) in rows {
+            let milestone = milestone
+                .as_deref()
+                .and_then(Milestone::parse)
+                .ok_or_else(|| StoreError::Corrupt(format!("reminder milestone {milestone:?}")))?;
+            recorded.insert(
+                (
+                    CaseId::from_stored(case),
+                    parse_obligation(&obligation)?,
+                    due_on,
+                ),
+                milestone,
+            );
+        }
     }
     Ok(recorded)
+}
+
+fn parse_obligation(text: &str) -> Result<Obligation, StoreError> {
+    Obligation::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("reminder obligation {text:?}")))
+}
+
+/// Ids of the cases of `organisation` that are not erased (for rebuilding its schedule).
+pub fn kept_case_ids(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+) -> Result<Vec<CaseId>, StoreError> {
+    let ids: Vec<String> = cases::table
+        .filter(cases::organisation_id.eq(organisation.as_str()))
+        .filter(cases::erased_on.is_null())
+        .order(cases::id.asc())
+        .select(cases::id)
+        .load(tx)?;
+    Ok(ids.into_iter().map(CaseId::from_stored).collect())
+}
+
+/// Ids of the cases of `organisation` with a running window in the schedule.
+pub fn scheduled_case_ids(
+    tx: &mut Tx,
+    organisation: &OrganisationId,
+) -> Result<Vec<CaseId>, StoreError> {
+    let ids: Vec<String> = reminder_schedule::table
+        .filter(reminder_schedule::organisation_id.eq(organisation.as_str()))
+        .select(reminder_schedule::case_id)
+        .distinct()
+        .order(reminder_schedule::case_id.asc())
+        .load(tx)?;
+    Ok(ids.into_iter().map(CaseId::from_stored).collect())
+}
+
+/// The running windows of one case, as the scan will read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSchedule {
+    pub case: CaseId,
+    pub organisation: OrganisationId,
+    pub windows: Vec<ScheduledWindow>,
+}
+
+/// Replaces the schedule of every case in `schedules` (a case with no windows loses its rows).
+pub fn replace_schedules(tx: &mut Tx, schedules: &[CaseSchedule]) -> Result<(), StoreError> {
+    for chunk in schedules.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk
+            .iter()
+            .map(|schedule| schedule.case.as_str())
+            .collect();
+        diesel::delete(reminder_schedule::table.filter(reminder_schedule::case_id.eq_any(ids)))
+            .execute(tx)?;
+        let rows: Vec<_> = chunk
+            .iter()
+            .flat_map(|schedule| {
+                schedule.windows.iter().map(|window| {
+                    (
+                        reminder_schedule::case_id.eq(schedule.case.as_str()),
+                        reminder_schedule::organisation_id.eq(schedule.organisation.as_str()),
+                        reminder_schedule::obligation.eq(window.obligation.as_str()),
+                        reminder_schedule::start_on.eq(window.start),
+                        reminder_schedule::due_on.eq(window.due),
+                        reminder_schedule::next_check_on.eq(window.next_check),
+                    )
+                })
+            })
+            .collect();
+        // Six columns a row: well below SQLite's bound-parameter limit.
+        for rows in rows.chunks(CHUNK / 2) {
+            match tx {
+                DbConnection::Sqlite(sqlite) => diesel::insert_into(reminder_schedule::table)
+                    .values(rows)
+                    .execute(sqlite)?,
+                DbConnection::Postgres(pg) => diesel::insert_into(reminder_schedule::table)
+                    .values(rows)
+                    .execute(pg)?,
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Every row of one case's schedule (for tests and checks), by obligation.
+pub fn schedule_of(tx: &mut Tx, case: &CaseId) -> Result<Vec<ScheduledWindow>, StoreError> {
+    let rows: Vec<(String, Date, Date, Option<Date>)> = reminder_schedule::table
+        .filter(reminder_schedule::case_id.eq(case.as_str()))
+        .order(reminder_schedule::obligation.asc())
+        .select((
+            reminder_schedule::obligation,
+            reminder_schedule::start_on,
+            reminder_schedule::due_on,
+            reminder_schedule::next_check_on,
+        ))
+        .load(tx)?;
+    rows.into_iter()
+        .map(|(obligation, start, due, next_check)| {
+            Ok(ScheduledWindow {
+                obligation: parse_obligation(&obligation)?,
+                start,
+                due,
+                next_check,
+            })
+        })
+        .collect()
+}
+
+/// One scheduled window due for a look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueWindow {
+    pub case: CaseIndex,
+    pub window: ScheduledWindow,
+}
+
+/// Where a page of due windows ended: the next page starts after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCursor {
+    pub next_check: Date,
+    pub case: String,
+    pub obligation: String,
+}
+
+/// Up to `limit` windows whose next check is on or before `today`, after `after`, in the order
+/// of the `reminder_schedule_next_check` index (so each page is an index range read, however
+/// many cases are open).
+pub fn due_page(
+    tx: &mut Tx,
+    today: Date,
+    after: Option<&DueCursor>,
+    limit: usize,
+) -> Result<Vec<DueWindow>, StoreError> {
+    use reminder_schedule::dsl as s;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // The first page starts before any day the schedule can hold.
+    let start = DueCursor {
+        next_check: time::macros::date!(1900 - 01 - 01),
+        case: String::new(),
+        obligation: String::new(),
+    };
+    let after = after.unwrap_or(&start);
+    let rows: Vec<(String, String, String, Date, Date, Option<Date>)> = s::reminder_schedule
+        .filter(s::next_check_on.le(today))
+        .filter(
+            s::next_check_on
+                .gt(after.next_check)
+                .or(s::next_check_on.eq(after.next_check).and(
+                    s::case_id.gt(&after.case).or(s::case_id
+                        .eq(&after.case)
+                        .and(s::obligation.gt(&after.obligation))),
+                )),
+        )
+        .order((
+            s::next_check_on.asc(),
+            s::case_id.asc(),
+            s::obligation.asc(),
+        ))
+        .select((
+            s::case_id,
+            s::organisation_id,
+            s::obligation,
+            s::start_on,
+            s::due_on,
+            s::next_check_on,
+        ))
+        .limit(limit)
+        .load(tx)?;
+    let ids: Vec<&str> = rows.iter().map(|row| row.0.as_str()).collect();
+    let references: HashMap<String, String> = cases::table
+        .filter(cases::id.eq_any(ids))
+        .select((cases::id, cases::reference))
+        .load::<(String, String)>(tx)?
+        .into_iter()
+        .collect();
+    rows.into_iter()
+        .map(|(case, organisation, obligation, start, due, next_check)| {
+            let reference = references
+                .get(&case)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt(format!("schedule of unknown case {case}")))?;
+            Ok(DueWindow {
+                case: CaseIndex {
+                    id: CaseId::from_stored(case),
+                    organisation_id: OrganisationId::from_stored(organisation),
+                    reference,
+                },
+                window: ScheduledWindow {
+                    obligation: parse_obligation(&obligation)?,
+                    start,
+                    due,
+                    next_check,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Sets the next check of the windows `(case, obligation)` to `next_check`.
+pub fn set_next_check(
+    tx: &mut Tx,
+    obligation: Obligation,
+    cases: &[CaseId],
+    next_check: Option<Date>,
+) -> Result<(), StoreError> {
+    for chunk in cases.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(CaseId::as_str).collect();
+        diesel::update(
+            reminder_schedule::table
+                .filter(reminder_schedule::obligation.eq(obligation.as_str()))
+                .filter(reminder_schedule::case_id.eq_any(ids)),
+        )
+        .set(reminder_schedule::next_check_on.eq(next_check))
+        .execute(tx)?;
+    }
+    Ok(())
+}
+
+/// A count for each organisation.
+pub type PerOrganisation = HashMap<OrganisationId, i64>;
+
+/// Per organisation: cases with a running window, and those with one past its due date on
+/// `today` (the weekly summary), counted by the database.
+pub fn open_and_overdue(
+    tx: &mut Tx,
+    today: Date,
+) -> Result<(PerOrganisation, PerOrganisation), StoreError> {
+    use diesel::dsl::count;
+    let by_organisation = |rows: Vec<(String, i64)>| {
+        rows.into_iter()
+            .map(|(organisation, n)| (OrganisationId::from_stored(organisation), n))
+            .collect::<HashMap<_, _>>()
+    };
+    let open: Vec<(String, i64)> = reminder_schedule::table
+        .group_by(reminder_schedule::organisation_id)
+        .select((
+            reminder_schedule::organisation_id,
+            count(reminder_schedule::case_id).aggregate_distinct(),
+        ))
+        .load(tx)?;
+    let overdue: Vec<(String, i64)> = reminder_schedule::table
+        .filter(reminder_schedule::due_on.lt(today))
+        .group_by(reminder_schedule::organisation_id)
+        .select((
+            reminder_schedule::organisation_id,
+            count(reminder_schedule::case_id).aggregate_distinct(),
+        ))
+        .load(tx)?;
+    Ok((by_organisation(open), by_organisation(overdue)))
+}
+
+const BACKFILL_JOB: &str = "reminder_schedule_backfill";
+
+/// Takes the migration's request to build the schedule from every case's history; true once,
+/// for the transaction that then builds it (another instance waits for it, then finds nothing).
+pub fn take_backfill_request(tx: &mut Tx) -> Result<bool, StoreError> {
+    let taken = diesel::delete(
+        notice_runs::table
+            .filter(notice_runs::job.eq(BACKFILL_JOB))
+            .filter(notice_runs::period.eq("pending")),
+    )
+    .execute(tx)?;
+    Ok(taken > 0)
 }
 
 /// Records a milestone as passed. Answers false when another scan (a restart, another

@@ -216,6 +216,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    reminder_schedule (case_id, obligation) {
+        case_id -> Text,
+        organisation_id -> Text,
+        obligation -> Text,
+        start_on -> Date,
+        due_on -> Date,
+        next_check_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
     notice_preferences (user_id) {
         user_id -> Text,
         delivery -> Text,
@@ -321,6 +332,7 @@ diesel::joinable!(procedure_events -> cases (case_id));
 diesel::joinable!(handler_sessions -> users (user_id));
 diesel::joinable!(intake_contacts -> users (user_id));
 diesel::joinable!(reminders_sent -> cases (case_id));
+diesel::joinable!(reminder_schedule -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -340,6 +352,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     outbox,
     reminders_sent,
+    reminder_schedule,
     notice_preferences,
     notice_runs,
     identity_requests,

@@ -27,6 +27,7 @@ mod races;
 mod record_binding;
 mod recorded_concerns;
 mod recovery;
+mod reminder_schedule;
 mod reporter_api;
 mod reporter_pages;
 mod reports;

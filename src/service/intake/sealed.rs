@@ -319,7 +319,15 @@ impl Portal {
                     granted_on: today,
                 })
                 .collect();
-            self.record_receipt(tx, &concern.case_id, &reference, &grants, today, None)?;
+            self.record_receipt(
+                tx,
+                &concern.case_id,
+                &reference,
+                &grants,
+                today,
+                None,
+                &organisation,
+            )?;
             Ok::<_, ServiceError>(())
         })?;
         Ok(reference)
