@@ -94,6 +94,18 @@ fn opened_in_browser() -> ServiceError {
 
 /// The key was right, but the case's content has gone under the organisation's retention
 /// policy. Only someone holding the key learns this.
+/// The case a reporter session names, unless its content has been erased since.
+pub(super) fn session_case_unless_erased(
+    tx: &mut Tx,
+    case_id: String,
+) -> Result<Case, ServiceError> {
+    let case = cases::find(tx, &CaseId::from_stored(case_id))?.ok_or_else(session_ended)?;
+    if let Some(day) = case.erased_on {
+        return Err(erased(day));
+    }
+    Ok(case)
+}
+
 pub(super) fn erased(day: time::Date) -> ServiceError {
     ServiceError::Unauthorized {
         code: "case_erased",
@@ -119,9 +131,6 @@ impl Portal {
         let reporter = case_key.reporter_key_pair().map_err(crypto_failure)?;
         let lookup_id = case_key.lookup_id();
         let token = SessionToken::generate();
-        let now = self.clock.now_utc_naive();
-        let expires_at = now + Duration::minutes(i64::from(self.settings.reporter_session_minutes));
-        let idle_cutoff = now - Duration::minutes(i64::from(self.settings.handler_idle_minutes));
         self.store.write(|tx| {
             let case = cases::find_by_lookup_id(tx, &lookup_id)?.ok_or_else(unknown_key)?;
             if let Some(day) = case.erased_on {
@@ -144,11 +153,40 @@ impl Portal {
             let sealed = token
                 .seal_case_access(case.id.as_str(), &key)
                 .map_err(crypto_failure)?;
-            sessions::purge_expired(tx, now, idle_cutoff)?;
-            sessions::insert_reporter(tx, &token.id_hex(), &sealed, expires_at)?;
-            Ok::<_, ServiceError>(())
+            self.store_reporter_session(tx, &token, &sealed)
         })?;
         Ok(token.encode())
+    }
+
+    /// Stores a new reporter session of either kind, clearing expired sessions in the same
+    /// sign-in transaction.
+    pub(super) fn store_reporter_session(
+        &self,
+        tx: &mut Tx,
+        token: &SessionToken,
+        sealed: &[u8],
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now_utc_naive();
+        let expires_at = now + Duration::minutes(i64::from(self.settings.reporter_session_minutes));
+        let idle_cutoff = now - Duration::minutes(i64::from(self.settings.handler_idle_minutes));
+        sessions::purge_expired(tx, now, idle_cutoff)?;
+        sessions::insert_reporter(tx, &token.id_hex(), sealed, expires_at)?;
+        Ok(())
+    }
+
+    /// The token and sealed payload of a reporter session that has not expired.
+    pub(super) fn live_reporter_session(
+        &self,
+        tx: &mut Tx,
+        token: &str,
+    ) -> Result<(SessionToken, Vec<u8>), ServiceError> {
+        let token = SessionToken::parse(token).map_err(|_| session_ended())?;
+        let (sealed, expires_at) =
+            sessions::find_reporter(tx, &token.id_hex())?.ok_or_else(session_ended)?;
+        if expires_at <= self.clock.now_utc_naive() {
+            return Err(session_ended());
+        }
+        Ok((token, sealed))
     }
 
     pub(super) fn mailbox_access(
@@ -156,12 +194,7 @@ impl Portal {
         tx: &mut Tx,
         token: &str,
     ) -> Result<OpenMailbox, ServiceError> {
-        let token = SessionToken::parse(token).map_err(|_| session_ended())?;
-        let (sealed, expires_at) =
-            sessions::find_reporter(tx, &token.id_hex())?.ok_or_else(session_ended)?;
-        if expires_at <= self.clock.now_utc_naive() {
-            return Err(session_ended());
-        }
+        let (token, sealed) = self.live_reporter_session(tx, token)?;
         let (case_id, key) = token.open_case_access(&sealed).map_err(|_| {
             if token.open_case_proof_access(&sealed).is_ok() {
                 opened_in_browser()
@@ -169,10 +202,7 @@ impl Portal {
                 session_ended()
             }
         })?;
-        let case = cases::find(tx, &CaseId::from_stored(case_id))?.ok_or_else(session_ended)?;
-        if let Some(day) = case.erased_on {
-            return Err(erased(day));
-        }
+        let case = session_case_unless_erased(tx, case_id)?;
         Ok(OpenMailbox { case, key })
     }
 

@@ -5,20 +5,22 @@
 //! but it cannot open or seal anything for that session.
 
 use serde::Serialize;
-use time::{Date, Duration};
+use time::Date;
 
 use super::accounts::crypto_failure;
 use super::casefile::{self, RECORD_AAD_VERSION};
-use super::mailbox::{erased, parse_anonymity, parse_service, session_ended, unknown_key};
+use super::mailbox::{
+    erased, parse_anonymity, parse_service, session_case_unless_erased, session_ended, unknown_key,
+};
 use super::{Portal, ServiceError};
 use crate::crypto::{DataKey, KeyKind, MailboxProof, RecordKind, SessionToken};
-use crate::ids::{CaseId, RecordId};
+use crate::ids::RecordId;
 use crate::model::Author;
 use crate::procedure::{self, Anonymity, Due, Route, Service, Signpost, SignpostRequest, State};
 use crate::procedure::{Topic, date_words};
 use crate::store::cases::{self, Case, NewRecord};
 use crate::store::wraps::{self, Recipient};
-use crate::store::{Tx, events, organisations, sessions};
+use crate::store::{Tx, events, organisations};
 
 /// Nonce and tag around every sealed record.
 const SEAL_OVERHEAD: usize = 24 + 16;
@@ -109,9 +111,6 @@ impl Portal {
         proof: &MailboxProof,
     ) -> Result<crate::crypto::Secret<String>, ServiceError> {
         let token = SessionToken::generate();
-        let now = self.clock.now_utc_naive();
-        let expires_at = now + Duration::minutes(i64::from(self.settings.reporter_session_minutes));
-        let idle_cutoff = now - Duration::minutes(i64::from(self.settings.handler_idle_minutes));
         self.store.write(|tx| {
             let case = cases::find_by_lookup_id(tx, lookup_id)?.ok_or_else(unknown_key)?;
             let stored = cases::mailbox_proof_hash(tx, &case.id)?.ok_or_else(proof_not_set)?;
@@ -124,9 +123,7 @@ impl Portal {
             let sealed = token
                 .seal_case_proof_access(case.id.as_str())
                 .map_err(crypto_failure)?;
-            sessions::purge_expired(tx, now, idle_cutoff)?;
-            sessions::insert_reporter(tx, &token.id_hex(), &sealed, expires_at)?;
-            Ok::<_, ServiceError>(())
+            self.store_reporter_session(tx, &token, &sealed)
         })?;
         Ok(token.encode())
     }
@@ -138,12 +135,7 @@ impl Portal {
         tx: &mut Tx,
         token: &str,
     ) -> Result<(Case, Option<DataKey>), ServiceError> {
-        let token = SessionToken::parse(token).map_err(|_| session_ended())?;
-        let (sealed, expires_at) =
-            sessions::find_reporter(tx, &token.id_hex())?.ok_or_else(session_ended)?;
-        if expires_at <= self.clock.now_utc_naive() {
-            return Err(session_ended());
-        }
+        let (token, sealed) = self.live_reporter_session(tx, token)?;
         let (case_id, key) = match token.open_case_proof_access(&sealed) {
             Ok(case_id) => (case_id, None),
             Err(_) => token
@@ -151,10 +143,7 @@ impl Portal {
                 .map(|(case_id, key)| (case_id, Some(key)))
                 .map_err(|_| session_ended())?,
         };
-        let case = cases::find(tx, &CaseId::from_stored(case_id))?.ok_or_else(session_ended)?;
-        if let Some(day) = case.erased_on {
-            return Err(erased(day));
-        }
+        let case = session_case_unless_erased(tx, case_id)?;
         Ok((case, key))
     }
 

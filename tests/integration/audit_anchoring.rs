@@ -12,11 +12,7 @@ use speakup::store::audit::{self, ChainCheck, Entry};
 use crate::support::TestApp;
 
 fn speakup(app: &TestApp, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_speakup"))
-        .args(args)
-        .args(["--database-url", &app.database.cli_url()])
-        .output()
-        .expect("run speakup")
+    app.cli(args)
 }
 
 fn head(app: &TestApp) -> (i64, String) {

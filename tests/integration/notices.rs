@@ -342,20 +342,7 @@ fn queued_since(app: &TestApp, seen: &mut HashSet<String>) -> BTreeMap<String, V
 /// The working days of November 2026 counted by hand: weekends only (St Andrew's Day is
 /// observed on Monday 30 November, after this window).
 fn nth_working_day_from_16_november(n: u32) -> time::Date {
-    let mut day = time::macros::date!(2026 - 11 - 16);
-    let mut counted = 0;
-    loop {
-        if !matches!(
-            day.weekday(),
-            time::Weekday::Saturday | time::Weekday::Sunday
-        ) {
-            counted += 1;
-            if counted == n {
-                return day;
-            }
-        }
-        day = day.next_day().unwrap();
-    }
+    crate::support::nth_working_day(time::macros::date!(2026 - 11 - 16), n, &[])
 }
 
 #[actix_web::test]

@@ -33,15 +33,6 @@ fn sql(app: &TestApp, statement: &str) {
         .unwrap();
 }
 
-fn case_id(app: &TestApp, reference: &str) -> CaseId {
-    app.portal()
-        .store
-        .read(|tx| cases::find_by_reference(tx, reference))
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 fn records(app: &TestApp, case: &CaseId) -> Vec<SealedRecord> {
     app.portal()
         .store
@@ -199,7 +190,7 @@ async fn a_database_writer_cannot_relabel_reorder_redate_or_move_case_records() 
     assert!(status.is_success(), "{answer}");
     assert_genuine(&api, &token, &reference, &mailbox, "nothing").await;
 
-    let case = case_id(&app, &reference);
+    let case = app.case_id(&reference);
     let stored = records(&app, &case);
     let find = |kind: RecordKind, author: Author| {
         stored
@@ -350,7 +341,7 @@ async fn a_database_writer_cannot_relabel_reorder_redate_or_move_case_records() 
     );
 
     // Moved into the other case (at a free position): refused there, and gone from its own.
-    let other = case_id(&app, &other_reference);
+    let other = app.case_id(&other_reference);
     let other_mailbox = open_mailbox(&api, &other_key).await;
     assert_eq!(
         views(&api, &token, &other_reference, &other_mailbox).await[0].0,
@@ -405,7 +396,7 @@ async fn records_sealed_before_the_provenance_binding_still_open() {
         confidential_concern("The pharmacy fridge log is filled in afterwards."),
     )
     .await;
-    let case = case_id(&app, &reference);
+    let case = app.case_id(&reference);
     let key = case_data_key(&app, &case, &case_key);
     // A handler's message as the previous release wrote it: associated data of case, kind and
     // id only; the migration marks every such row as format 1.

@@ -18,22 +18,13 @@ use time::Date;
 use time::macros::date;
 
 use crate::api_client::{bearer, call, confidential_concern, post_json, raise, sign_in};
-use crate::support::TestApp;
+use crate::support::{TestApp, nth_working_day, working};
 
 const ORGANISATION: &str = "nhs-testshire";
 
-fn case_id(app: &TestApp, reference: &str) -> CaseId {
-    app.portal()
-        .store
-        .read(|tx| speakup::store::cases::find_by_reference(tx, reference))
-        .unwrap()
-        .expect("the case exists")
-        .id
-}
-
 /// The case's schedule rows as (obligation, start, due, next check).
 fn schedule(app: &TestApp, reference: &str) -> Vec<(Obligation, Date, Date, Option<Date>)> {
-    let case = case_id(app, reference);
+    let case = app.case_id(reference);
     app.portal()
         .store
         .read(|tx| reminders::schedule_of(tx, &case))
@@ -43,35 +34,8 @@ fn schedule(app: &TestApp, reference: &str) -> Vec<(Obligation, Date, Date, Opti
         .collect()
 }
 
-/// Working days counted by hand: not a weekend, not in `closed`.
-fn working(day: Date, closed: &[Date]) -> bool {
-    !matches!(
-        day.weekday(),
-        time::Weekday::Saturday | time::Weekday::Sunday
-    ) && !closed.contains(&day)
-}
-
-/// The `n`-th working day counting `from` as day 1 (if it is one).
-fn nth_working_day(from: Date, n: u32, closed: &[Date]) -> Date {
-    let mut day = from;
-    let mut counted = 0;
-    loop {
-        if working(day, closed) {
-            counted += 1;
-            if counted == n {
-                return day;
-            }
-        }
-        day = day.next_day().unwrap();
-    }
-}
-
 fn speakup_cli(app: &TestApp, args: &[&str]) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_speakup"))
-        .args(args)
-        .args(["--database-url", &app.database.cli_url()])
-        .output()
-        .expect("run speakup");
+    let output = app.cli(args);
     assert!(output.status.success(), "{output:?}");
     String::from_utf8(output.stdout).unwrap()
 }
@@ -479,6 +443,6 @@ async fn the_backfill_rebuilds_the_schedule_the_scan_reads() {
     assert_eq!(app.portal().rebuild_reminder_schedule().unwrap(), 3);
     let rebuilt: Vec<_> = references.iter().map(|r| schedule(&app, r)).collect();
     assert_eq!(rebuilt, before);
-    let seen: HashSet<CaseId> = references.iter().map(|r| case_id(&app, r)).collect();
+    let seen: HashSet<CaseId> = references.iter().map(|r| app.case_id(r)).collect();
     assert_eq!(seen.len(), 3);
 }

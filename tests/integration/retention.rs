@@ -4,26 +4,16 @@
 
 use actix_web::http::StatusCode;
 use serde_json::{Value, json};
-use speakup::ids::CaseId;
 use speakup::store::audit::{self, ChainCheck};
-use speakup::store::{cases, retention, wraps};
+use speakup::store::{retention, wraps};
 
 use crate::api_client::{bearer, call, confidential_concern, get, post_json, raise, sign_in};
 use crate::attachments::{evidence, multipart, upload};
 use crate::support::{Attachments, TestApp};
 
-fn case_id(app: &TestApp, reference: &str) -> CaseId {
-    app.portal()
-        .store
-        .read(|tx| cases::find_by_reference(tx, reference))
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 /// (key wraps, latest record day) still stored for the case.
 fn stored_content(app: &TestApp, reference: &str) -> (usize, Option<time::Date>) {
-    let id = case_id(app, reference);
+    let id = app.case_id(reference);
     app.portal()
         .store
         .read(|tx| {
@@ -233,7 +223,7 @@ async fn finished_cases_are_erased(attachments: Attachments) {
         .portal()
         .store
         .read(|tx| {
-            let id = case_id(&app, &finished);
+            let id = app.case_id(&finished);
             Ok::<_, speakup::store::StoreError>((
                 audit::verify(tx)?,
                 audit::for_case(tx, id.as_str())?,
@@ -308,7 +298,7 @@ async fn two_runs_at_once_erase_each_case_once() {
         .read(|tx| {
             let mut count = 0;
             for reference in &references {
-                let id = case_id(&app, reference);
+                let id = app.case_id(reference);
                 count += audit::for_case(tx, id.as_str())?
                     .iter()
                     .filter(|entry| entry.action == "case_erased")

@@ -166,6 +166,25 @@ impl TestApp {
         &self.state.portal
     }
 
+    /// The id of the case with `reference`, which must exist.
+    pub fn case_id(&self, reference: &str) -> speakup::ids::CaseId {
+        self.portal()
+            .store
+            .read(|tx| speakup::store::cases::find_by_reference(tx, reference))
+            .unwrap()
+            .expect("the case exists")
+            .id
+    }
+
+    /// Runs the `speakup` command line on this app's database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_speakup"))
+            .args(args)
+            .args(["--database-url", &self.database.cli_url()])
+            .output()
+            .expect("run speakup")
+    }
+
     pub async fn service(
         &self,
     ) -> impl Service<
@@ -441,5 +460,28 @@ impl TestApp {
             totp_uri: enrolled.totp_uri.expose_secret().clone(),
             ..Person::clone_of(person)
         }
+    }
+}
+
+/// Working days counted by hand, independently of `procedure`: not a weekend, not in `closed`.
+pub fn working(day: time::Date, closed: &[time::Date]) -> bool {
+    !matches!(
+        day.weekday(),
+        time::Weekday::Saturday | time::Weekday::Sunday
+    ) && !closed.contains(&day)
+}
+
+/// The `n`-th working day counting `from` as day 1 (if it is one), by hand.
+pub fn nth_working_day(from: time::Date, n: u32, closed: &[time::Date]) -> time::Date {
+    let mut day = from;
+    let mut counted = 0;
+    loop {
+        if working(day, closed) {
+            counted += 1;
+            if counted == n {
+                return day;
+            }
+        }
+        day = day.next_day().expect("a day after");
     }
 }
