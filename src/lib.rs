@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod housekeeping;
 pub mod ids;
+pub mod memory;
 pub mod model;
 pub mod notify;
 pub mod procedure;

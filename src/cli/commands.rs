@@ -490,7 +490,13 @@ fn serve(overrides: &Overrides) -> Result<(), CliError> {
         }
         let housekeeping = actix_web::rt::spawn(crate::housekeeping::run(worker_portal.clone()));
         let worker = actix_web::rt::spawn(crate::notify::worker::run(worker_portal, mailer));
+        // A blocking thread beyond the connection pool and the password checks would only
+        // wait; each one costs a stack and, when busy, allocator memory.
+        let blocking_threads =
+            usize::try_from(settings.pool_size + settings.max_concurrent_password_checks)
+                .unwrap_or(usize::MAX);
         let server = actix_web::HttpServer::new(move || web::app(state.clone()))
+            .worker_max_blocking_threads(blocking_threads)
             .bind(settings.bind)
             .map_err(|error| {
                 CliError::Startup(format!("cannot listen on {}: {}", settings.bind, error))

@@ -35,12 +35,16 @@ impl Backend {
 
 // Durability first: an acknowledged concern must survive a power cut (synchronous=FULL); WAL
 // lets readers proceed during a write; secure_delete overwrites freed pages so deleted sessions
-// do not linger in the file.
+// do not linger in the file. The soft heap limit (process-wide, 8 MiB) bounds the page caches of
+// all pooled connections together: a connection the pool rarely hands out then reuses pages
+// instead of growing the process whenever a burst warms it up (load/RESULTS.md, soak run 5);
+// the operating system still caches the file.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;
 PRAGMA busy_timeout = 10000;
-PRAGMA secure_delete = ON;";
+PRAGMA secure_delete = ON;
+PRAGMA soft_heap_limit = 8388608;";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -130,4 +134,42 @@ pub fn build_pool(factory: ConnectionFactory, size: u32) -> Result<Pool, Connect
         .test_on_check_out(false)
         .build(factory)
         .map_err(|error| ConnectError(format!("cannot start the connection pool: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::BigInt;
+
+    use super::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = BigInt)]
+        value: i64,
+    }
+
+    fn pragma(connection: &mut SqliteConnection, name: &str) -> i64 {
+        let rows: Vec<Setting> =
+            diesel::sql_query(format!("SELECT {name} AS value FROM pragma_{name}"))
+                .load(connection)
+                .unwrap_or_default();
+        rows.first().map_or(-1, |row| row.value)
+    }
+
+    #[test]
+    fn every_sqlite_connection_is_durable_and_bounds_its_page_cache() {
+        let dir =
+            tempfile::tempdir().unwrap_or_else(|error| panic!("temporary directory: {error}"));
+        let factory = ConnectionFactory::new(DatabaseUrl::Sqlite(dir.path().join("pragmas.db")));
+        for _ in 0..2 {
+            let Ok(DbConnection::Sqlite(mut connection)) = factory.establish() else {
+                panic!("a SQLite connection");
+            };
+            assert_eq!(pragma(&mut connection, "soft_heap_limit"), 8 << 20);
+            // FULL is 2.
+            assert_eq!(pragma(&mut connection, "synchronous"), 2);
+            assert_eq!(pragma(&mut connection, "foreign_keys"), 1);
+            assert_eq!(pragma(&mut connection, "secure_delete"), 1);
+        }
+    }
 }
