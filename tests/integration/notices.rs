@@ -50,6 +50,7 @@ impl SmtpSink {
     }
 
     fn restart(&mut self, hang_after: Option<usize>) {
+        crate::support::python_module("aiosmtpd", "aiosmtpd");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
         let mut command = Command::new("python3");
         command
@@ -61,9 +62,7 @@ impl SmtpSink {
         if let Some(count) = hang_after {
             command.arg(count.to_string());
         }
-        let mut child = command
-            .spawn()
-            .expect("python3 with aiosmtpd (installed by .ci/run)");
+        let mut child = command.spawn().expect("python3 with aiosmtpd");
         let mut ready = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut ready)

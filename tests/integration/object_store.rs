@@ -21,6 +21,7 @@ pub struct S3Server {
 pub fn server() -> &'static S3Server {
     static SERVER: OnceLock<S3Server> = OnceLock::new();
     SERVER.get_or_init(|| {
+        crate::support::python_module("moto", "moto[server]");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/s3_server.py");
         let mut child = Command::new("python3")
             .arg(script)
@@ -29,7 +30,7 @@ pub fn server() -> &'static S3Server {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("python3 with moto[server] (installed by .ci/run)");
+            .expect("python3 with moto[server]");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut ready = String::new();
         stdout.read_line(&mut ready).unwrap();

@@ -485,3 +485,34 @@ pub fn nth_working_day(from: time::Date, n: u32, closed: &[time::Date]) -> time:
         day = day.next_day().expect("a day after");
     }
 }
+
+/// Makes sure `python3` can import `module`, installing `package` from PyPI once if it cannot,
+/// so that `cargo test` works on a fresh machine (`.ci/run` installs the same beforehand).
+pub fn python_module(module: &str, package: &str) {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let importable = || {
+        std::process::Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    if importable() {
+        return;
+    }
+    let pip = |extra: &[&str]| {
+        std::process::Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(extra)
+            .arg(package)
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    // A distribution's own Python refuses installs outside a virtual environment (PEP 668);
+    // then the user's site directory is the place.
+    let installed = pip(&[]) || pip(&["--user", "--break-system-packages"]);
+    assert!(
+        installed && importable(),
+        "python3 cannot import {module}, and `python3 -m pip install {package}` failed"
+    );
+}
