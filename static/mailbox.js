@@ -231,6 +231,13 @@
         writtenOn: record.written_on,
       };
     });
+    // Letters for requests made from a browser session carry no secret and are written by the
+    // server; each goes after what was written up to its day (ISO days compare as text).
+    for (const request of mailbox.request_letters || []) {
+      let at = messages.length;
+      while (at > 0 && messages[at - 1].writtenOn > request.written_on) at -= 1;
+      messages.splice(at, 0, { fromHandler: true, body: request.letter, writtenOn: request.written_on });
+    }
     return { dataKey, messages };
   }
 

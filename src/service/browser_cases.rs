@@ -74,15 +74,6 @@ pub struct BrowserSealed<'a> {
     pub sealed: &'a [u8],
 }
 
-fn day_text(day: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        day.year(),
-        u8::from(day.month()),
-        day.day()
-    )
-}
-
 impl Portal {
     /// The sealed case for a session whose key is in the browser. Audited as a read
     /// (`case_viewed`, "opened in the browser"): it is what the browser decrypts.
@@ -192,7 +183,7 @@ impl Portal {
         }
         let today = self.clock.today();
         let now = self.clock.now_utc_naive();
-        if sealed.written_on != day_text(today) {
+        if sealed.written_on != super::casefile::day_text(today) {
             return Err(ServiceError::Conflict {
                 code: "day_changed",
                 message: "the day changed while you were writing; it is sealed again for today"

@@ -250,3 +250,60 @@ mod tests {
         assert_eq!(day_text(date!(0999 - 03 - 04)), "0999-03-04");
     }
 }
+
+/// A letter the server writes when a reader opens the case, for a reporter's request that has
+/// no sealed letter: stage 2 or a withdrawal asked for from a browser that opened the mailbox
+/// itself (the server held no key to seal one then). Such a letter says nothing but the step
+/// and its dates, which the server records in the clear anyway, so writing it again on each
+/// view reveals nothing and cannot be altered by whoever made the request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestLetter {
+    pub event_id: String,
+    pub written_on: Date,
+    pub letter: String,
+}
+
+/// The letters of the reporter's own requests in `history` that no sealed record carries.
+pub fn request_letters_without_records(
+    history: &[StoredEvent],
+    records: &[SealedRecord],
+    calendar: &Calendar,
+    settings: &procedure::Settings,
+) -> Result<Vec<RequestLetter>, ServiceError> {
+    let mut letters = Vec::new();
+    for (index, stored) in history.iter().enumerate() {
+        let asked_by_reporter = stored.actor.is_none()
+            && matches!(
+                stored.event.kind,
+                procedure::EventKind::Stage2 {
+                    reason: procedure::EscalationReason::ReporterRequested
+                } | procedure::EventKind::Withdraw
+            );
+        let has_record = records.iter().any(|record| {
+            record.kind == RecordKind::EventText.as_str()
+                && record.event_id.as_deref() == Some(stored.id.as_str())
+        });
+        if !asked_by_reporter || has_record {
+            continue;
+        }
+        let before = replay(&history[..index], calendar, settings)?;
+        let after = replay(&history[..=index], calendar, settings)?;
+        let letter = procedure::letters::letter(
+            &stored.event.kind,
+            &procedure::letters::LetterFacts {
+                due: after.due(),
+                state_before: Some(before.state()),
+                requested_by_reporter: true,
+                ..procedure::letters::LetterFacts::default()
+            },
+        );
+        if let Some(letter) = letter {
+            letters.push(RequestLetter {
+                event_id: stored.id.as_str().to_owned(),
+                written_on: stored.event.on,
+                letter,
+            });
+        }
+    }
+    Ok(letters)
+}

@@ -323,6 +323,23 @@ fn build_view(tx: &mut Tx, mailbox: &OpenMailbox) -> Result<MailboxView, Service
             sent_on: record.created_on,
         });
     }
+    for request in
+        casefile::request_letters_without_records(&history, &records, &calendar, &settings)?
+    {
+        // After everything written up to that day (the reporter's own words come first).
+        let at = messages
+            .iter()
+            .rposition(|message| message.sent_on <= request.written_on)
+            .map_or(0, |index| index + 1);
+        messages.insert(
+            at,
+            MailboxMessage {
+                from: Author::Handler,
+                body: request.letter,
+                sent_on: request.written_on,
+            },
+        );
+    }
     let service = parse_service(&case.service)
         .ok_or_else(|| ServiceError::Internal(format!("case service {:?}", case.service)))?;
     let anonymity = parse_anonymity(&case.anonymity);

@@ -103,8 +103,9 @@ impl Portal {
 
     /// The same request from a browser that opened the mailbox itself (a proof session): the
     /// reporter's words, if any, come sealed for the case's next position, as a sealed message
-    /// does. The server holds no key for such a session, so it cannot write the letter it adds
-    /// for stage 2 or a withdrawal; the mailbox shows the new stage and dates instead.
+    /// does. The server holds no key for such a session, so it seals no letter for stage 2 or
+    /// a withdrawal; views write it from the step instead
+    /// ([`casefile::request_letters_without_records`]).
     pub fn sealed_reporter_request(
         &self,
         token: &str,

@@ -70,6 +70,9 @@ pub struct SealedMailboxView {
     /// unwraps it with the secret it derives from the case key.
     pub reporter_wrap: String,
     pub records: Vec<SealedRecordView>,
+    /// Letters for the reporter's own requests made from a browser session, which no sealed
+    /// record carries; the server writes them from the step and its dates alone.
+    pub request_letters: Vec<casefile::RequestLetter>,
     /// The day the server will record a message as written, and the position the next record
     /// will take: a message sealed in the browser binds both.
     pub today: String,
@@ -340,6 +343,9 @@ fn sealed_view(tx: &mut Tx, case: &Case, today: Date) -> Result<SealedMailboxVie
                 sealed: base64(&record.sealed),
             })
             .collect(),
+        request_letters: casefile::request_letters_without_records(
+            &history, &records, &calendar, &settings,
+        )?,
         today: casefile::day_text(today),
         next_position,
     })

@@ -539,6 +539,7 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed) {
   const afterRequest = await page.evaluate(() => document.body.innerText);
   check(/At stage 2/.test(afterRequest), 'the mailbox shows stage 2 after the request');
   check(afterRequest.includes(STAGE2_WHY), 'the reason for stage 2 shows in the mailbox');
+  check(afterRequest.includes('You asked for your concern to be investigated'), 'the letter for the stage 2 request shows in the mailbox (written by the server from the step)');
   await look('06-mailbox-stage2');
   await Promise.all(pending);
 

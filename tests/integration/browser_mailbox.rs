@@ -503,6 +503,63 @@ async fn procedure_requests_from_the_browser_carry_sealed_words_and_tell_the_hol
     .await;
     assert!(case.to_string().contains(WHY), "{case}");
 
+    // The letter the request adds: the server held no key to seal it, so it writes it on each
+    // view from the step and its dates, word for word the letter a server-side session's
+    // request seals (a second case asks the same on the same day).
+    let request_letters = sealed["request_letters"].as_array().unwrap();
+    assert_eq!(request_letters.len(), 1, "{sealed}");
+    let derived = request_letters[0]["letter"].as_str().unwrap().to_owned();
+    assert_eq!(request_letters[0]["written_on"], "2026-11-16");
+    let (other_key, _) = raise(&service, confidential_concern("Rotas again.")).await;
+    let (_, other) = call(
+        &service,
+        post_json("/api/v1/mailbox/session", json!({"case_key": other_key})),
+    )
+    .await;
+    let other_token = other["token"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &service,
+        bearer(
+            post_json(
+                "/api/v1/mailbox/requests",
+                json!({"type": "stage2", "message": "Same."}),
+            ),
+            &other_token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, other_mailbox) = call(&service, bearer(get("/api/v1/mailbox"), &other_token)).await;
+    let sealed_letter = other_mailbox["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(sealed_letter.contains("You asked for your concern to be investigated"));
+    assert_eq!(derived, sealed_letter);
+    // A server-side sign-in to the first case shows the same letter after the reporter's words.
+    let (_, session) = call(
+        &service,
+        post_json("/api/v1/mailbox/session", json!({"case_key": typed})),
+    )
+    .await;
+    let server_token = session["token"].as_str().unwrap().to_owned();
+    let (_, mailbox) = call(&service, bearer(get("/api/v1/mailbox"), &server_token)).await;
+    let bodies: Vec<&str> = mailbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(
+        bodies[bodies.len() - 2..],
+        [WHY, derived.as_str()],
+        "{mailbox}"
+    );
+
     // Asking again is refused as for a server-side session; a detriment report needs no words.
     let (status, error) = call(
         &service,
