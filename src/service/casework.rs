@@ -160,6 +160,9 @@ pub struct CaseNote {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseEvent {
+    /// The event's id, which its letter is bound to (for the page; not in the API's JSON).
+    #[serde(skip)]
+    pub id: String,
     pub on: Date,
     #[serde(rename = "type")]
     pub event_type: EventType,
@@ -466,6 +469,7 @@ impl Portal {
                 let text = event_texts.get(stored.id.as_str());
                 let kind = stored.event.kind;
                 CaseEvent {
+                    id: stored.id.as_str().to_owned(),
                     on: stored.event.on,
                     event_type: kind.event_type(),
                     until: match kind {
