@@ -93,7 +93,8 @@
     'p',
     { class: 'hint', id: 'keys-in-browser-hint' },
     'Your password is turned into your key here, in this browser, and the key stays in this ' +
-      'tab: cases are opened, and replies, notes and procedure letters written and sealed here.',
+      'tab: cases are opened, replies, notes and procedure letters written and sealed, and ' +
+      'access given here. Evidence files still need the server to hold your key.',
   );
   box.setAttribute('aria-describedby', 'keys-in-browser-hint');
   choice.append(box, label, hint);
@@ -263,6 +264,7 @@
     if (!window.SpeakupCrypto || !window.SpeakupCrypto.ready || !reference) return;
     const api = await window.SpeakupCrypto.ready;
     stepForms(api, reference, kept.user);
+    grantForm(api, reference, kept.user);
     if (caseSlots.length || document.querySelector('li[data-event-id]')) {
       await openCase(api, caseSlots, reference, kept);
     }
@@ -482,63 +484,80 @@
     return { values, facts: checked.answer, letter: written.letter, detail: written.detail };
   }
 
-  // Shows the letter the reporter will read and asks once more, as the page without
-  // JavaScript does; records it on "yes".
-  function confirmStep(api, base, form, step, userId, changed) {
+  // Asks once more, inside the page, before something that cannot be undone: a panel after
+  // the form (which is hidden meanwhile) with a heading that takes the focus, what happens,
+  // anything to check, and yes / go back. `act` runs on yes; it answers nothing when done,
+  // or throws to put the form back with the reason.
+  function confirmPanel(form, { heading, paragraphs, shown, yes, back, act }) {
     const section = form.closest('section') || form.parentNode;
     const old = section.querySelector('.step-confirmation');
     if (old) old.remove();
-    const heading = section.querySelector('h4');
-    const id = `${section.id || 'step'}-confirmation`;
+    const id = `${section.id || 'form'}-confirmation`;
     const panel = element('div', { class: 'step-confirmation notice warning', id, role: 'region', 'aria-labelledby': `${id}-heading` });
-    const title = element('h4', { id: `${id}-heading`, tabindex: '-1' }, `Record this step: ${heading ? heading.textContent.trim() : 'this step'}?`);
-    const letter = element('div', { class: 'message from-handler letter' });
-    letter.append(element('p', { class: 'meta' }, 'The letter the reporter will read'), element('div', { class: 'body' }, step.letter));
-    const yes = element('button', { type: 'button', class: 'warning-button' }, 'Yes, record it and write to the reporter');
-    const back = element('button', { type: 'button', class: 'secondary' }, 'No, go back and change it');
+    const title = element('h4', { id: `${id}-heading`, tabindex: '-1' }, heading);
+    const yesButton = element('button', { type: 'button', class: 'warning-button' }, yes);
+    const backButton = element('button', { type: 'button', class: 'secondary' }, back);
     const actions = element('div', { class: 'actions' });
-    actions.append(yes, back);
-    panel.append(
-      title,
-      element(
-        'p',
-        {},
-        (changed ? 'The case changed while you were writing, so the letter was written again: check it. ' : '') +
-          'Recording it writes this letter to the reporter, which they will read in their mailbox, and moves the case on. It cannot be undone.',
-      ),
-      element('p', { class: 'hint' }, 'Written and sealed in this browser: the server stores it without being able to read it.'),
-      letter,
-      actions,
-    );
+    actions.append(yesButton, backButton);
+    panel.append(title, ...paragraphs.map(([text, attributes]) => element('p', attributes || {}, text)));
+    if (shown) panel.append(shown);
+    panel.append(actions);
     form.hidden = true;
     form.after(panel);
     title.focus();
-    back.addEventListener('click', () => {
+    const restore = () => {
       panel.remove();
       form.hidden = false;
+    };
+    backButton.addEventListener('click', () => {
+      restore();
       const first = form.querySelector('textarea, input:not([type="hidden"]), select, button');
       if (first) first.focus();
     });
     let busy = false;
-    yes.addEventListener('click', async () => {
+    yesButton.addEventListener('click', async () => {
       if (busy) return;
       busy = true;
-      yes.disabled = true;
+      yesButton.disabled = true;
       try {
+        await act();
+      } catch (error) {
+        restore();
+        showFormError(form, `Not done: ${error && error.message ? error.message : 'unexpected error'}.`);
+      } finally {
+        busy = false;
+        yesButton.disabled = false;
+      }
+    });
+  }
+
+  // Shows the letter the reporter will read and asks once more, as the page without
+  // JavaScript does; records it on "yes".
+  function confirmStep(api, base, form, step, userId, changed) {
+    const section = form.closest('section') || form.parentNode;
+    const heading = section.querySelector('h4');
+    const letter = element('div', { class: 'message from-handler letter' });
+    letter.append(element('p', { class: 'meta' }, 'The letter the reporter will read'), element('div', { class: 'body' }, step.letter));
+    confirmPanel(form, {
+      heading: `Record this step: ${heading ? heading.textContent.trim() : 'this step'}?`,
+      paragraphs: [
+        [
+          (changed ? 'The case changed while you were writing, so the letter was written again: check it. ' : '') +
+            'Recording it writes this letter to the reporter, which they will read in their mailbox, and moves the case on. It cannot be undone.',
+        ],
+        ['Written and sealed in this browser: the server stores it without being able to read it.', { class: 'hint' }],
+      ],
+      shown: letter,
+      yes: 'Yes, record it and write to the reporter',
+      back: 'No, go back and change it',
+      act: async () => {
         const outcome = await recordStep(api, base, form, step, userId);
         if (outcome.rewritten) {
           confirmStep(api, base, form, outcome.rewritten, userId, true);
           return;
         }
         window.location.assign(`${base}/procedure?done=recorded#procedure`);
-      } catch (error) {
-        panel.remove();
-        form.hidden = false;
-        showFormError(form, `Not recorded: ${error && error.message ? error.message : 'unexpected error'}.`);
-      } finally {
-        busy = false;
-        yes.disabled = false;
-      }
+      },
     });
   }
 
@@ -601,6 +620,113 @@
       step = again;
     }
     throw new Error('the case kept changing; please try again');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Giving someone access: the server checks who may hold the case and answers their public
+  // key; the reporter's exclusions are sealed with the concern, so they are checked here; the
+  // case key (and, when asked for, the identity key and the request's reason) are wrapped and
+  // sealed here, and only the wraps are sent.
+
+  function grantForm(api, reference, userId) {
+    const base = `/console/cases/${encodeURIComponent(reference)}`;
+    const form = document.querySelector(`form[action="${base}/grants"]`);
+    if (!form) return;
+    let busy = false;
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (busy) return;
+      busy = true;
+      const button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      try {
+        const values = formValues(form);
+        const asked = { csrf: values.csrf, email: values.email || '' };
+        if (values.identity) asked.identity = 'yes';
+        const found = await postForm(`${base}/sealed/grants/recipient`, asked);
+        if (!found.response.ok || !found.answer) throw new Error(problemOf(found, 'Access was not given'));
+        const who = found.answer;
+        const data = await fetchCase(reference);
+        const excluded = excludedBy(api, data);
+        if (excluded.includes(who.user_id)) {
+          throw new Error(`The person who raised this concern asked that ${who.name} should not read it.`);
+        }
+        const key = element('p', {});
+        key.append(`Their key's fingerprint: `, element('span', { class: 'fingerprint' }, who.fingerprint));
+        confirmPanel(form, {
+          heading: `Give ${who.name} (${who.role}) access to this case?`,
+          paragraphs: [
+            [
+              'They will be able to read the whole case. The key that opens it is wrapped for them in this browser.' +
+                (who.identity_request ? " The reporter is asked first whether they may know the reporter's identity." : ''),
+            ],
+            ["They can see their key's fingerprint on their account page: if it is not this one, do not go on, and tell your administrator.", { class: 'hint' }],
+          ],
+          shown: key,
+          yes: 'Yes, give them access',
+          back: 'No, go back',
+          act: async () => {
+            await sendGrant(api, base, reference, asked, who);
+            window.location.assign(`${base}/access?done=granted#holders`);
+          },
+        });
+      } catch (error) {
+        showFormError(form, error && error.message ? error.message : 'Access was not given.');
+      } finally {
+        busy = false;
+        button.disabled = false;
+      }
+    });
+  }
+
+  // The ids of the intake contacts the reporter left out, from the concern sealed in the case.
+  function excludedBy(api, data) {
+    const kept = storedKey();
+    let secret = null;
+    let caseKey = null;
+    try {
+      secret = unbase64(kept.key);
+      caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      const excluded = [];
+      for (const record of data.records) {
+        if (record.kind !== 'concern') continue;
+        const concern = JSON.parse(api.openText(caseKey, aadOf(data.case_id, record), unbase64(record.sealed)));
+        excluded.push(...(concern.excluded || []));
+      }
+      return excluded;
+    } finally {
+      if (secret) secret.fill(0);
+      if (caseKey) caseKey.fill(0);
+    }
+  }
+
+  async function sendGrant(api, base, reference, asked, who) {
+    const kept = storedKey();
+    if (!kept) throw new Error('your key is not in this tab; sign out and sign in again');
+    const data = await fetchCase(reference);
+    const fields = { ...asked };
+    const recipient = unbase64(who.public_key);
+    let secret = null;
+    let caseKey = null;
+    let identityKey = null;
+    try {
+      secret = unbase64(kept.key);
+      caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      if (who.case_wrap) fields.case_wrap = base64(api.wrap(caseKey, recipient, data.case_id, 'case'));
+      if (who.identity_request) {
+        if (!data.identity_key_wrap) throw new Error("you do not hold the reporter's identity");
+        identityKey = api.unwrap(secret, unbase64(data.identity_key_wrap), data.case_id, 'identity');
+        fields.identity_wrap = base64(api.wrap(identityKey, recipient, data.case_id, 'identity'));
+        fields.request_id = randomId();
+        fields.sealed_reason = base64(
+          api.seal(caseKey, { scope: data.case_id, kind: 'identity-request', record: fields.request_id }, JSON.stringify({ body: '' })),
+        );
+      }
+    } finally {
+      for (const key of [secret, caseKey, identityKey]) if (key) key.fill(0);
+    }
+    const sent = await postForm(`${base}/sealed/grants`, fields);
+    if (sent.response.status !== 201) throw new Error(problemOf(sent, 'access was not given'));
   }
 
   function showFormError(form, message) {

@@ -722,7 +722,7 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
 // ---------------------------------------------------------------------------------------------
 // The console, JavaScript on, signing in without sending the password (issue 14)
 
-async function consoleKeysInBrowser(browser, origin, person, sealed) {
+async function consoleKeysInBrowser(browser, origin, person, sealed, investigator) {
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
@@ -804,6 +804,26 @@ async function consoleKeysInBrowser(browser, origin, person, sealed) {
   await page.waitForFunction((text) => document.body.innerText.includes(text), STEP_UPDATE);
   const letters = await page.evaluate(() => document.body.innerText);
   check(letters.includes(STEP_POINTS) && letters.includes(STEP_UPDATE), 'both letters, sealed in the browser, read back in the conversation');
+
+  // Giving the investigator access, with the reporter asked about the identity: the case key
+  // and identity key are wrapped in the browser after the recipient's key fingerprint is shown.
+  await page.goto(`${caseUrl}/access`);
+  await page.fill('#grant-email', investigator.email);
+  await page.check('#grant-identity');
+  await page.click('button:has-text("Give access")');
+  await page.waitForSelector('.step-confirmation .fingerprint');
+  const grantPreview = await page.textContent('.step-confirmation');
+  check(grantPreview.includes('Ivan Investigator') && /[0-9A-Z]{4} [0-9A-Z]{4} [0-9A-Z]{4} [0-9A-Z]{4}/.test(grantPreview), "the grant names the person and shows their key's fingerprint before anything is wrapped");
+  await examine(page, 'console-keys-07-grant-confirmation', { viewport: DESKTOP });
+  await page.click('.step-confirmation button:has-text("Yes, give them access")');
+  await page.waitForURL(/done=granted/);
+  const holders = await page.textContent('#holders');
+  check(holders.includes('Ivan Investigator'), 'the investigator holds the case, granted from the browser');
+  // Once more: the server says they hold it already.
+  await page.fill('#grant-email', investigator.email);
+  await page.click('button:has-text("Give access")');
+  await page.waitForSelector('#holders form .error-message');
+  check((await page.textContent('#holders form .error-message')).includes('already holds'), 'a second grant to the same person is refused with the reason');
   // Back to the inbox at 320 px: the reflow check after visiting a case.
   await page.goto(`${origin}/console`);
   await examine(page, 'console-keys-05-inbox-after-case', { viewport: DESKTOP });
@@ -816,6 +836,8 @@ async function consoleKeysInBrowser(browser, origin, person, sealed) {
   check(Boolean(proofPost) && /proof=/.test(proofPost), 'the sign-in posted a login proof');
   const sealedPost = wire.find((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed/.test(entry));
   check(Boolean(sealedPost) && /sealed=/.test(sealedPost), 'the reply went sealed to /console/cases/…/sealed');
+  const grantPost = wire.find((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed\/grants\n/.test(entry));
+  check(Boolean(grantPost) && /case_wrap=/.test(grantPost) && /identity_wrap=/.test(grantPost) && /sealed_reason=/.test(grantPost), 'the grant went as wraps made in the browser to /console/cases/…/sealed/grants');
   const stepPosts = wire.filter((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed\/events\n/.test(entry));
   // Two steps, each sent once (or again after a 409 that asked for it to be sealed again).
   check(stepPosts.length >= 2 && stepPosts.every((entry) => /sealed=/.test(entry) && /basis=/.test(entry)), `both steps went with their letters sealed to /console/cases/…/sealed/events (${stepPosts.length} posts: ${stepStatuses.join(', ')})`);
@@ -841,6 +863,14 @@ async function consoleKeysInBrowser(browser, origin, person, sealed) {
     check(!wire.some((entry) => forms(secret).some((form) => entry.includes(form))), `never on the wire in plaintext: ${what}`);
   }
   check(wire.length > 10, `the wire was recorded (${wire.length} requests and responses)`);
+  // Declaring a conflict of interest needs no key: the same confirmation as without JavaScript,
+  // and the case leaves this handler's inbox.
+  await page.goto(`${caseUrl}/access`);
+  await page.click('button:has-text("Declare a conflict of interest")');
+  await page.waitForSelector('button:has-text("Yes, declare the conflict")');
+  await page.click('button:has-text("Yes, declare the conflict")');
+  await page.waitForURL(/done=conflict_declared/);
+  check(!(await page.textContent('main')).includes(sealed.reference), 'after declaring a conflict the case is gone from the inbox');
   // Signing out forgets the key.
   await Promise.all([
     page.waitForURL(/\/console\/sign-in/),
@@ -875,6 +905,7 @@ async function main() {
     };
     const handler = account('ann@browsershire.scot', 'Ann Intake', 'contact', ['--intake', '--job-title', 'Confidential contact']);
     const lead = account('lee@browsershire.scot', 'Lee Lead', 'lead');
+    const investigator = account('ivan@browsershire.scot', 'Ivan Investigator', 'investigator', ['--job-title', 'Investigator']);
 
     server = await startServer(bin, dataDir, await freePort());
     browser = await chromium.launch({
@@ -901,7 +932,7 @@ async function main() {
     console.log('reporter mailbox with JavaScript: opened in the browser');
     await mailboxWithJavaScript(browser, server.origin, handler, sealed);
     console.log('console: signing in without sending the password (JavaScript on)');
-    await consoleKeysInBrowser(browser, server.origin, handler, sealed);
+    await consoleKeysInBrowser(browser, server.origin, handler, sealed, investigator);
   } finally {
     if (browser) await browser.close();
     if (server) server.child.kill('SIGTERM');

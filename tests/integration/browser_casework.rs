@@ -400,3 +400,202 @@ async fn a_browser_session_records_procedure_steps_whose_letters_it_writes_and_s
         StatusCode::NOT_FOUND
     );
 }
+
+/// The wraps console.js makes for a grant: the case key for the new holder and, when an identity
+/// request is due, the identity key (held back until the reporter agrees) and the sealed reason.
+fn grant_fields(
+    case: &Value,
+    secret: &SecretKey,
+    recipient: &Value,
+    email: &str,
+) -> Vec<(String, String)> {
+    use speakup::crypto::{PublicKey, wrap_key};
+    let case_id = case["case_id"].as_str().unwrap();
+    let public = PublicKey::from_bytes(unb64(&recipient["public_key"]).try_into().unwrap());
+    let cdk = case_key_of(case, secret);
+    let mut fields = vec![("email".to_owned(), email.to_owned())];
+    if recipient["case_wrap"] == true {
+        let wrapped = wrap_key(&cdk, &public, &WrapContext::new(case_id, KeyKind::Case)).unwrap();
+        fields.push(("case_wrap".to_owned(), b64(&wrapped)));
+    }
+    if recipient["identity_request"] == true {
+        let idk = unwrap_key(
+            secret,
+            &unb64(&case["identity_key_wrap"]),
+            &WrapContext::new(case_id, KeyKind::Identity),
+        )
+        .unwrap();
+        let wrapped =
+            wrap_key(&idk, &public, &WrapContext::new(case_id, KeyKind::Identity)).unwrap();
+        let request_id = speakup::crypto::random_id();
+        let reason = seal(
+            &cdk,
+            &Aad::new(case_id, RecordKind::IdentityRequest, &request_id),
+            br#"{"body":""}"#,
+        )
+        .unwrap();
+        fields.extend([
+            ("identity".to_owned(), "yes".to_owned()),
+            ("identity_wrap".to_owned(), b64(&wrapped)),
+            ("request_id".to_owned(), request_id),
+            ("sealed_reason".to_owned(), b64(&reason)),
+        ]);
+    }
+    fields
+}
+
+fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_browser_session_gives_access_with_wraps_it_makes_and_declares_conflicts() {
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let concern = "The controlled drugs register on ward 9 does not balance.";
+    let (case_key, reference) = raise(&api, confidential_concern(concern)).await;
+    let cora = &staff.contacts[0];
+    let ivy = &staff.investigator;
+    let mut browser = Browser::new(app.service().await);
+    let secret = browser_sign_in(&app, &mut browser, cora).await;
+    let base = format!("/console/cases/{reference}");
+    let recipient_uri = format!("{base}/sealed/grants/recipient");
+    let grant_uri = format!("{base}/sealed/grants");
+
+    // The server checks who may hold the case, as for any grant.
+    for (email, status, code) in [
+        (
+            "nobody@testshire.scot",
+            StatusCode::BAD_REQUEST,
+            "unknown_user",
+        ),
+        (
+            staff.lead.email.as_str(),
+            StatusCode::BAD_REQUEST,
+            "role_cannot_hold_cases",
+        ),
+        (
+            staff.contacts[1].email.as_str(),
+            StatusCode::CONFLICT,
+            "already_granted",
+        ),
+    ] {
+        let refused = submit(&mut browser, &recipient_uri, &[("email", email)]).await;
+        assert_eq!(refused.status, status, "{email}: {}", refused.body);
+        assert_eq!(json_of(&refused)["error"]["code"], code);
+    }
+    // Someone who may: their public key, and what the browser has to make.
+    let found = submit(&mut browser, &recipient_uri, &[("email", &ivy.email)]).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let recipient = json_of(&found);
+    assert_eq!(recipient["user_id"], ivy.id.as_str());
+    assert_eq!(recipient["case_wrap"], true);
+    assert_eq!(recipient["identity_request"], false);
+    assert_eq!(recipient["fingerprint"].as_str().unwrap().len(), 19);
+
+    let case = json_of(&browser.get(&format!("{base}/sealed")).await);
+    let fields = grant_fields(&case, &secret, &recipient, &ivy.email);
+    // Without the wrap, or with one of the wrong length: refused, nothing stored.
+    let missing = submit(&mut browser, &grant_uri, &[("email", &ivy.email)]).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.body);
+    assert_eq!(json_of(&missing)["error"]["code"], "wrap_missing");
+    let short = submit(
+        &mut browser,
+        &grant_uri,
+        &[("email", &ivy.email), ("case_wrap", "AAAA")],
+    )
+    .await;
+    assert_eq!(json_of(&short)["error"]["code"], "invalid_wrap");
+    let forged = browser.post_form(&grant_uri, &borrowed(&fields)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "no CSRF token");
+    // With the wrap: stored, audited, and Ivy (signed in with her password) reads the case.
+    let granted = submit(&mut browser, &grant_uri, &borrowed(&fields)).await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+    assert!(
+        audit_actions(&app)
+            .iter()
+            .any(|(action, detail, who)| action == "grant"
+                && detail == "keys=case; wrapped in the browser"
+                && who.as_deref() == Some(ivy.id.as_str()))
+    );
+    let again = submit(&mut browser, &grant_uri, &borrowed(&fields)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(json_of(&again)["error"]["code"], "already_granted");
+    let mut ivy_plain = signed_in(&app, app.service().await, ivy).await;
+    let page = ivy_plain.get(&base).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains(concern), "{}", page.text());
+    assert!(
+        page.text().contains("Withheld"),
+        "no identity without consent"
+    );
+
+    // The identity: a request the reporter answers, made with wraps from the browser.
+    let found = submit(
+        &mut browser,
+        &recipient_uri,
+        &[("email", &ivy.email), ("identity", "yes")],
+    )
+    .await;
+    let recipient = json_of(&found);
+    assert_eq!(recipient["case_wrap"], false);
+    assert_eq!(recipient["identity_request"], true);
+    let fields = grant_fields(&case, &secret, &recipient, &ivy.email);
+    let asked = submit(&mut browser, &grant_uri, &borrowed(&fields)).await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.body);
+    let request = crate::insiders::reporter_answers(&api, &case_key, "approve").await;
+    assert_eq!(request["to_name"], ivy.name.as_str());
+    let page = ivy_plain.get(&base).await;
+    assert!(page.text().contains("Rhona Reporter"), "{}", page.text());
+
+    // Ivy, signed in with her key in the browser, declares a conflict of interest: no key is
+    // needed for that; she loses the case, and nobody can give it back to her.
+    let mut ivy_browser = Browser::new(app.service().await);
+    browser_sign_in(&app, &mut ivy_browser, ivy).await;
+    let declared = submit(
+        &mut ivy_browser,
+        &format!("{base}/conflict"),
+        &[("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(
+        declared.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        declared.text()
+    );
+    assert_eq!(
+        ivy_browser.get(&format!("{base}/sealed")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let barred = submit(&mut browser, &recipient_uri, &[("email", &ivy.email)]).await;
+    assert_eq!(barred.status, StatusCode::CONFLICT);
+    assert_eq!(json_of(&barred)["error"]["code"], "conflict_of_interest");
+
+    // Removing someone's access needs no key either.
+    let colm = &staff.contacts[1];
+    let removed = submit(
+        &mut browser,
+        &format!("{base}/revoke"),
+        &[("email", &colm.email), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text());
+    assert!(
+        audit_actions(&app)
+            .iter()
+            .any(|(action, _, who)| action == "revoke" && who.as_deref() == Some(colm.id.as_str()))
+    );
+    // The last holder cannot leave the case without anyone.
+    let last = submit(
+        &mut browser,
+        &format!("{base}/conflict"),
+        &[("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.text());
+}

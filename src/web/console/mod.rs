@@ -57,6 +57,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::post().to(sealed::append)),
         )
         .route(
+            "/console/cases/{reference}/sealed/grants/recipient",
+            web::post().to(sealed::grant_recipient),
+        )
+        .route(
+            "/console/cases/{reference}/sealed/grants",
+            web::post().to(sealed::grant),
+        )
+        .route(
             "/console/cases/{reference}/sealed/events/facts",
             web::post().to(sealed::step_facts),
         )

@@ -13,6 +13,7 @@ use crate::procedure::{
 };
 use crate::service::browser_cases::BrowserSealed;
 use crate::service::case_events::{BrowserStep, EventInput};
+use crate::service::casework::{BrowserGrant, BrowserIdentityRequest};
 use crate::service::{Portal, ServiceError};
 use crate::web::auth::ConsoleHandler;
 use crate::web::blocking;
@@ -347,4 +348,134 @@ fn key_on_server() -> ServiceError {
         code: "key_on_server",
         message: "this session holds its key on the server; use the page's forms".to_owned(),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grants whose wraps the browser makes
+
+#[derive(Deserialize)]
+pub struct GrantForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    /// `yes`: also ask the reporter to share their identity with this person.
+    #[serde(default)]
+    identity: Option<String>,
+    /// base64: the case key wrapped for the person.
+    #[serde(default)]
+    case_wrap: String,
+    #[serde(default)]
+    request_id: String,
+    /// base64: the identity key wrapped for the person, kept until the reporter agrees.
+    #[serde(default)]
+    identity_wrap: String,
+    /// base64: the request's reason sealed under the case key.
+    #[serde(default)]
+    sealed_reason: String,
+}
+
+#[derive(Serialize)]
+struct RecipientJson {
+    case_id: String,
+    user_id: String,
+    name: String,
+    role: &'static str,
+    /// base64
+    public_key: String,
+    fingerprint: String,
+    case_wrap: bool,
+    identity_request: bool,
+}
+
+/// `POST /console/cases/{reference}/sealed/grants/recipient`: checks a grant and answers the
+/// person's public key and what the browser has to make. Records nothing.
+pub async fn grant_recipient(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    form: web::Form<GrantForm>,
+) -> Result<HttpResponse, ApiError> {
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let handler = browser_only(handler)?;
+    let form = form.into_inner();
+    let with_identity = super::ticked(&form.identity);
+    let portal = portal.into_inner();
+    let reference = reference.into_inner();
+    let recipient = blocking(move || {
+        portal.check_browser_grant(&handler, &reference, &form.email, with_identity)
+    })
+    .await?;
+    let public = crate::crypto::PublicKey::from_bytes(recipient.public_key);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(RecipientJson {
+            case_id: recipient.case_id,
+            user_id: recipient.user_id,
+            name: recipient.name,
+            role: recipient.role,
+            public_key: data_encoding::BASE64.encode(public.as_bytes()),
+            fingerprint: public.fingerprint(),
+            case_wrap: recipient.case_wrap,
+            identity_request: recipient.identity_request,
+        }))
+}
+
+fn optional_base64(field: &str, what: &str) -> Result<Option<Vec<u8>>, ServiceError> {
+    if field.is_empty() {
+        return Ok(None);
+    }
+    data_encoding::BASE64
+        .decode(field.as_bytes())
+        .map(Some)
+        .map_err(|_| ServiceError::invalid("invalid_wrap", format!("{what} is not base64")))
+}
+
+/// `POST /console/cases/{reference}/sealed/grants`: a grant with the wraps the browser made.
+/// 201; 400 when a wrap is missing, unexpected or malformed; 409 as the server-side grant.
+pub async fn grant(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    form: web::Form<GrantForm>,
+) -> Result<HttpResponse, ApiError> {
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let handler = browser_only(handler)?;
+    let form = form.into_inner();
+    let with_identity = super::ticked(&form.identity);
+    let case_wrap = optional_base64(&form.case_wrap, "the wrapped case key")?;
+    let identity_wrap = optional_base64(&form.identity_wrap, "the wrapped identity key")?;
+    let sealed_reason = optional_base64(&form.sealed_reason, "the sealed reason")?;
+    let portal = portal.into_inner();
+    let reference = reference.into_inner();
+    blocking(move || {
+        let identity = match (&identity_wrap, &sealed_reason) {
+            (Some(identity_wrap), Some(sealed_reason)) => Some(BrowserIdentityRequest {
+                request_id: &form.request_id,
+                identity_wrap,
+                sealed_reason,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ServiceError::invalid(
+                    "wrap_missing",
+                    "an identity request needs both the wrapped identity key and the sealed reason",
+                ));
+            }
+        };
+        portal.record_browser_grant(
+            &handler,
+            &reference,
+            &BrowserGrant {
+                email: &form.email,
+                with_identity,
+                case_wrap: case_wrap.as_deref(),
+                identity,
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({"granted": true})))
 }
