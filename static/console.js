@@ -11,8 +11,10 @@
 // tab, until it is closed or the handler signs out) for the pages that open cases in the
 // browser. Such a session holds no key on the server: case pages carry empty slots, which this
 // script fills from GET /console/cases/{ref}/sealed (opened here), and replies and notes are
-// sealed here and posted to POST /console/cases/{ref}/sealed. What still needs the key on the
-// server (procedure steps, grants, files) answers 409 and says so.
+// sealed here and posted to POST /console/cases/{ref}/sealed. Procedure steps: the letter is
+// written here by the module (the server's own letter code) from the facts the server answers
+// and the handler's words, sealed here, and sent as ciphertext (POST …/sealed/events/facts,
+// POST …/sealed/events). What still needs the key on the server answers 409 and says so.
 (function () {
   'use strict';
 
@@ -35,10 +37,34 @@
     return node;
   }
 
+  // A form post from the page, as the forms do (same cookie, CSRF token in the body); the answer
+  // as JSON when there is one.
+  async function postForm(url, fields) {
+    const response = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields),
+    });
+    let answer = null;
+    try {
+      answer = await response.json();
+    } catch (_) {
+      answer = null;
+    }
+    return { response, answer };
+  }
+
+  function problemOf(result, fallback) {
+    const problem = result.answer && result.answer.error;
+    return (problem && problem.message) || `${fallback} (${result.response.status})`;
+  }
+
   const signInForm = document.querySelector('form[action="/console/sign-in"]');
   const caseSlots = document.querySelectorAll('[data-sealed-slot]');
+  const browserCase = document.querySelector('[data-browser-case]');
   if (signInForm) signIn(signInForm);
-  else if (caseSlots.length) openCase(caseSlots);
+  else if (browserCase) caseInBrowser(browserCase.dataset.browserCase);
 
   // ---------------------------------------------------------------------------------------
   // Signing in
@@ -67,8 +93,8 @@
     'p',
     { class: 'hint', id: 'keys-in-browser-hint' },
     'Your password is turned into your key here, in this browser, and the key stays in this ' +
-      'tab: cases are opened and replies sealed here. Procedure steps, giving others access and ' +
-      'evidence files still need the server to hold your key: for those, sign in without ticking this.',
+      'tab: cases are opened, replies, notes and procedure letters written and sealed, and ' +
+      'access given here. Evidence files still need the server to hold your key.',
   );
   box.setAttribute('aria-describedby', 'keys-in-browser-hint');
   choice.append(box, label, hint);
@@ -97,23 +123,6 @@
     summary.focus();
   }
 
-  async function post(url, fields) {
-    const body = new URLSearchParams(fields);
-    const response = await fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body,
-    });
-    let answer = null;
-    try {
-      answer = await response.json();
-    } catch (_) {
-      answer = null;
-    }
-    return { response, answer };
-  }
-
   let busy = false;
   form.addEventListener('submit', async (event) => {
     if (!box.checked) return; // the password goes to the server, as without JavaScript
@@ -129,14 +138,14 @@
     let secret = null;
     try {
       const api = await window.SpeakupCrypto.ready;
-      const params = await post('/console/sign-in/parameters', { csrf, email });
+      const params = await postForm('/console/sign-in/parameters', { csrf, email });
       if (!params.response.ok || !params.answer) throw new Error('parameters');
-      keys = api.loginKeys(field('password').value, unbase64(params.answer.salt), {
+      keys = api.passwordKeys(field('password').value, unbase64(params.answer.salt), {
         memoryKib: params.answer.cost.memory_kib,
         iterations: params.answer.cost.iterations,
         parallelism: params.answer.cost.parallelism,
       });
-      const signed = await post('/console/sign-in/proof', {
+      const signed = await postForm('/console/sign-in/proof', {
         csrf,
         email,
         proof: base64(keys.proof),
@@ -241,23 +250,33 @@
     return answer;
   }
 
-  async function openCase(slots) {
-    const bySlot = {};
-    for (const slot of slots) bySlot[slot.dataset.sealedSlot] = slot;
-    const reference = [...slots].map((slot) => slot.dataset.reference).find(Boolean);
+  const NO_KEY =
+    'Your key is not in this tab (it stays only in the tab you signed in with, until it is closed). Sign out and sign in again to open this case.';
+
+  // Every part of a case page for a session whose key is in this browser: the content slots
+  // (overview, conversation), the procedure step forms, and the access forms.
+  async function caseInBrowser(reference) {
     const kept = storedKey();
     if (!kept) {
-      for (const slot of slots) {
-        say(slot, 'Your key is not in this tab (it stays only in the tab you signed in with, until it is closed). Sign out and sign in again to open this case.');
-      }
+      for (const slot of caseSlots) say(slot, NO_KEY);
       return;
     }
     if (!window.SpeakupCrypto || !window.SpeakupCrypto.ready || !reference) return;
+    const api = await window.SpeakupCrypto.ready;
+    stepForms(api, reference, kept.user);
+    grantForm(api, reference, kept.user);
+    if (caseSlots.length || document.querySelector('li[data-event-id]')) {
+      await openCase(api, caseSlots, reference, kept);
+    }
+  }
+
+  async function openCase(api, slots, reference, kept) {
+    const bySlot = {};
+    for (const slot of slots) bySlot[slot.dataset.sealedSlot] = slot;
     let secret = null;
     let caseKey = null;
     let identityKey = null;
     try {
-      const api = await window.SpeakupCrypto.ready;
       const data = await fetchCase(reference);
       secret = unbase64(kept.key);
       caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
@@ -288,6 +307,12 @@
           messages.push(messageNode(record.class, record.who, record.written_on, record.day, content.body));
         } else if (record.kind === 'event-text') {
           messages.push(messageNode(record.class, record.who, record.written_on, record.day, content.letter));
+          // The procedure timeline: who authorised an extension, and the handler's detail.
+          const entry = record.event_id && document.querySelector(`li[data-event-id="${CSS.escape(record.event_id)}"]`);
+          if (entry) {
+            if (content.authorised_by) entry.append(element('p', {}, `Extension authorised by ${content.authorised_by} (internal).`));
+            if (content.detail) entry.append(element('div', { class: 'detail' }, content.detail));
+          }
         } else if (record.kind === 'note') {
           notes.push(messageNode('note', record.who, record.written_on, record.day, content.body));
         }
@@ -392,6 +417,316 @@
         }
       });
     }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Procedure steps: the letter is written here, by the server's own letter code compiled into
+  // the module, from the facts the server answers (the step, the dates after it, your name)
+  // and your words, which never leave this browser; it is sealed here and only ciphertext is
+  // sent. The learning at closure is the exception the form names: it is kept, without the
+  // case, for the organisation's learning reports.
+
+  const STEP_FACTS = ['event_type', 'escalation', 'until', 'outcome', 'not_whistleblowing'];
+  const STEP_WORDS = ['reason', 'authorised_by', 'findings', 'actions', 'learning', 'message', 'points'];
+
+  function stepForms(api, reference, userId) {
+    const base = `/console/cases/${encodeURIComponent(reference)}`;
+    for (const form of document.querySelectorAll(`form[action="${base}/events"]`)) {
+      let busy = false;
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        if (busy) return;
+        busy = true;
+        const button = form.querySelector('button[type="submit"]');
+        button.disabled = true;
+        try {
+          const step = await writeStep(api, base, form);
+          confirmStep(api, base, form, step, userId, false);
+        } catch (error) {
+          showFormError(form, error && error.message ? error.message : 'The step could not be written.');
+        } finally {
+          busy = false;
+          button.disabled = false;
+        }
+      });
+    }
+  }
+
+  function formValues(form) {
+    const values = {};
+    for (const [name, value] of new FormData(form)) values[name] = String(value);
+    return values;
+  }
+
+  function factsOf(values) {
+    const fields = { csrf: values.csrf };
+    for (const name of STEP_FACTS) if (values[name]) fields[name] = values[name];
+    return fields;
+  }
+
+  // Asks the server for the step's facts (it checks the step is allowed now), then writes the
+  // letter here. Throws with the reason when the step cannot be written.
+  async function writeStep(api, base, form) {
+    const values = formValues(form);
+    for (const name of STEP_WORDS) {
+      const text = values[name] || '';
+      if (text.length > MAX_MESSAGE_CHARS || text.includes('\0')) {
+        throw new Error(`Each text can be at most ${MAX_MESSAGE_CHARS} characters.`);
+      }
+    }
+    const checked = await postForm(`${base}/sealed/events/facts`, factsOf(values));
+    if (!checked.response.ok || !checked.answer) throw new Error(problemOf(checked, 'The step was refused'));
+    const text = [checked.answer.facts, ...STEP_WORDS.map((name) => `${name}=${values[name] || ''}`)].join('\0');
+    const written = api.stepLetter(text);
+    if (written.missing) {
+      throw new Error(`${written.missing.charAt(0).toUpperCase()}${written.missing.slice(1)} is needed for this step.`);
+    }
+    return { values, facts: checked.answer, letter: written.letter, detail: written.detail };
+  }
+
+  // Asks once more, inside the page, before something that cannot be undone: a panel after
+  // the form (which is hidden meanwhile) with a heading that takes the focus, what happens,
+  // anything to check, and yes / go back. `act` runs on yes; it answers nothing when done,
+  // or throws to put the form back with the reason.
+  function confirmPanel(form, { heading, paragraphs, shown, yes, back, act }) {
+    const section = form.closest('section') || form.parentNode;
+    const old = section.querySelector('.step-confirmation');
+    if (old) old.remove();
+    const id = `${section.id || 'form'}-confirmation`;
+    const panel = element('div', { class: 'step-confirmation notice warning', id, role: 'region', 'aria-labelledby': `${id}-heading` });
+    const title = element('h4', { id: `${id}-heading`, tabindex: '-1' }, heading);
+    const yesButton = element('button', { type: 'button', class: 'warning-button' }, yes);
+    const backButton = element('button', { type: 'button', class: 'secondary' }, back);
+    const actions = element('div', { class: 'actions' });
+    actions.append(yesButton, backButton);
+    panel.append(title, ...paragraphs.map(([text, attributes]) => element('p', attributes || {}, text)));
+    if (shown) panel.append(shown);
+    panel.append(actions);
+    form.hidden = true;
+    form.after(panel);
+    title.focus();
+    const restore = () => {
+      panel.remove();
+      form.hidden = false;
+    };
+    backButton.addEventListener('click', () => {
+      restore();
+      const first = form.querySelector('textarea, input:not([type="hidden"]), select, button');
+      if (first) first.focus();
+    });
+    let busy = false;
+    yesButton.addEventListener('click', async () => {
+      if (busy) return;
+      busy = true;
+      yesButton.disabled = true;
+      try {
+        await act();
+      } catch (error) {
+        restore();
+        showFormError(form, `Not done: ${error && error.message ? error.message : 'unexpected error'}.`);
+      } finally {
+        busy = false;
+        yesButton.disabled = false;
+      }
+    });
+  }
+
+  // Shows the letter the reporter will read and asks once more, as the page without
+  // JavaScript does; records it on "yes".
+  function confirmStep(api, base, form, step, userId, changed) {
+    const section = form.closest('section') || form.parentNode;
+    const heading = section.querySelector('h4');
+    const letter = element('div', { class: 'message from-handler letter' });
+    letter.append(element('p', { class: 'meta' }, 'The letter the reporter will read'), element('div', { class: 'body' }, step.letter));
+    confirmPanel(form, {
+      heading: `Record this step: ${heading ? heading.textContent.trim() : 'this step'}?`,
+      paragraphs: [
+        [
+          (changed ? 'The case changed while you were writing, so the letter was written again: check it. ' : '') +
+            'Recording it writes this letter to the reporter, which they will read in their mailbox, and moves the case on. It cannot be undone.',
+        ],
+        ['Written and sealed in this browser: the server stores it without being able to read it.', { class: 'hint' }],
+      ],
+      shown: letter,
+      yes: 'Yes, record it and write to the reporter',
+      back: 'No, go back and change it',
+      act: async () => {
+        const outcome = await recordStep(api, base, form, step, userId);
+        if (outcome.rewritten) {
+          confirmStep(api, base, form, outcome.rewritten, userId, true);
+          return;
+        }
+        window.location.assign(`${base}/procedure?done=recorded#procedure`);
+      },
+    });
+  }
+
+  // Seals the letter for the position the server gives next and sends it. If a message took
+  // that position meanwhile it is sealed again; if the facts changed (another step, the day)
+  // the letter is written again and shown again (`rewritten`).
+  async function recordStep(api, base, form, step, userId) {
+    const kept = storedKey();
+    if (!kept) throw new Error('your key is not in this tab; sign out and sign in again');
+    const reference = decodeURIComponent(base.split('/').pop());
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const data = await fetchCase(reference);
+      let secret = null;
+      let caseKey = null;
+      let sealed = null;
+      const eventId = randomId();
+      const recordId = randomId();
+      try {
+        secret = unbase64(kept.key);
+        caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+        const aad = {
+          scope: data.case_id,
+          kind: 'event-text',
+          record: recordId,
+          provenance: { author: 'system', authorUserId: userId, eventId, position: step.facts.position, writtenOn: step.facts.today },
+        };
+        sealed = api.seal(
+          caseKey,
+          aad,
+          JSON.stringify({
+            letter: step.letter,
+            detail: step.detail,
+            authorised_by: (step.values.authorised_by || '').trim(),
+            not_whistleblowing: step.values.not_whistleblowing || null,
+          }),
+        );
+      } finally {
+        if (secret) secret.fill(0);
+        if (caseKey) caseKey.fill(0);
+      }
+      const fields = factsOf(step.values);
+      if (step.values.learning) fields.learning = step.values.learning;
+      if (step.values.learning_publishable) fields.learning_publishable = step.values.learning_publishable;
+      Object.assign(fields, {
+        event_id: eventId,
+        record_id: recordId,
+        position: String(step.facts.position),
+        written_on: step.facts.today,
+        basis: step.facts.basis,
+        sealed: base64(sealed),
+      });
+      const sent = await postForm(`${base}/sealed/events`, fields);
+      if (sent.response.status === 201) return {};
+      const code = sent.answer && sent.answer.error && sent.answer.error.code;
+      if (sent.response.status !== 409 || !['position_taken', 'case_changed', 'day_changed'].includes(code)) {
+        throw new Error(problemOf(sent, 'not recorded'));
+      }
+      const again = await writeStep(api, base, form);
+      if (again.facts.basis !== step.facts.basis || again.letter !== step.letter) return { rewritten: again };
+      step = again;
+    }
+    throw new Error('the case kept changing; please try again');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Giving someone access: the server checks who may hold the case and answers their public
+  // key; the reporter's exclusions are sealed with the concern, so they are checked here; the
+  // case key (and, when asked for, the identity key and the request's reason) are wrapped and
+  // sealed here, and only the wraps are sent.
+
+  function grantForm(api, reference, userId) {
+    const base = `/console/cases/${encodeURIComponent(reference)}`;
+    const form = document.querySelector(`form[action="${base}/grants"]`);
+    if (!form) return;
+    let busy = false;
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (busy) return;
+      busy = true;
+      const button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      try {
+        const values = formValues(form);
+        const asked = { csrf: values.csrf, email: values.email || '' };
+        if (values.identity) asked.identity = 'yes';
+        const found = await postForm(`${base}/sealed/grants/recipient`, asked);
+        if (!found.response.ok || !found.answer) throw new Error(problemOf(found, 'Access was not given'));
+        const who = found.answer;
+        const data = await fetchCase(reference);
+        const excluded = excludedBy(api, data);
+        if (excluded.includes(who.user_id)) {
+          throw new Error(`The person who raised this concern asked that ${who.name} should not read it.`);
+        }
+        const key = element('p', {});
+        key.append(`Their key's fingerprint: `, element('span', { class: 'fingerprint' }, who.fingerprint));
+        confirmPanel(form, {
+          heading: `Give ${who.name} (${who.role}) access to this case?`,
+          paragraphs: [
+            [
+              'They will be able to read the whole case. The key that opens it is wrapped for them in this browser.' +
+                (who.identity_request ? " The reporter is asked first whether they may know the reporter's identity." : ''),
+            ],
+            ["They can see their key's fingerprint on their account page: if it is not this one, do not go on, and tell your administrator.", { class: 'hint' }],
+          ],
+          shown: key,
+          yes: 'Yes, give them access',
+          back: 'No, go back',
+          act: async () => {
+            await sendGrant(api, base, reference, asked, who);
+            window.location.assign(`${base}/access?done=granted#holders`);
+          },
+        });
+      } catch (error) {
+        showFormError(form, error && error.message ? error.message : 'Access was not given.');
+      } finally {
+        busy = false;
+        button.disabled = false;
+      }
+    });
+  }
+
+  // The ids of the intake contacts the reporter left out, from the concern sealed in the case.
+  function excludedBy(api, data) {
+    const kept = storedKey();
+    let secret = null;
+    let caseKey = null;
+    try {
+      secret = unbase64(kept.key);
+      caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      const excluded = [];
+      for (const record of data.records) {
+        if (record.kind !== 'concern') continue;
+        const concern = JSON.parse(api.openText(caseKey, aadOf(data.case_id, record), unbase64(record.sealed)));
+        excluded.push(...(concern.excluded || []));
+      }
+      return excluded;
+    } finally {
+      if (secret) secret.fill(0);
+      if (caseKey) caseKey.fill(0);
+    }
+  }
+
+  async function sendGrant(api, base, reference, asked, who) {
+    const kept = storedKey();
+    if (!kept) throw new Error('your key is not in this tab; sign out and sign in again');
+    const data = await fetchCase(reference);
+    const fields = { ...asked };
+    const recipient = unbase64(who.public_key);
+    let secret = null;
+    let caseKey = null;
+    let identityKey = null;
+    try {
+      secret = unbase64(kept.key);
+      caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      if (who.case_wrap) fields.case_wrap = base64(api.wrap(caseKey, recipient, data.case_id, 'case'));
+      if (who.identity_request) {
+        if (!data.identity_key_wrap) throw new Error("you do not hold the reporter's identity");
+        identityKey = api.unwrap(secret, unbase64(data.identity_key_wrap), data.case_id, 'identity');
+        fields.identity_wrap = base64(api.wrap(identityKey, recipient, data.case_id, 'identity'));
+        fields.request_id = randomId();
+        fields.sealed_reason = base64(
+          api.seal(caseKey, { scope: data.case_id, kind: 'identity-request', record: fields.request_id }, JSON.stringify({ body: '' })),
+        );
+      }
+    } finally {
+      for (const key of [secret, caseKey, identityKey]) if (key) key.fill(0);
+    }
+    const sent = await postForm(`${base}/sealed/grants`, fields);
+    if (sent.response.status !== 201) throw new Error(problemOf(sent, 'access was not given'));
   }
 
   function showFormError(form, message) {

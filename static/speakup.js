@@ -122,14 +122,16 @@
       fingerprint(publicKey) {
         return decoder.decode(call('su_fingerprint', [publicKey]));
       },
-      /** Argon2id over a password: {kek, verifier}. */
+      /** Argon2id over a handler's password: {kek, proof}. The console signs in with the
+       * proof instead of the password (the server keeps only its hash); the key-encryption
+       * key opens the handler's sealed secret key and never leaves the page. */
       passwordKeys(password, salt, cost) {
         const out = call('su_password_keys', [password, salt], [
           cost.memoryKib,
           cost.iterations,
           cost.parallelism,
         ]);
-        return { kek: out.slice(0, 32), verifier: out.slice(32, 64) };
+        return { kek: out.slice(0, 32), proof: out.slice(32, 64) };
       },
 
       // -- The reporter's mailbox in the browser ------------------------------------------------
@@ -141,15 +143,14 @@
       },
 
       // --- Handler console (issue 14) ---------------------------------------------------------
-      /** Argon2id over a password as the console signs in: {kek, proof}. The proof is sent to
-       * the server instead of the password; the KEK opens the handler's sealed secret key. */
-      loginKeys(password, salt, cost) {
-        const out = call('su_login_keys', [password, salt], [
-          cost.memoryKib,
-          cost.iterations,
-          cost.parallelism,
-        ]);
-        return { kek: out.slice(0, 32), proof: out.slice(32, 64) };
+      /** A procedure step's letter and detail, written by the server's own code from the facts
+       * the server answered and the handler's words (`name=value` fields joined by NUL):
+       * {letter, detail}, or {missing} (in words) when the step needs words it was not given. */
+      stepLetter(text) {
+        const out = decoder.decode(call('su_step_letter', [text]));
+        if (out.startsWith('M')) return { missing: out.slice(1) };
+        const split = out.indexOf('\0');
+        return { letter: out.slice(1, split), detail: out.slice(split + 1) };
       },
     };
   }

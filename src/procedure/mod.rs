@@ -16,6 +16,7 @@ pub mod reminders;
 pub mod retention;
 pub mod signposting;
 pub mod stages;
+pub mod steps;
 
 pub use calendar::{
     Calendar, CalendarChange, CalendarChangeKind, DayOneRule, LocalHoliday, check_changeable,

@@ -55,6 +55,25 @@ pub enum NotWhistleblowingKind {
     ChildProtection,
 }
 
+impl NotWhistleblowingKind {
+    pub const ALL: [Self; 4] = [
+        Self::Grievance,
+        Self::PatientComplaint,
+        Self::AdultProtection,
+        Self::ChildProtection,
+    ];
+
+    /// The name in forms and JSON (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grievance => "grievance",
+            Self::PatientComplaint => "patient_complaint",
+            Self::AdultProtection => "adult_protection",
+            Self::ChildProtection => "child_protection",
+        }
+    }
+}
+
 /// How the concern ended, as far as signposting is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

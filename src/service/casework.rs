@@ -160,6 +160,9 @@ pub struct CaseNote {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseEvent {
+    /// The event's id, which its letter is bound to (for the page; not in the API's JSON).
+    #[serde(skip)]
+    pub id: String,
     pub on: Date,
     #[serde(rename = "type")]
     pub event_type: EventType,
@@ -466,6 +469,7 @@ impl Portal {
                 let text = event_texts.get(stored.id.as_str());
                 let kind = stored.event.kind;
                 CaseEvent {
+                    id: stored.id.as_str().to_owned(),
                     on: stored.event.on,
                     event_type: kind.event_type(),
                     until: match kind {
@@ -549,7 +553,8 @@ impl Portal {
             identity_withheld: case.anonymity == "confidential"
                 && identity.is_none()
                 && (key.is_some() || !has_identity_wrap),
-            can_grant_identity: identity.is_some(),
+            // A browser session holds the identity if it has the wrap (it opens it itself).
+            can_grant_identity: identity.is_some() || (key.is_none() && has_identity_wrap),
             identity,
             messages,
             attachments: match key {
@@ -653,35 +658,8 @@ impl Portal {
         self.store.write(|tx| {
             let open = open_case(tx, handler, reference)?;
             let case = &open.case;
-            let target = users::find_by_email(tx, &email)?
-                .map(|(user, _)| user)
-                .filter(|user| user.active && user.organisation_id == case.organisation_id)
-                .ok_or_else(|| {
-                    ServiceError::invalid(
-                        "unknown_user",
-                        "no active account in this organisation has that e-mail address",
-                    )
-                })?;
-            if !target.role.may_hold_cases() {
-                return Err(ServiceError::invalid(
-                    "role_cannot_hold_cases",
-                    format!(
-                        "{} is {}; only confidential contacts and investigators can be given cases",
-                        target.display_name,
-                        target.role.label()
-                    ),
-                ));
-            }
+            let target = grant_target(tx, case, &email)?;
             super::exclusions::ensure_not_excluded(tx, case, &open.key, &target)?;
-            if conflicts::exists(tx, &case.id, &target.id)? {
-                return Err(ServiceError::Conflict {
-                    code: "conflict_of_interest",
-                    message: format!(
-                        "{} has declared a conflict of interest on this case",
-                        target.display_name
-                    ),
-                });
-            }
             let recipient = Recipient::User(target.id.clone());
             let target_key = stored_public_key(&target.public_key)?;
             let mut granted = Vec::new();
@@ -706,12 +684,8 @@ impl Portal {
                 granted.push("case");
             }
             if with_identity {
-                let identity = identity_key(tx, handler, &case.id)?.ok_or_else(|| {
-                    ServiceError::invalid(
-                        "identity_not_held",
-                        "only someone who holds the reporter's identity can share it",
-                    )
-                })?;
+                let identity =
+                    identity_key(tx, handler, &case.id)?.ok_or_else(identity_not_held)?;
                 // Never shared directly: the reporter is asked first (Part 8 of the Standards).
                 if wraps::find(tx, &case.id, &recipient, KeyKind::Identity)?.is_none()
                     && super::identity_consent::request(
@@ -722,10 +696,7 @@ impl Portal {
                 }
             }
             if granted.is_empty() {
-                return Err(ServiceError::Conflict {
-                    code: "already_granted",
-                    message: format!("{} already holds this case", target.display_name),
-                });
+                return Err(already_granted(&target));
             }
             super::notices::tell(
                 tx,
@@ -748,6 +719,147 @@ impl Portal {
         })
     }
 
+    /// For a session whose key is in the browser: checks a grant as [`Portal::grant`] does
+    /// (an active account of the organisation in a role that holds cases, no conflict of
+    /// interest, not already granted, the identity only from someone who holds it) and answers
+    /// the person's public key for the browser to wrap the case key to. Records nothing. The
+    /// reporter's exclusions are sealed with the concern, so the browser checks those.
+    pub fn check_browser_grant(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        email: &str,
+        with_identity: bool,
+    ) -> Result<GrantRecipient, ServiceError> {
+        let email = super::accounts::normalise_email(email)?;
+        self.store.read(|tx| {
+            let (case, _) = find_held_case(tx, handler, reference)?;
+            let target = grant_target(tx, &case, &email)?;
+            let (case_wrap, identity_request) =
+                browser_grant_plan(tx, handler, &case, &target, with_identity)?;
+            Ok(GrantRecipient {
+                case_id: case.id.as_str().to_owned(),
+                user_id: target.id.as_str().to_owned(),
+                name: target.display_name.clone(),
+                role: target.role.label(),
+                public_key: stored_public_key(&target.public_key)?.to_bytes(),
+                case_wrap,
+                identity_request,
+            })
+        })
+    }
+
+    /// Stores a grant whose wraps the browser made: checked again under the case's lock as
+    /// [`Portal::check_browser_grant`] checks it; the browser must send exactly what the grant
+    /// needs now (400 `wrap_missing` / `unexpected_wrap` otherwise). The server checks the
+    /// wraps' length, not what they hold: it cannot open them. Notified and audited
+    /// ("wrapped in the browser") in the same transaction.
+    pub fn record_browser_grant(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        grant: &BrowserGrant<'_>,
+    ) -> Result<(), ServiceError> {
+        let email = super::accounts::normalise_email(grant.email)?;
+        if let Some(wrap) = grant.case_wrap {
+            check_wrap(wrap)?;
+        }
+        if let Some(identity) = &grant.identity {
+            check_wrap(identity.identity_wrap)?;
+            super::identity_consent::check_sealed_reason(
+                identity.request_id,
+                identity.sealed_reason,
+            )?;
+        }
+        let today = self.clock.today();
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let (case, _) = find_held_case(tx, handler, reference)?;
+            cases::lock(tx, &case.id)?;
+            let target = grant_target(tx, &case, &email)?;
+            let (needs_case_wrap, needs_identity) =
+                browser_grant_plan(tx, handler, &case, &target, grant.with_identity)?;
+            let mismatch = |code: &'static str, message: &str| ServiceError::Invalid {
+                code,
+                message: message.to_owned(),
+            };
+            let mut granted = Vec::new();
+            match (needs_case_wrap, grant.case_wrap) {
+                (true, Some(wrapped)) => {
+                    wraps::insert(
+                        tx,
+                        &Wrap {
+                            case_id: case.id.clone(),
+                            recipient: Recipient::User(target.id.clone()),
+                            key_kind: KeyKind::Case,
+                            wrapped: wrapped.to_vec(),
+                            granted_by: Some(handler.user.id.clone()),
+                            granted_on: today,
+                        },
+                    )?;
+                    granted.push("case");
+                }
+                (true, None) => {
+                    return Err(mismatch(
+                        "wrap_missing",
+                        "the case key wrapped for this person is needed",
+                    ));
+                }
+                (false, Some(_)) => {
+                    return Err(mismatch(
+                        "unexpected_wrap",
+                        "this person already holds the case key",
+                    ));
+                }
+                (false, None) => {}
+            }
+            match (needs_identity, &grant.identity) {
+                (true, Some(identity)) => {
+                    super::identity_consent::insert_request(
+                        tx,
+                        &case,
+                        handler,
+                        &target,
+                        identity,
+                        today,
+                    )?;
+                    granted.push("identity_requested");
+                }
+                (true, None) => {
+                    return Err(mismatch(
+                        "wrap_missing",
+                        "the identity key wrapped for this person, and the sealed reason, are needed",
+                    ));
+                }
+                (false, Some(_)) => {
+                    return Err(mismatch(
+                        "unexpected_wrap",
+                        "no identity request is to be made for this person",
+                    ));
+                }
+                (false, None) => {}
+            }
+            super::notices::tell(
+                tx,
+                &target.id,
+                &crate::notify::Notice::Granted {
+                    reference: case.reference.clone(),
+                },
+                &self.settings.public_url,
+                now,
+            )?;
+            audit_case(
+                tx,
+                handler,
+                &case,
+                "grant",
+                Some(&target.id),
+                format!("keys={}; wrapped in the browser", granted.join("+")),
+                now,
+            )
+        })
+    }
+
     /// Takes a case (and identity) away from a handler. Someone must always keep it.
     pub fn revoke(
         &self,
@@ -758,16 +870,18 @@ impl Portal {
         let email = super::accounts::normalise_email(email)?;
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
-            let open = open_case(tx, handler, reference)?;
+            // Needs no key: deleting wraps opens nothing, so a session whose key is in the
+            // browser can do it too.
+            let (case, _) = find_held_case(tx, handler, reference)?;
             let target = users::find_by_email(tx, &email)?
                 .map(|(user, _)| user)
-                .filter(|user| user.organisation_id == open.case.organisation_id)
+                .filter(|user| user.organisation_id == case.organisation_id)
                 .ok_or(ServiceError::NotFound)?;
-            remove_holder(tx, &handler.user.id, &open.case, &target.id)?;
+            remove_holder(tx, &handler.user.id, &case, &target.id)?;
             audit_case(
                 tx,
                 handler,
-                &open.case,
+                &case,
                 "revoke",
                 Some(&target.id),
                 String::new(),
@@ -782,19 +896,147 @@ impl Portal {
         let today = self.clock.today();
         let now = self.clock.now_utc_naive();
         self.store.write(|tx| {
-            let open = open_case(tx, handler, reference)?;
-            remove_holder(tx, &handler.user.id, &open.case, &handler.user.id)?;
-            conflicts::declare(tx, &open.case.id, &handler.user.id, today)?;
+            // Needs no key (wraps are deleted, nothing is opened): works the same for a session
+            // whose key is in the browser.
+            let (case, _) = find_held_case(tx, handler, reference)?;
+            remove_holder(tx, &handler.user.id, &case, &handler.user.id)?;
+            conflicts::declare(tx, &case.id, &handler.user.id, today)?;
             audit_case(
                 tx,
                 handler,
-                &open.case,
+                &case,
                 "conflict_declared",
                 Some(&handler.user.id),
                 String::new(),
                 now,
             )
         })
+    }
+}
+
+/// The person a case may be granted to: an active account of the case's organisation, in a
+/// role that holds cases, without a declared conflict of interest. (Whether the reporter left
+/// them out is sealed with the concern: checked where the case key is.)
+fn grant_target(tx: &mut Tx, case: &Case, email: &str) -> Result<User, ServiceError> {
+    let target = users::find_by_email(tx, email)?
+        .map(|(user, _)| user)
+        .filter(|user| user.active && user.organisation_id == case.organisation_id)
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                "unknown_user",
+                "no active account in this organisation has that e-mail address",
+            )
+        })?;
+    if !target.role.may_hold_cases() {
+        return Err(ServiceError::invalid(
+            "role_cannot_hold_cases",
+            format!(
+                "{} is {}; only confidential contacts and investigators can be given cases",
+                target.display_name,
+                target.role.label()
+            ),
+        ));
+    }
+    if conflicts::exists(tx, &case.id, &target.id)? {
+        return Err(ServiceError::Conflict {
+            code: "conflict_of_interest",
+            message: format!(
+                "{} has declared a conflict of interest on this case",
+                target.display_name
+            ),
+        });
+    }
+    Ok(target)
+}
+
+fn already_granted(target: &User) -> ServiceError {
+    ServiceError::Conflict {
+        code: "already_granted",
+        message: format!("{} already holds this case", target.display_name),
+    }
+}
+
+fn identity_not_held() -> ServiceError {
+    ServiceError::invalid(
+        "identity_not_held",
+        "only someone who holds the reporter's identity can share it",
+    )
+}
+
+/// What a grant from a browser session has to make, decided from the case as it stands: a wrap
+/// of the case key (unless the person holds it already) and an identity request (if asked for,
+/// and none is already waiting for them).
+fn browser_grant_plan(
+    tx: &mut Tx,
+    handler: &Handler,
+    case: &Case,
+    target: &User,
+    with_identity: bool,
+) -> Result<(bool, bool), ServiceError> {
+    let recipient = Recipient::User(target.id.clone());
+    let case_wrap = wraps::find(tx, &case.id, &recipient, KeyKind::Case)?.is_none();
+    let identity_request = if with_identity {
+        wraps::find(
+            tx,
+            &case.id,
+            &Recipient::User(handler.user.id.clone()),
+            KeyKind::Identity,
+        )?
+        .ok_or_else(identity_not_held)?;
+        wraps::find(tx, &case.id, &recipient, KeyKind::Identity)?.is_none()
+            && crate::store::identity_requests::pending_for(tx, &case.id, &target.id)?.is_none()
+    } else {
+        false
+    };
+    if !case_wrap && !identity_request {
+        return Err(already_granted(target));
+    }
+    Ok((case_wrap, identity_request))
+}
+
+/// Someone a browser session is about to give a case to: who, their public key (for the
+/// browser to wrap to), and what the browser has to make.
+#[derive(Debug, Clone)]
+pub struct GrantRecipient {
+    pub case_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub role: &'static str,
+    pub public_key: [u8; 32],
+    /// A wrap of the case key is needed (false: they hold the case, only the identity is asked).
+    pub case_wrap: bool,
+    /// An identity request is made: the identity key wrapped for them and the reason sealed.
+    pub identity_request: bool,
+}
+
+/// The identity request a browser made: its id, the identity key wrapped for the new holder
+/// (held back until the reporter agrees), and the reason sealed under the case key (bound to
+/// the case, `identity-request` and the id).
+pub struct BrowserIdentityRequest<'a> {
+    pub request_id: &'a str,
+    pub identity_wrap: &'a [u8],
+    pub sealed_reason: &'a [u8],
+}
+
+/// A grant whose wraps a browser session made.
+pub struct BrowserGrant<'a> {
+    pub email: &'a str,
+    pub with_identity: bool,
+    pub case_wrap: Option<&'a [u8]>,
+    pub identity: Option<BrowserIdentityRequest<'a>>,
+}
+
+fn check_wrap(wrap: &[u8]) -> Result<(), ServiceError> {
+    if wrap.len() == crypto::WRAPPED_KEY_LEN {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "invalid_wrap",
+            format!(
+                "a wrapped key is {} bytes (base64)",
+                crypto::WRAPPED_KEY_LEN
+            ),
+        ))
     }
 }
 

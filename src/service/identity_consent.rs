@@ -78,11 +78,86 @@ pub(super) fn request(
         &WrapContext::new(open.case.id.as_str(), KeyKind::Identity),
     )
     .map_err(crypto_failure)?;
+    store_request(
+        tx,
+        &open.case,
+        handler,
+        target,
+        id.as_str(),
+        sealed_reason,
+        pending_wrap,
+        today,
+    )?;
+    Ok(true)
+}
+
+/// The request as a browser session made it (the identity key wrapped for the new holder and
+/// the reason sealed in the browser); the caller checked that one is due.
+pub(super) fn insert_request(
+    tx: &mut Tx,
+    case: &Case,
+    handler: &Handler,
+    target: &User,
+    made: &super::casework::BrowserIdentityRequest<'_>,
+    today: Date,
+) -> Result<(), ServiceError> {
+    store_request(
+        tx,
+        case,
+        handler,
+        target,
+        made.request_id,
+        made.sealed_reason.to_vec(),
+        made.identity_wrap.to_vec(),
+        today,
+    )
+    .map_err(|error| match error {
+        ServiceError::Conflict { .. } => ServiceError::Conflict {
+            code: "already_sent",
+            message: "an identity request with that id was already made".to_owned(),
+        },
+        other => other,
+    })
+}
+
+/// What a browser sealed as a request's reason: a fresh id, and a size a reason can have.
+pub(super) fn check_sealed_reason(request_id: &str, sealed: &[u8]) -> Result<(), ServiceError> {
+    let id_ok = request_id.len() == 32
+        && request_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !id_ok {
+        return Err(ServiceError::invalid(
+            "invalid_id",
+            "a request id is 32 lowercase hexadecimal characters",
+        ));
+    }
+    // Nonce and tag around `{"body": …}`, a character taking at most 6 bytes in JSON.
+    if sealed.len() <= 40 || sealed.len() > 40 + 6 * MAX_REASON_CHARS + 64 {
+        return Err(ServiceError::invalid(
+            "invalid_sealed",
+            "the sealed reason is empty or longer than a reason can be",
+        ));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn store_request(
+    tx: &mut Tx,
+    case: &Case,
+    handler: &Handler,
+    target: &User,
+    id: &str,
+    sealed_reason: Vec<u8>,
+    pending_wrap: Vec<u8>,
+    today: Date,
+) -> Result<(), ServiceError> {
     identity_requests::insert(
         tx,
         &IdentityRequest {
-            id: id.as_str().to_owned(),
-            case_id: open.case.id.as_str().to_owned(),
+            id: id.to_owned(),
+            case_id: case.id.as_str().to_owned(),
             recipient_user_id: target.id.as_str().to_owned(),
             recipient_key_generation: target.key_generation,
             requested_by: handler.user.id.as_str().to_owned(),
@@ -93,7 +168,7 @@ pub(super) fn request(
             decided_on: None,
         },
     )?;
-    Ok(true)
+    Ok(())
 }
 
 fn open_reason(

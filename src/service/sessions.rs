@@ -41,9 +41,10 @@ pub fn key_in_browser() -> ServiceError {
     ServiceError::Conflict {
         code: "key_in_browser",
         message: "you signed in without sending your password, so the key that opens your \
-                  cases is only in your browser: cases open and replies are sealed there, but \
-                  this needs the server to hold your key; sign out, then sign in again without \
-                  ticking that box"
+                  cases is only in your browser: with JavaScript on, cases open and replies, \
+                  notes, procedure letters and grants are made there, but this form needs the \
+                  server to hold your key; turn JavaScript on, or sign out and sign in again \
+                  without ticking that box"
             .to_owned(),
     }
 }

@@ -208,7 +208,7 @@ pub fn app(
 }
 
 /// HTML form bodies: a readable error page for anything that cannot be read.
-fn form_config(limit: usize) -> web::FormConfig {
+pub(crate) fn form_config(limit: usize) -> web::FormConfig {
     web::FormConfig::default()
         .limit(limit)
         .error_handler(|error, _| PageError(error::payload_problem(&error.into())).into())

@@ -394,6 +394,8 @@ const SEALED_NAME = 'Robin Sealtest';
 const SEALED_REPORTER_MESSAGE = 'The autoclave printouts for Tuesday are missing too.';
 const SEALED_HANDLER_REPLY = 'Thank you: we have asked theatres for the autoclave records.';
 const SEALED_CONTACT = 'robin.sealtest@example.org';
+const STEP_POINTS = 'Step-points 5d17: whether the Friday fridge log is rewritten, and by whom.';
+const STEP_UPDATE = 'Step-update 8b42: pharmacy has handed over the original fridge printouts.';
 
 async function reporterWithJavaScript(browser, origin) {
   const context = await browser.newContext({ viewport: PHONE });
@@ -721,12 +723,16 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
 // ---------------------------------------------------------------------------------------------
 // The console, JavaScript on, signing in without sending the password (issue 14)
 
-async function consoleKeysInBrowser(browser, origin, person, sealed) {
+async function consoleKeysInBrowser(browser, origin, person, sealed, investigator) {
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const wire = [];
   const pending = [];
+  const stepStatuses = [];
+  page.on('response', (response) => {
+    if (response.request().method() === 'POST' && /\/sealed\/events$/.test(new URL(response.url()).pathname)) stepStatuses.push(response.status());
+  });
   page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
   page.on('response', (response) =>
     pending.push(response.body().then((body) => wire.push(body.toString('utf8')), () => {})),
@@ -766,6 +772,59 @@ async function consoleKeysInBrowser(browser, origin, person, sealed) {
   await page.waitForFunction((text) => document.body.innerText.includes(text), SEALED_HANDLER_REPLY);
   check(true, 'the reply, sealed in the browser, reads back on screen');
   await examine(page, 'console-keys-04-conversation', { viewport: DESKTOP });
+
+  // Procedure steps: the letter is written and sealed in the browser, shown before it is
+  // recorded (the case is at stage 2: the reporter asked for it from the mailbox).
+  await page.goto(`${caseUrl}/procedure`);
+  await page.waitForSelector('#acknowledge-points');
+  await page.fill('#acknowledge-points', STEP_POINTS);
+  await page.click('#event-acknowledge button[type="submit"]');
+  await page.waitForSelector('.step-confirmation');
+  const preview = await page.textContent('.step-confirmation');
+  check(preview.includes(STEP_POINTS) && preview.includes('Thank you for raising your concern'), 'the acknowledgement letter, written in the browser, is shown before it is recorded');
+  check(await page.evaluate(() => document.activeElement && document.activeElement.id.endsWith('confirmation-heading')), 'the confirmation takes the focus');
+  await examine(page, 'console-keys-06-step-confirmation', { viewport: DESKTOP });
+  const recordedStep = () =>
+    page.waitForResponse((response) => response.request().method() === 'POST' && /\/sealed\/events$/.test(new URL(response.url()).pathname));
+  await Promise.all([recordedStep(), page.click('.step-confirmation button:has-text("Yes, record it")')]);
+  await page.waitForURL(/done=recorded/);
+  check((await page.textContent('main')).includes('Concern acknowledged'), 'the acknowledgement is on the timeline');
+  await page.goto(`${caseUrl}/procedure`);
+  await page.waitForFunction((text) => document.body.innerText.includes(text), `Points to investigate: ${STEP_POINTS}`);
+  check(true, "the timeline shows the step's detail, opened in the browser");
+  // A step without the words it needs: refused in the browser, nothing sent.
+  await page.click('#event-update button[type="submit"]');
+  await page.waitForSelector('#event-update .error-message');
+  check((await page.textContent('#event-update .error-message')).includes('The update for the reporter is needed'), 'an update without words is refused, as on the server');
+  await page.fill('#update-message', STEP_UPDATE);
+  await page.click('#event-update button[type="submit"]');
+  await page.waitForSelector('.step-confirmation');
+  await Promise.all([recordedStep(), page.click('.step-confirmation button:has-text("Yes, record it")')]);
+  await page.waitForURL(/done=recorded/);
+  await page.goto(`${caseUrl}/conversation`);
+  await page.waitForFunction((text) => document.body.innerText.includes(text), STEP_UPDATE);
+  const letters = await page.evaluate(() => document.body.innerText);
+  check(letters.includes(STEP_POINTS) && letters.includes(STEP_UPDATE), 'both letters, sealed in the browser, read back in the conversation');
+
+  // Giving the investigator access, with the reporter asked about the identity: the case key
+  // and identity key are wrapped in the browser after the recipient's key fingerprint is shown.
+  await page.goto(`${caseUrl}/access`);
+  await page.fill('#grant-email', investigator.email);
+  await page.check('#grant-identity');
+  await page.click('button:has-text("Give access")');
+  await page.waitForSelector('.step-confirmation .fingerprint');
+  const grantPreview = await page.textContent('.step-confirmation');
+  check(grantPreview.includes('Ivan Investigator') && /[0-9A-Z]{4} [0-9A-Z]{4} [0-9A-Z]{4} [0-9A-Z]{4}/.test(grantPreview), "the grant names the person and shows their key's fingerprint before anything is wrapped");
+  await examine(page, 'console-keys-07-grant-confirmation', { viewport: DESKTOP });
+  await page.click('.step-confirmation button:has-text("Yes, give them access")');
+  await page.waitForURL(/done=granted/);
+  const holders = await page.textContent('#holders');
+  check(holders.includes('Ivan Investigator'), 'the investigator holds the case, granted from the browser');
+  // Once more: the server says they hold it already.
+  await page.fill('#grant-email', investigator.email);
+  await page.click('button:has-text("Give access")');
+  await page.waitForSelector('#holders form .error-message');
+  check((await page.textContent('#holders form .error-message')).includes('already holds'), 'a second grant to the same person is refused with the reason');
   // Back to the inbox at 320 px: the reflow check after visiting a case.
   await page.goto(`${origin}/console`);
   await examine(page, 'console-keys-05-inbox-after-case', { viewport: DESKTOP });
@@ -778,6 +837,12 @@ async function consoleKeysInBrowser(browser, origin, person, sealed) {
   check(Boolean(proofPost) && /proof=/.test(proofPost), 'the sign-in posted a login proof');
   const sealedPost = wire.find((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed/.test(entry));
   check(Boolean(sealedPost) && /sealed=/.test(sealedPost), 'the reply went sealed to /console/cases/…/sealed');
+  const grantPost = wire.find((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed\/grants\n/.test(entry));
+  check(Boolean(grantPost) && /case_wrap=/.test(grantPost) && /identity_wrap=/.test(grantPost) && /sealed_reason=/.test(grantPost), 'the grant went as wraps made in the browser to /console/cases/…/sealed/grants');
+  const stepPosts = wire.filter((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed\/events\n/.test(entry));
+  // Two steps, each sent once (or again after a 409 that asked for it to be sealed again).
+  check(stepPosts.length >= 2 && stepPosts.every((entry) => /sealed=/.test(entry) && /basis=/.test(entry)), `both steps went with their letters sealed to /console/cases/…/sealed/events (${stepPosts.length} posts: ${stepStatuses.join(', ')})`);
+  check(stepStatuses.filter((status) => status === 201).length === 2, `both steps were recorded once (${stepStatuses.join(', ')})`);
   const forms = (secret) => [
     secret,
     encodeURIComponent(secret),
@@ -791,12 +856,22 @@ async function consoleKeysInBrowser(browser, origin, person, sealed) {
     ["the reporter's contact details", sealed.contact],
     ["the reporter's message", sealed.message],
     ["the handler's reply", SEALED_HANDLER_REPLY],
+    ['the points of the stage 2 acknowledgement', STEP_POINTS],
+    ['the update for the reporter', STEP_UPDATE],
     ['the opened secret key', kept ? kept.key : 'no key kept'],
   ];
   for (const [what, secret] of secrets) {
     check(!wire.some((entry) => forms(secret).some((form) => entry.includes(form))), `never on the wire in plaintext: ${what}`);
   }
   check(wire.length > 10, `the wire was recorded (${wire.length} requests and responses)`);
+  // Declaring a conflict of interest needs no key: the same confirmation as without JavaScript,
+  // and the case leaves this handler's inbox.
+  await page.goto(`${caseUrl}/access`);
+  await page.click('button:has-text("Declare a conflict of interest")');
+  await page.waitForSelector('button:has-text("Yes, declare the conflict")');
+  await page.click('button:has-text("Yes, declare the conflict")');
+  await page.waitForURL(/done=conflict_declared/);
+  check(!(await page.textContent('main')).includes(sealed.reference), 'after declaring a conflict the case is gone from the inbox');
   // Signing out forgets the key.
   await Promise.all([
     page.waitForURL(/\/console\/sign-in/),
@@ -831,6 +906,7 @@ async function main() {
     };
     const handler = account('ann@browsershire.scot', 'Ann Intake', 'contact', ['--intake', '--job-title', 'Confidential contact']);
     const lead = account('lee@browsershire.scot', 'Lee Lead', 'lead');
+    const investigator = account('ivan@browsershire.scot', 'Ivan Investigator', 'investigator', ['--job-title', 'Investigator']);
 
     server = await startServer(bin, dataDir, await freePort());
     browser = await chromium.launch({
@@ -857,7 +933,7 @@ async function main() {
     console.log('reporter mailbox with JavaScript: opened in the browser');
     await mailboxWithJavaScript(browser, server.origin, handler, sealed);
     console.log('console: signing in without sending the password (JavaScript on)');
-    await consoleKeysInBrowser(browser, server.origin, handler, sealed);
+    await consoleKeysInBrowser(browser, server.origin, handler, sealed, investigator);
   } finally {
     if (browser) await browser.close();
     if (server) server.child.kill('SIGTERM');

@@ -13,7 +13,7 @@ use crate::support::{Person, TestApp};
 use speakup::crypto::{PasswordCost, PasswordKeys, Secret};
 
 /// Posts a form with the browser's CSRF token, as console.js does with `fetch`.
-async fn submit<S, B>(
+pub(crate) async fn submit<S, B>(
     browser: &mut Browser<S>,
     uri: &str,
     fields: &[(&str, &str)],
@@ -32,7 +32,7 @@ where
     browser.post_form(uri, &all).await
 }
 
-fn json(page: &crate::browser::Page) -> Value {
+pub(crate) fn json(page: &crate::browser::Page) -> Value {
     serde_json::from_str(&page.body).unwrap_or_else(|_| panic!("not JSON: {}", page.body))
 }
 
@@ -58,7 +58,7 @@ fn proof_of(keys: &PasswordKeys) -> String {
     data_encoding::BASE64.encode(keys.proof().expose_bytes())
 }
 
-fn audit_actions(app: &TestApp) -> Vec<(String, String, Option<String>)> {
+pub(crate) fn audit_actions(app: &TestApp) -> Vec<(String, String, Option<String>)> {
     app.portal()
         .store
         .read(|tx| speakup::store::audit::page(tx, 0, 10_000))
@@ -321,7 +321,7 @@ async fn proof_sign_ins_back_off_like_password_sign_ins() {
 }
 
 /// Signs a person in as console.js does; answers their opened secret key.
-async fn browser_sign_in<S, B>(
+pub(crate) async fn browser_sign_in<S, B>(
     app: &TestApp,
     browser: &mut Browser<S>,
     person: &Person,
@@ -363,14 +363,14 @@ where
     keys.open_handler_secret(&person.id, &sealed).unwrap()
 }
 
-fn unbase64(value: &Value) -> Vec<u8> {
+pub(crate) fn unbase64(value: &Value) -> Vec<u8> {
     data_encoding::BASE64
         .decode(value.as_str().unwrap().as_bytes())
         .unwrap()
 }
 
 /// Opens every record of a sealed case as console.js does: (kind, text).
-fn open_all(case: &Value, secret: &speakup::crypto::SecretKey) -> Vec<(String, String)> {
+pub(crate) fn open_all(case: &Value, secret: &speakup::crypto::SecretKey) -> Vec<(String, String)> {
     use speakup::crypto::{Aad, KeyKind, Provenance, RecordKind, WrapContext, open, unwrap_key};
     let case_id = case["case_id"].as_str().unwrap();
     let cdk = unwrap_key(

@@ -16,6 +16,96 @@ use speakup::crypto::{
     SubmissionToken, WrapContext, derive_password_keys, open, seal, unwrap_key, wrap_key,
 };
 
+use speakup::procedure::steps::{StepFacts, StepWords, encode_facts, write};
+use speakup::procedure::{Due, EscalationReason, EventKind, NotWhistleblowingKind, Outcome, State};
+
+/// Steps of every kind with words in them (including text JSON and the page must carry intact).
+fn step_samples() -> Vec<(StepFacts, StepWords<'static>)> {
+    use time::macros::date;
+    let due = Due {
+        acknowledge_by: Some(date!(2026 - 11 - 18)),
+        respond_by: Some(date!(2026 - 12 - 14)),
+        update_by: Some(date!(2027 - 01 - 12)),
+        ..Due::default()
+    };
+    let words = StepWords {
+        reason: "Two witnesses are on leave until 1 December.",
+        authorised_by: "Dana Director, director of nursing",
+        findings: "The rota was short on 12 nights; «quotes» and \"marks\" stay.",
+        actions: "Two posts advertised.\nA weekly check of rotas.",
+        learning: "Check rotas weekly.",
+        message: "We have spoken to the ward manager ✓",
+        points: "1. Staffing on nights.\n2. The escalation route.",
+    };
+    let facts = |kind, state_before, not_whistleblowing| StepFacts {
+        kind,
+        state_before,
+        due,
+        not_whistleblowing,
+        contact: "Cora Contact, Confidential contact".to_owned(),
+    };
+    vec![
+        (facts(EventKind::Acknowledge, State::Stage2, None), words),
+        (facts(EventKind::Stage1, State::Received, None), words),
+        (
+            facts(
+                EventKind::Stage2 {
+                    reason: EscalationReason::Complex,
+                },
+                State::Received,
+                None,
+            ),
+            words,
+        ),
+        (
+            facts(
+                EventKind::NotWhistleblowing,
+                State::Received,
+                Some(NotWhistleblowingKind::PatientComplaint),
+            ),
+            words,
+        ),
+        (
+            facts(
+                EventKind::Extend {
+                    until: date!(2026 - 12 - 04),
+                },
+                State::Stage1,
+                None,
+            ),
+            words,
+        ),
+        (facts(EventKind::Update, State::Stage2, None), words),
+        (facts(EventKind::Withdraw, State::Stage1, None), words),
+        (
+            facts(
+                EventKind::Close {
+                    outcome: Outcome::PartiallyUpheld,
+                },
+                State::Stage2,
+                None,
+            ),
+            words,
+        ),
+    ]
+}
+
+fn words_text(words: &StepWords<'_>) -> String {
+    [
+        ("reason", words.reason),
+        ("authorised_by", words.authorised_by),
+        ("findings", words.findings),
+        ("actions", words.actions),
+        ("learning", words.learning),
+        ("message", words.message),
+        ("points", words.points),
+    ]
+    .iter()
+    .map(|(name, value)| format!("{name}={value}"))
+    .collect::<Vec<_>>()
+    .join("\0")
+}
+
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/crypto.json");
 
 fn bytes32(seed: u8) -> [u8; 32] {
@@ -207,7 +297,20 @@ fn compute(existing: &Value) -> Value {
             json!({"password": password, "salt": hex(&salt),
                    "cost": {"memoryKib": cost.memory_kib, "iterations": cost.iterations,
                             "parallelism": cost.parallelism},
-                   "kek": hex(keys.kek().expose_bytes()), "verifier": hex(&keys.verifier())})
+                   "kek": hex(keys.kek().expose_bytes()), "proof": hex(keys.proof().expose_bytes()),
+                   "verifier": hex(&keys.verifier())})
+        })
+        .collect();
+
+    // Procedure steps' letters (not cryptography, but the same module): what the server
+    // answers as facts, with a handler's words added, must give the letter and detail the
+    // server writes itself.
+    let steps: Vec<Value> = step_samples()
+        .into_iter()
+        .map(|(facts, words)| {
+            let text = format!("{}\0{}", encode_facts(&facts), words_text(&words));
+            let written = write(&facts, &words).unwrap();
+            json!({"text": text, "letter": written.letter, "detail": written.detail})
         })
         .collect();
 
@@ -218,6 +321,7 @@ fn compute(existing: &Value) -> Value {
         "wrap": wraps,
         "reporter_wrap": reporter_wraps,
         "password": passwords,
+        "step": steps,
     })
 }
 

@@ -6,6 +6,7 @@
 mod api_client;
 mod audit_anchoring;
 mod browser;
+mod browser_casework;
 mod browser_keys;
 mod object_store;
 mod support;

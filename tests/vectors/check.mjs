@@ -69,7 +69,7 @@ export function checkVectors(api, vectors) {
   for (const [i, v] of vectors.password.entries()) {
     const keys = api.passwordKeys(v.password, unhex(v.salt), v.cost);
     expect(hex(keys.kek) === v.kek, `password[${i}] key-encryption key`);
-    expect(hex(keys.verifier) === v.verifier, `password[${i}] verifier`);
+    expect(hex(keys.proof) === v.proof, `password[${i}] login proof`);
   }
   failsWith('input', () => api.passwordKeys('pw', new Uint8Array(16), { memoryKib: 1024, iterations: 1, parallelism: 1 }), 'a weak Argon2 cost is refused');
   // -- The reporter's mailbox in the browser ----------------------------------------------------
@@ -79,6 +79,17 @@ export function checkVectors(api, vectors) {
     expect(hex(storedHash) === v.mailbox_proof_hash, `case_key[${i}] mailbox proof hash`);
   }
   failsWith('case_key_malformed', () => api.mailboxProof('not a key'), 'a mailbox proof needs a case key');
+
+  // -- Procedure steps written in the browser (the handler console) --------------------------
+  for (const [i, v] of vectors.step.entries()) {
+    const written = api.stepLetter(v.text);
+    expect(written.letter === v.letter, `step[${i}] letter`);
+    expect(written.detail === v.detail, `step[${i}] detail`);
+  }
+  const extend = vectors.step.find((v) => v.text.startsWith('type=extend'));
+  const noReason = extend.text.replace(/reason=[^\0]*/, 'reason=');
+  expect(api.stepLetter(noReason).missing === 'the reason for the extension', 'a step without the words it needs says which');
+  failsWith('input', () => api.stepLetter('type=received'), 'malformed step text is refused');
 
   return { checks, failures };
 }

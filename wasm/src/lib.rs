@@ -23,6 +23,12 @@ use zeroize::Zeroize;
 #[allow(dead_code, unused_imports, clippy::wrong_self_convention)]
 mod crypto;
 
+// The part of the procedure that writes a procedure step's letter (`src/procedure/steps.rs`
+// and what it needs), exactly as the server compiles it: a browser session writes and seals
+// the letter itself, so its handler's words never reach the server.
+#[allow(dead_code, unused_imports, clippy::all)]
+mod procedure;
+
 use crypto::{
     Aad, CaseKey, CaseKeyError, CryptoError, DataKey, KeyKind, PasswordCost, Provenance, PublicKey,
     RecordKind, Secret, SecretKey, WrapContext,
@@ -438,9 +444,10 @@ pub unsafe extern "C" fn su_fingerprint(public_ptr: *const u8, public_len: usize
     answer(array32(public).map(|key| PublicKey::from_bytes(key).fingerprint().into_bytes()))
 }
 
-/// One Argon2id run over a handler's password: key-encryption key (32) ‖ login verifier (32).
-/// The cost must pass the same checks as on the server (the production floor, or the named
-/// test cost).
+/// One Argon2id run over a handler's password: key-encryption key (32) ‖ login proof (32). The
+/// console signs in with the proof (the server stores only its hash, the login verifier); the
+/// key-encryption key opens the handler's sealed secret key and never leaves the page. The cost
+/// must pass the same checks as on the server (the production floor, or the named test cost).
 ///
 /// # Safety
 /// Every pointer and length must describe a live buffer from [`su_alloc`].
@@ -466,7 +473,7 @@ pub unsafe extern "C" fn su_password_keys(
         };
         let keys = crypto::derive_password_keys(&password, &salt, cost)?;
         let mut out = keys.kek().expose_bytes().to_vec();
-        out.extend_from_slice(&keys.verifier());
+        out.extend_from_slice(keys.proof().expose_bytes());
         Ok(out)
     })();
     answer(outcome)
@@ -493,39 +500,36 @@ pub unsafe extern "C" fn su_mailbox_proof(key_ptr: *const u8, key_len: usize) ->
     answer(outcome)
 }
 
-// Handler console (issue 14): signing in without sending the password.
+// Handler console (issue 14): procedure steps recorded from the browser.
 
-/// One Argon2id run over a handler's password, as the console signs in with it:
-/// key-encryption key (32) ‖ login proof (32). The proof is what the server is sent (it stores
-/// only its hash); the key-encryption key opens the handler's sealed secret key and never
-/// leaves the page. The cost must pass the same checks as on the server.
+/// Writes a procedure step's letter and detail from `text`: the facts the server answered
+/// (`POST /console/cases/{ref}/sealed/events/facts`) and the handler's words, in the format of
+/// `procedure::steps` (`name=value` fields separated by NUL). Answers `L` ‖ letter ‖ NUL ‖
+/// detail, or `M` ‖ what is missing (in words) when the step needs words it was not given;
+/// malformed text is [`Failure::Input`].
 ///
 /// # Safety
-/// Every pointer and length must describe a live buffer from [`su_alloc`].
+/// The pointer and length must describe a live buffer from [`su_alloc`].
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn su_login_keys(
-    password_ptr: *const u8,
-    password_len: usize,
-    salt_ptr: *const u8,
-    salt_len: usize,
-    memory_kib: u32,
-    iterations: u32,
-    parallelism: u32,
-) -> i32 {
+pub unsafe extern "C" fn su_step_letter(text_ptr: *const u8, text_len: usize) -> i32 {
     // SAFETY: passed on from the caller.
-    let (password, salt) = unsafe { (text(password_ptr, password_len), bytes(salt_ptr, salt_len)) };
-    let outcome = (|| {
-        let password = Secret::new(password?.to_owned());
-        let salt = <[u8; 16]>::try_from(salt).map_err(|_| Failure::Input)?;
-        let cost = PasswordCost {
-            memory_kib,
-            iterations,
-            parallelism,
-        };
-        let keys = crypto::derive_password_keys(&password, &salt, cost)?;
-        let mut out = keys.kek().expose_bytes().to_vec();
-        out.extend_from_slice(keys.proof().expose_bytes());
-        Ok(out)
-    })();
+    let outcome = unsafe { text(text_ptr, text_len) }.and_then(|text| {
+        match procedure::steps::compose(text) {
+            Ok(composed) => {
+                let mut out = Vec::with_capacity(composed.letter.len() + composed.detail.len() + 2);
+                out.push(b'L');
+                out.extend_from_slice(composed.letter.as_bytes());
+                out.push(0);
+                out.extend_from_slice(composed.detail.as_bytes());
+                Ok(out)
+            }
+            Err(procedure::steps::ComposeError::Missing(what)) => {
+                let mut out = vec![b'M'];
+                out.extend_from_slice(what.as_bytes());
+                Ok(out)
+            }
+            Err(procedure::steps::ComposeError::Malformed) => Err(Failure::Input),
+        }
+    });
     answer(outcome)
 }

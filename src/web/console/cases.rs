@@ -239,6 +239,8 @@ struct NoteView {
 
 #[derive(Serialize)]
 struct TimelineEntry {
+    /// For a session whose key is in the browser, which fills in the detail.
+    event_id: String,
     on: Day,
     what: String,
     by: Option<String>,
@@ -450,6 +452,7 @@ fn case_view(
             .events
             .iter()
             .map(|e| TimelineEntry {
+                event_id: e.id.clone(),
                 on: day(e.on),
                 what: events::event_words(e),
                 by: e.by.clone(),

@@ -51,9 +51,27 @@ pub fn routes(config: &mut web::ServiceConfig) {
             "/console/cases/{reference}/sealed",
             web::get().to(sealed::case),
         )
+        .service(
+            web::resource("/console/cases/{reference}/sealed")
+                .app_data(super::form_config(super::MAX_TEXT_FORM_BYTES))
+                .route(web::post().to(sealed::append)),
+        )
         .route(
-            "/console/cases/{reference}/sealed",
-            web::post().to(sealed::append),
+            "/console/cases/{reference}/sealed/grants/recipient",
+            web::post().to(sealed::grant_recipient),
+        )
+        .route(
+            "/console/cases/{reference}/sealed/grants",
+            web::post().to(sealed::grant),
+        )
+        .route(
+            "/console/cases/{reference}/sealed/events/facts",
+            web::post().to(sealed::step_facts),
+        )
+        .service(
+            web::resource("/console/cases/{reference}/sealed/events")
+                .app_data(super::form_config(sealed::MAX_STEP_FORM_BYTES))
+                .route(web::post().to(sealed::record_step)),
         )
         .route(
             "/console/cases/{reference}/{part}",

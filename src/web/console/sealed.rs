@@ -8,7 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::day;
 use crate::model::Author;
+use crate::procedure::{
+    EscalationReason, EventType, NotWhistleblowingKind, Outcome, parse_typed_date,
+};
 use crate::service::browser_cases::BrowserSealed;
+use crate::service::case_events::{BrowserStep, EventInput};
+use crate::service::casework::{BrowserGrant, BrowserIdentityRequest};
 use crate::service::{Portal, ServiceError};
 use crate::web::auth::ConsoleHandler;
 use crate::web::blocking;
@@ -66,14 +71,7 @@ pub async fn case(
     handler: ConsoleHandler,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let handler = handler.0;
-    if !handler.key_in_browser() {
-        return Err(ServiceError::Conflict {
-            code: "key_on_server",
-            message: "this session reads cases on the server; the page shows them".to_owned(),
-        }
-        .into());
-    }
+    let handler = browser_only(handler)?;
     let portal = portal.into_inner();
     let reference = reference.into_inner();
     let sealed = blocking(move || portal.sealed_case(&handler, &reference)).await?;
@@ -166,4 +164,318 @@ pub async fn append(
     })
     .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(Stored { position }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Procedure steps whose letter the browser writes and seals
+
+/// A procedure step from `console.js`: the step's facts (as the no-JavaScript form has them),
+/// the learning (kept in the clear for the learning reports, as the form says), and for
+/// `…/sealed/events` the sealed letter and what it is bound to. The handler's other words
+/// (reason, findings, actions, message, points, who authorised it) are refused if sent: they
+/// stay in the browser.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepForm {
+    #[serde(default)]
+    csrf: String,
+    event_type: EventType,
+    #[serde(default)]
+    escalation: Option<EscalationReason>,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    outcome: Option<Outcome>,
+    #[serde(default)]
+    not_whistleblowing: Option<NotWhistleblowingKind>,
+    #[serde(default)]
+    learning: String,
+    #[serde(default)]
+    learning_publishable: Option<String>,
+    #[serde(default)]
+    event_id: String,
+    #[serde(default)]
+    record_id: String,
+    #[serde(default)]
+    position: String,
+    #[serde(default)]
+    written_on: String,
+    #[serde(default)]
+    basis: String,
+    /// base64
+    #[serde(default)]
+    sealed: String,
+}
+
+impl StepForm {
+    /// Reads the posted fields; a field this endpoint does not take (such as the words) is a
+    /// 400, never silently accepted.
+    fn read(posted: Vec<(String, String)>) -> Result<StepForm, ServiceError> {
+        let object: serde_json::Map<String, serde_json::Value> = posted
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| (name, serde_json::Value::String(value)))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(object)).map_err(|error| {
+            ServiceError::invalid(
+                "invalid_form",
+                format!("the step could not be read ({error}); the handler's words stay in the browser and are never sent"),
+            )
+        })
+    }
+
+    fn input(&self) -> Result<EventInput, ServiceError> {
+        let until = match self.until.trim() {
+            "" => None,
+            text => Some(parse_typed_date(text).map_err(|_| {
+                ServiceError::invalid(
+                    "invalid_date",
+                    "enter the new date like 4 December 2026 or 4/12/2026",
+                )
+            })?),
+        };
+        let mut input = EventInput::new(self.event_type);
+        input.until = until;
+        input.escalation = self.escalation;
+        input.outcome = self.outcome;
+        input.not_whistleblowing = self.not_whistleblowing;
+        input.learning = self.learning.clone();
+        input.learning_publishable = super::ticked(&self.learning_publishable);
+        Ok(input)
+    }
+}
+
+/// The form of a sealed step: the longest sealed letter the service takes, in base64, and the
+/// other fields.
+pub const MAX_STEP_FORM_BYTES: usize =
+    crate::service::case_events::MAX_SEALED_STEP / 3 * 4 + 16 * 1024;
+
+#[derive(Serialize)]
+struct StepFacts {
+    case_id: String,
+    /// The facts as the module's `su_step_letter` reads them (`name=value` fields separated
+    /// by NUL), to which the browser adds the handler's words.
+    facts: String,
+    /// Digest of the facts, sent back with the sealed letter.
+    basis: String,
+    position: i32,
+    today: String,
+}
+
+/// `POST /console/cases/{reference}/sealed/events/facts`: checks a step's facts (allowed now,
+/// the new date, the outcome) and answers what the browser writes its letter from. Records
+/// nothing.
+pub async fn step_facts(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    posted: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, ApiError> {
+    let form = StepForm::read(posted.into_inner())?;
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let handler = browser_only(handler)?;
+    let input = form.input()?;
+    let portal = portal.into_inner();
+    let reference = reference.into_inner();
+    let check = blocking(move || portal.check_browser_step(&handler, &reference, &input)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(StepFacts {
+            case_id: check.case_id,
+            facts: check.facts,
+            basis: check.basis,
+            position: check.position,
+            today: check.today.to_string(),
+        }))
+}
+
+/// `POST /console/cases/{reference}/sealed/events`: records a step with the letter the browser
+/// sealed. 201 with the case's new stage, status and dates; 409 `case_changed`,
+/// `position_taken` or `day_changed` when the browser must write or seal it again.
+pub async fn record_step(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    posted: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, ApiError> {
+    let form = StepForm::read(posted.into_inner())?;
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let handler = browser_only(handler)?;
+    let input = form.input()?;
+    let sealed = data_encoding::BASE64
+        .decode(form.sealed.as_bytes())
+        .map_err(|_| ServiceError::invalid("invalid_sealed", "the sealed letter is not base64"))?;
+    let position = form
+        .position
+        .parse::<i32>()
+        .map_err(|_| ServiceError::invalid("invalid_position", "the position is a whole number"))?;
+    let portal = portal.into_inner();
+    let reference = reference.into_inner();
+    let recorded = blocking(move || {
+        portal.record_browser_step(
+            &handler,
+            &reference,
+            &BrowserStep {
+                input,
+                event_id: &form.event_id,
+                record_id: &form.record_id,
+                position,
+                written_on: &form.written_on,
+                basis: &form.basis,
+                sealed: &sealed,
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(recorded))
+}
+
+/// The endpoints above are for sessions whose key is in the browser; a session with its key on
+/// the server records steps through the page's forms.
+fn browser_only(handler: ConsoleHandler) -> Result<crate::service::sessions::Handler, ApiError> {
+    let handler = handler.0;
+    if handler.key_in_browser() {
+        Ok(handler)
+    } else {
+        Err(key_on_server().into())
+    }
+}
+
+fn key_on_server() -> ServiceError {
+    ServiceError::Conflict {
+        code: "key_on_server",
+        message: "this session holds its key on the server; use the page's forms".to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grants whose wraps the browser makes
+
+#[derive(Deserialize)]
+pub struct GrantForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    /// `yes`: also ask the reporter to share their identity with this person.
+    #[serde(default)]
+    identity: Option<String>,
+    /// base64: the case key wrapped for the person.
+    #[serde(default)]
+    case_wrap: String,
+    #[serde(default)]
+    request_id: String,
+    /// base64: the identity key wrapped for the person, kept until the reporter agrees.
+    #[serde(default)]
+    identity_wrap: String,
+    /// base64: the request's reason sealed under the case key.
+    #[serde(default)]
+    sealed_reason: String,
+}
+
+#[derive(Serialize)]
+struct RecipientJson {
+    case_id: String,
+    user_id: String,
+    name: String,
+    role: &'static str,
+    /// base64
+    public_key: String,
+    fingerprint: String,
+    case_wrap: bool,
+    identity_request: bool,
+}
+
+/// `POST /console/cases/{reference}/sealed/grants/recipient`: checks a grant and answers the
+/// person's public key and what the browser has to make. Records nothing.
+pub async fn grant_recipient(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    form: web::Form<GrantForm>,
+) -> Result<HttpResponse, ApiError> {
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let handler = browser_only(handler)?;
+    let form = form.into_inner();
+    let with_identity = super::ticked(&form.identity);
+    let portal = portal.into_inner();
+    let reference = reference.into_inner();
+    let recipient = blocking(move || {
+        portal.check_browser_grant(&handler, &reference, &form.email, with_identity)
+    })
+    .await?;
+    let public = crate::crypto::PublicKey::from_bytes(recipient.public_key);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(RecipientJson {
+            case_id: recipient.case_id,
+            user_id: recipient.user_id,
+            name: recipient.name,
+            role: recipient.role,
+            public_key: data_encoding::BASE64.encode(public.as_bytes()),
+            fingerprint: public.fingerprint(),
+            case_wrap: recipient.case_wrap,
+            identity_request: recipient.identity_request,
+        }))
+}
+
+fn optional_base64(field: &str, what: &str) -> Result<Option<Vec<u8>>, ServiceError> {
+    if field.is_empty() {
+        return Ok(None);
+    }
+    data_encoding::BASE64
+        .decode(field.as_bytes())
+        .map(Some)
+        .map_err(|_| ServiceError::invalid("invalid_wrap", format!("{what} is not base64")))
+}
+
+/// `POST /console/cases/{reference}/sealed/grants`: a grant with the wraps the browser made.
+/// 201; 400 when a wrap is missing, unexpected or malformed; 409 as the server-side grant.
+pub async fn grant(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    form: web::Form<GrantForm>,
+) -> Result<HttpResponse, ApiError> {
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let handler = browser_only(handler)?;
+    let form = form.into_inner();
+    let with_identity = super::ticked(&form.identity);
+    let case_wrap = optional_base64(&form.case_wrap, "the wrapped case key")?;
+    let identity_wrap = optional_base64(&form.identity_wrap, "the wrapped identity key")?;
+    let sealed_reason = optional_base64(&form.sealed_reason, "the sealed reason")?;
+    let portal = portal.into_inner();
+    let reference = reference.into_inner();
+    blocking(move || {
+        let identity = match (&identity_wrap, &sealed_reason) {
+            (Some(identity_wrap), Some(sealed_reason)) => Some(BrowserIdentityRequest {
+                request_id: &form.request_id,
+                identity_wrap,
+                sealed_reason,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ServiceError::invalid(
+                    "wrap_missing",
+                    "an identity request needs both the wrapped identity key and the sealed reason",
+                ));
+            }
+        };
+        portal.record_browser_grant(
+            &handler,
+            &reference,
+            &BrowserGrant {
+                email: &form.email,
+                with_identity,
+                case_wrap: case_wrap.as_deref(),
+                identity,
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({"granted": true})))
 }
