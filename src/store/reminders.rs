@@ -187,34 +187,25 @@ pub struct DueCursor {
 }
 
 /// Up to `limit` windows whose next check is on or before `today`, after `after`, in the order
-/// of the `reminder_schedule_next_check` index (so each page is an index range read, however
-/// many cases are open).
+/// of the `reminder_schedule_next_check` index, with their cases' references (one query).
+///
+/// The cursor is a row-value comparison, `(next_check_on, case_id, obligation) > (…)`, which both
+/// backends turn into the start of an index range: each page reads only its own rows. (The same
+/// condition spelt with `OR`s was only a filter: every page walked the range again from its
+/// start, past every row earlier pages had read, and on PostgreSQL past their dead versions.)
 pub fn due_page(
     tx: &mut Tx,
     today: Date,
     after: Option<&DueCursor>,
     limit: usize,
 ) -> Result<Vec<DueWindow>, StoreError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Date as SqlDate, Text};
     use reminder_schedule::dsl as s;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    // The first page starts before any day the schedule can hold.
-    let start = DueCursor {
-        next_check: time::macros::date!(1900 - 01 - 01),
-        case: String::new(),
-        obligation: String::new(),
-    };
-    let after = after.unwrap_or(&start);
-    let rows: Vec<(String, String, String, Date, Date, Option<Date>)> = s::reminder_schedule
+    let page = s::reminder_schedule
+        .inner_join(cases::table)
         .filter(s::next_check_on.le(today))
-        .filter(
-            s::next_check_on
-                .gt(after.next_check)
-                .or(s::next_check_on.eq(after.next_check).and(
-                    s::case_id.gt(&after.case).or(s::case_id
-                        .eq(&after.case)
-                        .and(s::obligation.gt(&after.obligation))),
-                )),
-        )
         .order((
             s::next_check_on.asc(),
             s::case_id.asc(),
@@ -223,40 +214,49 @@ pub fn due_page(
         .select((
             s::case_id,
             s::organisation_id,
+            cases::reference,
             s::obligation,
             s::start_on,
             s::due_on,
             s::next_check_on,
         ))
         .limit(limit)
-        .load(tx)?;
-    let ids: Vec<&str> = rows.iter().map(|row| row.0.as_str()).collect();
-    let references: HashMap<String, String> = cases::table
-        .filter(cases::id.eq_any(ids))
-        .select((cases::id, cases::reference))
-        .load::<(String, String)>(tx)?
-        .into_iter()
-        .collect();
+        .into_boxed();
+    let page = match after {
+        None => page,
+        Some(after) => page.filter(
+            sql::<Bool>(
+                "(reminder_schedule.next_check_on, reminder_schedule.case_id, \
+                 reminder_schedule.obligation) > (",
+            )
+            .bind::<SqlDate, _>(after.next_check)
+            .sql(", ")
+            .bind::<Text, _>(after.case.clone())
+            .sql(", ")
+            .bind::<Text, _>(after.obligation.clone())
+            .sql(")"),
+        ),
+    };
+    type Row = (String, String, String, String, Date, Date, Option<Date>);
+    let rows: Vec<Row> = page.load(tx)?;
     rows.into_iter()
-        .map(|(case, organisation, obligation, start, due, next_check)| {
-            let reference = references
-                .get(&case)
-                .cloned()
-                .ok_or_else(|| StoreError::Corrupt(format!("schedule of unknown case {case}")))?;
-            Ok(DueWindow {
-                case: CaseIndex {
-                    id: CaseId::from_stored(case),
-                    organisation_id: OrganisationId::from_stored(organisation),
-                    reference,
-                },
-                window: ScheduledWindow {
-                    obligation: parse_obligation(&obligation)?,
-                    start,
-                    due,
-                    next_check,
-                },
-            })
-        })
+        .map(
+            |(case, organisation, reference, obligation, start, due, next_check)| {
+                Ok(DueWindow {
+                    case: CaseIndex {
+                        id: CaseId::from_stored(case),
+                        organisation_id: OrganisationId::from_stored(organisation),
+                        reference,
+                    },
+                    window: ScheduledWindow {
+                        obligation: parse_obligation(&obligation)?,
+                        start,
+                        due,
+                        next_check,
+                    },
+                })
+            },
+        )
         .collect()
 }
 
