@@ -223,7 +223,13 @@ fn notices_queued_together_are_kept_each_with_its_own_id() {
         "someone@example.test",
     );
     // Every other notice to an account.
-    let to = |n: usize| if n % 2 == 0 { &anyone } else { &someone };
+    let to = |n: usize| {
+        if n.is_multiple_of(2) {
+            &anyone
+        } else {
+            &someone
+        }
+    };
     let batch: Vec<(Recipient, &Notice)> = notices
         .iter()
         .enumerate()
