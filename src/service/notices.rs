@@ -235,14 +235,13 @@ fn queue_chunk(
         })
         .collect();
     // The chunk read what was recorded after taking the schedule turn (PostgreSQL) or the single
-    // writer's lock (SQLite), so every row is new. Fewer inserted means another scan got in
+    // writer's lock (SQLite), so every row is new. One already there means another scan got in
     // between: roll back rather than send twice; the next pass finds the rows recorded.
-    let inserted = reminders::record_all(tx, &milestones, today)?;
-    if inserted != milestones.len() {
-        return Err(ServiceError::Internal(format!(
-            "another reminder scan recorded {} of these milestones first",
-            milestones.len() - inserted
-        )));
+    let all_new = reminders::record_all(tx, &milestones, today)?;
+    if !all_new {
+        return Err(ServiceError::Internal(
+            "another reminder scan recorded some of these milestones first".to_owned(),
+        ));
     }
     let notices: Vec<Notice> = chunk.planned.iter().map(notice_for).collect();
     let mut queue: Vec<(Recipient, &Notice)> = Vec::new();

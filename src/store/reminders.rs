@@ -361,36 +361,52 @@ pub fn record(
 /// One milestone passed by one window.
 pub type MilestoneRow = (CaseId, Obligation, Date, Milestone);
 
-/// Records many milestones as passed, a few statements in all rather than one per row; rows
-/// already recorded are skipped. Answers how many were new.
-pub fn record_all(tx: &mut Tx, rows: &[MilestoneRow], today: Date) -> Result<usize, StoreError> {
-    let mut inserted = 0;
-    // Five columns a row: far below SQLite's bound-parameter limit.
-    for chunk in rows.chunks(CHUNK / 2) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|(case, obligation, due_on, milestone)| {
-                (
-                    reminders_sent::case_id.eq(case.as_str()),
-                    reminders_sent::obligation.eq(obligation.as_str()),
-                    reminders_sent::due_on.eq(*due_on),
-                    reminders_sent::milestone.eq(milestone.as_str()),
-                    reminders_sent::queued_on.eq(today),
-                )
-            })
-            .collect();
-        inserted += match tx {
-            DbConnection::Sqlite(sqlite) => diesel::insert_into(reminders_sent::table)
-                .values(&values)
-                .on_conflict_do_nothing()
-                .execute(sqlite)?,
-            DbConnection::Postgres(pg) => diesel::insert_into(reminders_sent::table)
-                .values(&values)
-                .on_conflict_do_nothing()
-                .execute(pg)?,
-        };
+/// Records many milestones as passed, a few statements in all rather than one per row. Answers
+/// whether every one was new; false means another scan (a restart, another instance) recorded
+/// one first, and the caller must roll back rather than queue its notices (on PostgreSQL the
+/// transaction is already aborted by then).
+pub fn record_all(tx: &mut Tx, rows: &[MilestoneRow], today: Date) -> Result<bool, StoreError> {
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(case, obligation, due_on, milestone)| {
+            (
+                reminders_sent::case_id.eq(case.as_str()),
+                reminders_sent::obligation.eq(obligation.as_str()),
+                reminders_sent::due_on.eq(*due_on),
+                reminders_sent::milestone.eq(milestone.as_str()),
+                reminders_sent::queued_on.eq(today),
+            )
+        })
+        .collect();
+    match tx {
+        DbConnection::Sqlite(sqlite) => {
+            let mut inserted = 0;
+            // Five columns a row: far below SQLite's bound-parameter limit.
+            for chunk in values.chunks(CHUNK / 2) {
+                inserted += diesel::insert_into(reminders_sent::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .execute(sqlite)?;
+            }
+            Ok(inserted == values.len())
+        }
+        // One COPY: no statement with thousands of parameters to parse and plan. COPY has no
+        // ON CONFLICT: a row recorded first fails it with a unique violation.
+        DbConnection::Postgres(pg) if !values.is_empty() => {
+            match diesel::copy_from(reminders_sent::table)
+                .from_insertable(&values)
+                .execute(pg)
+            {
+                Ok(inserted) => Ok(inserted == values.len()),
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => Ok(false),
+                Err(error) => Err(error.into()),
+            }
+        }
+        DbConnection::Postgres(_) => Ok(true),
     }
-    Ok(inserted)
 }
 
 /// The handlers holding a case key for each of `cases`.

@@ -3,9 +3,11 @@
 
 use std::collections::HashSet;
 
+use diesel::prelude::*;
+use speakup::ids::UserId;
 use speakup::notify::{self, Notice, Recipient};
-use speakup::store::outbox;
 use speakup::store::{Store, StoreError};
+use speakup::store::{outbox, schema};
 use time::{Duration, PrimitiveDateTime};
 
 use crate::support::TestApp;
@@ -195,4 +197,109 @@ fn instances_claiming_at_once_never_share_a_row() {
     let distinct: HashSet<String> = claimed.iter().cloned().collect();
     assert_eq!(claimed.len(), 60, "every row claimed exactly once");
     assert_eq!(distinct, queued);
+}
+
+/// Notices queued together (the reminder scan's way: one multi-row insert on SQLite, one COPY on
+/// PostgreSQL) are all kept, each as it was rendered, with the account behind it or none, and ids
+/// of the usual shape that no other call repeats.
+#[test]
+fn notices_queued_together_are_kept_each_with_its_own_id() {
+    let app = TestApp::new();
+    let store = &app.portal().store;
+    let at = now(&app);
+    let anyone = Recipient {
+        email: "anyone@example.test".to_owned(),
+        user: None,
+    };
+    let notices: Vec<Notice> = (0..5)
+        .map(|n| Notice::Overdue {
+            reference: format!("SU-{n}"),
+            obligation: speakup::procedure::Obligation::Stage1Response,
+            due_on: time::macros::date!(2026 - 11 - 20),
+        })
+        .collect();
+    let someone = Recipient::user(
+        &UserId::from_stored("user-1".to_owned()),
+        "someone@example.test",
+    );
+    // Every other notice to an account.
+    let to = |n: usize| {
+        if n.is_multiple_of(2) {
+            &anyone
+        } else {
+            &someone
+        }
+    };
+    let batch: Vec<(Recipient, &Notice)> = notices
+        .iter()
+        .enumerate()
+        .map(|(n, notice)| (to(n).clone(), notice))
+        .collect();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        ids.extend(
+            store
+                .write(|tx| notify::queue_all(tx, &batch, "https://speakup.test", at))
+                .unwrap(),
+        );
+    }
+    assert!(
+        store
+            .write(|tx| notify::queue_all(tx, &[], "https://speakup.test", at))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(ids.len(), 10);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 10, "{ids:?}");
+    assert!(
+        ids.iter()
+            .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{ids:?}"
+    );
+    let stored: Vec<(
+        String,
+        Option<String>,
+        bool,
+        PrimitiveDateTime,
+        PrimitiveDateTime,
+    )> = store
+        .read(|tx| {
+            Ok::<_, StoreError>(
+                schema::outbox::table
+                    .filter(schema::outbox::sent_at.is_null())
+                    .select((
+                        schema::outbox::id,
+                        schema::outbox::recipient_user_id,
+                        schema::outbox::held_for_digest,
+                        schema::outbox::created_at,
+                        schema::outbox::next_attempt_at,
+                    ))
+                    .load(tx)?,
+            )
+        })
+        .unwrap();
+    assert_eq!(stored.len(), 10);
+    let claimed = store.write(|tx| outbox::claim_due(tx, at, 100)).unwrap();
+    assert_eq!(claimed.len(), 10);
+    for (n, id) in ids.iter().enumerate() {
+        let notice = &notices[n % 5];
+        let recipient = to(n % 5);
+        let row = claimed
+            .iter()
+            .find(|m| &m.id == id)
+            .expect("every row kept");
+        let (_, user, held, created_at, next_attempt_at) = stored
+            .iter()
+            .find(|row| &row.0 == id)
+            .expect("every row kept");
+        assert_eq!(user.as_deref(), recipient.user.as_ref().map(UserId::as_str));
+        assert!(!held, "reminders are not held for a digest");
+        assert_eq!((*created_at, *next_attempt_at), (at, at));
+        let rendered = notice.render("https://speakup.test");
+        assert_eq!(row.recipient, recipient.email);
+        assert_eq!(row.kind, "overdue");
+        assert_eq!(row.subject, rendered.subject);
+        assert_eq!(row.body, rendered.body);
+        assert_eq!(row.attempts, 1);
+    }
 }

@@ -446,3 +446,168 @@ async fn the_backfill_rebuilds_the_schedule_the_scan_reads() {
     let seen: HashSet<CaseId> = references.iter().map(|r| app.case_id(r)).collect();
     assert_eq!(seen.len(), 3);
 }
+
+/// Paging through the due windows with any page size reads each one once, in the index's order
+/// (next check, case, obligation), however the pages fall across ties on the day and on the
+/// case; windows not yet due (or done) are not read.
+#[actix_web::test]
+async fn due_pages_of_any_size_read_every_due_window_once_in_order() {
+    let app = TestApp::new();
+    app.staff();
+    let service = app.service().await;
+    let mut cases = Vec::new();
+    for n in 0..3 {
+        let reference = raise(&service, confidential_concern(&format!("paging {n}")))
+            .await
+            .1;
+        let case = app
+            .portal()
+            .store
+            .read(|tx| speakup::store::cases::find_by_reference(tx, &reference))
+            .unwrap()
+            .expect("the case exists");
+        cases.push(case);
+    }
+    let today = date!(2026 - 11 - 20);
+    let window = |obligation, next_check| ScheduledWindow {
+        obligation,
+        start: date!(2026 - 11 - 02),
+        due: date!(2026 - 12 - 01),
+        next_check,
+    };
+    // Every case has two windows due today (ties on the day and on the case), the first also
+    // one due earlier; one window is not due yet and one is done.
+    let schedules: Vec<reminders::CaseSchedule> = cases
+        .iter()
+        .enumerate()
+        .map(|(n, case)| {
+            let mut windows = vec![
+                window(Obligation::Acknowledge, Some(today)),
+                window(Obligation::Stage2Response, Some(today)),
+            ];
+            match n {
+                0 => windows.push(window(Obligation::Update, Some(date!(2026 - 11 - 18)))),
+                1 => windows.push(window(Obligation::Update, Some(date!(2026 - 11 - 23)))),
+                _ => windows.push(window(Obligation::Update, None)),
+            }
+            reminders::CaseSchedule {
+                case: case.id.clone(),
+                organisation: case.organisation_id.clone(),
+                windows,
+            }
+        })
+        .collect();
+    app.portal()
+        .store
+        .write(|tx| reminders::replace_schedules(tx, &schedules))
+        .unwrap();
+
+    let mut expected: Vec<(Date, String, String, String)> = schedules
+        .iter()
+        .zip(&cases)
+        .flat_map(|(schedule, case)| {
+            schedule.windows.iter().filter_map(move |w| {
+                w.next_check.filter(|day| *day <= today).map(|day| {
+                    (
+                        day,
+                        case.id.as_str().to_owned(),
+                        w.obligation.as_str().to_owned(),
+                        case.reference.clone(),
+                    )
+                })
+            })
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 7);
+
+    for size in 1..=8 {
+        let mut read = Vec::new();
+        let mut after: Option<reminders::DueCursor> = None;
+        loop {
+            let page = app
+                .portal()
+                .store
+                .read(|tx| reminders::due_page(tx, today, after.as_ref(), size))
+                .unwrap();
+            assert!(page.len() <= size);
+            read.extend(page.iter().map(|due| {
+                (
+                    due.window
+                        .next_check
+                        .expect("a due window has a next check"),
+                    due.case.id.as_str().to_owned(),
+                    due.window.obligation.as_str().to_owned(),
+                    due.case.reference.clone(),
+                )
+            }));
+            match page.last() {
+                Some(last) if page.len() == size => {
+                    after = Some(reminders::DueCursor {
+                        next_check: last.window.next_check.unwrap_or(today),
+                        case: last.case.id.as_str().to_owned(),
+                        obligation: last.window.obligation.as_str().to_owned(),
+                    });
+                }
+                _ => break,
+            }
+        }
+        assert_eq!(read, expected, "pages of {size}");
+    }
+}
+
+/// Recording a chunk's milestones answers false when one of them was recorded first (another
+/// scan got in): the caller rolls back and nothing of the chunk stays. All new answers true.
+#[actix_web::test]
+async fn a_milestone_recorded_first_fails_the_whole_chunk() {
+    let app = TestApp::new();
+    app.staff();
+    let service = app.service().await;
+    let reference = raise(&service, confidential_concern("recorded first"))
+        .await
+        .1;
+    let case = case_id(&app, &reference);
+    let due = date!(2026 - 12 - 01);
+    let today = date!(2026 - 11 - 20);
+    let row = |milestone| (case.clone(), Obligation::Stage1Response, due, milestone);
+    let store = &app.portal().store;
+    assert!(
+        store
+            .write(|tx| reminders::record_all(
+                tx,
+                &[row(speakup::procedure::Milestone::Percent50)],
+                today
+            ))
+            .unwrap()
+    );
+    let outcome: Result<(), StoreError> = store.write(|tx| {
+        let all_new = reminders::record_all(
+            tx,
+            &[
+                row(speakup::procedure::Milestone::Percent75),
+                row(speakup::procedure::Milestone::Percent50),
+            ],
+            today,
+        )?;
+        assert!(!all_new, "the 50 % milestone was recorded first");
+        Err(StoreError::Corrupt("roll back".to_owned()))
+    });
+    assert!(outcome.is_err());
+    let recorded: i64 = store
+        .read(|tx| {
+            Ok::<_, StoreError>(
+                reminders_sent::table
+                    .filter(reminders_sent::case_id.eq(case.as_str()))
+                    .count()
+                    .get_result(tx)?,
+            )
+        })
+        .unwrap();
+    assert_eq!(recorded, 1, "nothing of the failed chunk stays");
+    assert!(
+        store
+            .write(|tx| reminders::record_all(tx, &[], today))
+            .unwrap(),
+        "nothing to record is all new"
+    );
+}
