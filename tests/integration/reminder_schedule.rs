@@ -566,7 +566,7 @@ async fn a_milestone_recorded_first_fails_the_whole_chunk() {
     let reference = raise(&service, confidential_concern("recorded first"))
         .await
         .1;
-    let case = case_id(&app, &reference);
+    let case = app.case_id(&reference);
     let due = date!(2026 - 12 - 01);
     let today = date!(2026 - 11 - 20);
     let row = |milestone| (case.clone(), Obligation::Stage1Response, due, milestone);
