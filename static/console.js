@@ -14,7 +14,10 @@
 // sealed here and posted to POST /console/cases/{ref}/sealed. Procedure steps: the letter is
 // written here by the module (the server's own letter code) from the facts the server answers
 // and the handler's words, sealed here, and sent as ciphertext (POST …/sealed/events/facts,
-// POST …/sealed/events). What still needs the key on the server answers 409 and says so.
+// POST …/sealed/events). Grants: the server answers the new holder's public key, the case key is
+// wrapped here (POST …/sealed/grants/recipient, POST …/sealed/grants). Evidence files: cleaned
+// and sealed here, opened here (POST …/sealed/attachments, GET …/sealed/attachments/{id}).
+// The no-JavaScript forms of these need the key on the server and answer 409.
 (function () {
   'use strict';
 
@@ -93,8 +96,8 @@
     'p',
     { class: 'hint', id: 'keys-in-browser-hint' },
     'Your password is turned into your key here, in this browser, and the key stays in this ' +
-      'tab: cases are opened, replies, notes and procedure letters written and sealed, and ' +
-      'access given here. Evidence files still need the server to hold your key.',
+      'tab: cases are opened, replies, notes, procedure letters and files sealed, and access ' +
+      'given here. This needs JavaScript on every console page.',
   );
   box.setAttribute('aria-describedby', 'keys-in-browser-hint');
   choice.append(box, label, hint);
@@ -285,6 +288,7 @@
       }
       const messages = [];
       const notes = [];
+      const files = [];
       for (const record of data.records) {
         const key = record.kind === 'identity' ? identityKey : caseKey;
         if (!key) continue;
@@ -315,6 +319,8 @@
           }
         } else if (record.kind === 'note') {
           notes.push(messageNode('note', record.who, record.written_on, record.day, content.body));
+        } else if (record.kind === 'attachment') {
+          files.push({ record, content });
         }
       }
       if (bySlot.identity && !data.identity_key_wrap) bySlot.identity.replaceChildren();
@@ -326,7 +332,12 @@
         if (notes.length) bySlot.notes.replaceChildren(...notes);
         else say(bySlot.notes, 'No notes yet.');
       }
+      if (bySlot.evidence) {
+        if (files.length) bySlot.evidence.replaceChildren(...fileTable(api, reference, data, files));
+        else say(bySlot.evidence, 'No files yet.');
+      }
       sealForms(api, reference, kept.user);
+      fileForm(api, reference, kept.user);
     } catch (error) {
       for (const slot of slots) {
         say(slot, `This case could not be opened in this browser: ${error && error.message ? error.message : 'unexpected error'}.`);
@@ -727,6 +738,203 @@
     }
     const sent = await postForm(`${base}/sealed/grants`, fields);
     if (sent.response.status !== 201) throw new Error(problemOf(sent, 'access was not given'));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Evidence files: cleaned of metadata and sealed here (by the server's own code in the
+  // module), uploaded sealed; downloaded sealed and opened here. The server never has the key.
+
+  const SLICE = 1024 * 1024;
+
+  // "812 bytes", "4.2 KB", "17.0 MB", as the server's pages write sizes.
+  function humanSize(bytes) {
+    if (bytes < 1000) return `${bytes} bytes`;
+    const units = ['KB', 'MB', 'GB'];
+    let value = bytes / 1000;
+    let unit = 0;
+    while (value >= 1000 && unit + 1 < units.length) {
+      value /= 1000;
+      unit += 1;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+  }
+
+  function fileTable(api, reference, data, files) {
+    const table = element('table');
+    table.append(element('caption', {}, 'Files in this case'));
+    const head = element('tr');
+    for (const title of ['File', 'Size', 'From', 'Added', 'Hidden details removed']) head.append(element('th', { scope: 'col' }, title));
+    const thead = element('thead');
+    thead.append(head);
+    table.append(thead);
+    const body = element('tbody');
+    for (const { record, content } of files) {
+      const row = element('tr');
+      const open = element('button', { type: 'button', class: 'file-button', 'data-file': record.id }, content.name);
+      open.addEventListener('click', async () => {
+        open.disabled = true;
+        try {
+          await downloadFile(api, reference, data, record, content);
+        } catch (error) {
+          const note = element('p', { class: 'error-message', role: 'alert' }, `${content.name} could not be opened: ${error && error.message ? error.message : 'unexpected error'}.`);
+          table.before(note);
+        } finally {
+          open.disabled = false;
+        }
+      });
+      const cell = element('td');
+      cell.append(open);
+      const removed = content.removed_metadata && content.removed_metadata.length ? content.removed_metadata.join('; ') : 'None found';
+      row.append(
+        cell,
+        element('td', {}, humanSize(content.size)),
+        element('td', {}, record.author === 'reporter' ? 'The reporter' : 'A handler'),
+        element('td', {}, record.day),
+        element('td', {}, removed),
+      );
+      body.append(row);
+    }
+    table.append(body);
+    const scroll = element('div', { class: 'table-scroll', role: 'region', 'aria-label': 'Table (scrolls sideways on a small screen)', tabindex: '0' });
+    scroll.append(table);
+    return [
+      scroll,
+      element('p', {}, 'Files always download; they never open in the portal. They are opened in this browser. Open them with care: a file can carry harmful content whoever sent it.'),
+    ];
+  }
+
+  async function downloadFile(api, reference, data, record, content) {
+    const kept = storedKey();
+    if (!kept) throw new Error('your key is not in this tab; sign out and sign in again');
+    const response = await fetch(`/console/cases/${encodeURIComponent(reference)}/sealed/attachments/${encodeURIComponent(record.id)}`, {
+      credentials: 'same-origin',
+    });
+    if (!response.ok) throw new Error(`the file did not load (${response.status})`);
+    let secret = null;
+    let caseKey = null;
+    const parts = [];
+    try {
+      secret = unbase64(kept.key);
+      caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      api.fileOpenBegin(caseKey, data.case_id, record.id);
+    } finally {
+      if (secret) secret.fill(0);
+      if (caseKey) caseKey.fill(0);
+    }
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(api.fileOpenPush(value));
+    }
+    parts.push(api.fileOpenFinish());
+    const url = URL.createObjectURL(new Blob(parts, { type: 'application/octet-stream' }));
+    const link = element('a', { href: url, download: content.name, hidden: '' });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  function fileForm(api, reference, userId) {
+    const base = `/console/cases/${encodeURIComponent(reference)}`;
+    const form = document.querySelector(`form[action="${base}/attachments"]`);
+    if (!form) return;
+    const most = Number(form.dataset.maxBytes || '0');
+    const status = element('p', { class: 'hint', role: 'status' });
+    form.append(status);
+    let busy = false;
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (busy) return;
+      const input = form.querySelector('input[type="file"]');
+      const file = input.files && input.files[0];
+      if (!file) {
+        showFormError(form, 'Choose a file to attach.');
+        return;
+      }
+      if (most && file.size > most) {
+        showFormError(form, `That file is larger than ${Math.floor(most / (1024 * 1024))} MiB, the most one attachment can be; send a smaller file, or split it into parts.`);
+        return;
+      }
+      busy = true;
+      const button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      status.textContent = 'Removing hidden details and sealing the file in this browser…';
+      try {
+        await sendFile(api, base, reference, userId, form, file);
+        window.location.assign(`${base}/conversation?done=attached#evidence`);
+      } catch (error) {
+        status.textContent = '';
+        showFormError(form, `Not added: ${error && error.message ? error.message : 'unexpected error'}.`);
+      } finally {
+        busy = false;
+        button.disabled = false;
+      }
+    });
+  }
+
+  async function sendFile(api, base, reference, userId, form, file) {
+    const kept = storedKey();
+    if (!kept) throw new Error('your key is not in this tab; sign out and sign in again');
+    let data = await fetchCase(reference);
+    const id = randomId();
+    let secret = null;
+    let caseKey = null;
+    const parts = [];
+    let end = null;
+    try {
+      secret = unbase64(kept.key);
+      caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      api.fileSealBegin(caseKey, data.case_id, id);
+      for (let at = 0; at < file.size; at += SLICE) {
+        const slice = new Uint8Array(await file.slice(at, at + SLICE).arrayBuffer());
+        parts.push(api.fileSealPush(slice));
+        slice.fill(0);
+      }
+      end = api.fileSealFinish();
+      parts.push(end.sealed);
+    } finally {
+      if (secret) secret.fill(0);
+      if (caseKey) caseKey.fill(0);
+    }
+    const sealedFile = new Blob(parts, { type: 'application/octet-stream' });
+    const description = JSON.stringify({ name: api.fileName(file.name), size: end.size, removed_metadata: end.removed });
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      if (attempt > 0) data = await fetchCase(reference);
+      let record = null;
+      try {
+        secret = unbase64(kept.key);
+        caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+        record = api.seal(
+          caseKey,
+          {
+            scope: data.case_id,
+            kind: 'attachment',
+            record: id,
+            provenance: { author: 'handler', authorUserId: userId, eventId: '', position: data.next_position, writtenOn: data.today },
+          },
+          description,
+        );
+      } finally {
+        if (secret) secret.fill(0);
+        if (caseKey) caseKey.fill(0);
+      }
+      const body = new FormData();
+      body.append('csrf', form.elements.namedItem('csrf').value);
+      body.append('id', id);
+      body.append('position', String(data.next_position));
+      body.append('written_on', data.today);
+      body.append('record', base64(record));
+      body.append('file', sealedFile, 'sealed');
+      const response = await fetch(`${base}/sealed/attachments`, { method: 'POST', credentials: 'same-origin', body });
+      if (response.status === 201) return;
+      const answer = await response.json().catch(() => null);
+      const code = answer && answer.error && answer.error.code;
+      if (response.status === 409 && (code === 'position_taken' || code === 'day_changed')) continue;
+      throw new Error((answer && answer.error && answer.error.message) || `not stored (${response.status})`);
+    }
+    throw new Error('the case kept changing; please try again');
   }
 
   function showFormError(form, message) {

@@ -17,6 +17,11 @@
     '-3': ['case_key_malformed', 'that is not a case key'],
     '-4': ['case_key_typo', 'the case key does not check out; it was probably mistyped'],
     '-5': ['internal', 'the cryptography could not run'],
+    '-6': [
+      'file_damaged',
+      'this file looks damaged, so its hidden details (such as location) cannot be removed safely; open it and save a copy, or take a screenshot, and attach that instead',
+    ],
+    '-7': ['order', 'file operations out of order'],
   };
 
   class SpeakupCryptoError extends Error {
@@ -151,6 +156,47 @@
         if (out.startsWith('M')) return { missing: out.slice(1) };
         const split = out.indexOf('\0');
         return { letter: out.slice(1, split), detail: out.slice(split + 1) };
+      },
+
+      /** Evidence files, one at a time, a slice at a time: `fileSealBegin` (case data key, case
+       * id, file id), `fileSealPush(bytes)` → sealed bytes (cleaned of metadata first, as the
+       * server cleans files), `fileSealFinish()` → {sealed, size (cleaned), removed, notRemoved}.
+       * Throws code `file_damaged` for a file whose metadata cannot be removed safely. */
+      fileSealBegin(key, caseId, fileId) {
+        call('su_file_seal_begin', [key, caseId, fileId]);
+      },
+      fileSealPush(bytes) {
+        return call('su_file_seal_push', [bytes]);
+      },
+      fileSealFinish() {
+        const out = call('su_file_seal_finish', []);
+        const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+        const size = Number(view.getBigUint64(0));
+        const tailLength = view.getUint32(8);
+        const sealed = out.slice(12, 12 + tailLength);
+        const lines = decoder.decode(out.slice(12 + tailLength)).split('\n').filter(Boolean);
+        return {
+          sealed,
+          size,
+          removed: lines.filter((line) => line.startsWith('-')).map((line) => line.slice(1)),
+          notRemoved: lines.filter((line) => line.startsWith('!')).map((line) => line.slice(1)),
+        };
+      },
+      /** Opening a sealed file: `fileOpenBegin` (case data key, case id, file id),
+       * `fileOpenPush(sealed bytes)` → plaintext, `fileOpenFinish()` → the last plaintext;
+       * throws code `decrypt` if anything was altered or cut off. */
+      fileOpenBegin(key, caseId, fileId) {
+        call('su_file_open_begin', [key, caseId, fileId]);
+      },
+      fileOpenPush(bytes) {
+        return call('su_file_open_push', [bytes]);
+      },
+      fileOpenFinish() {
+        return call('su_file_open_finish', []);
+      },
+      /** A file name as the server keeps it (no path or control characters, at most 120). */
+      fileName(name) {
+        return decoder.decode(call('su_file_name', [name]));
       },
     };
   }

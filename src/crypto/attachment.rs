@@ -87,6 +87,25 @@ pub fn sealed_len(plaintext_len: u64) -> u64 {
     HEADER_LEN as u64 + plaintext_len + chunks * TAG_LEN as u64
 }
 
+/// Whether `len` bytes can be a sealed stream: a header, then full chunks, then a last chunk of
+/// at least a tag (what a server that cannot open a file sealed elsewhere can still check).
+#[must_use]
+pub fn is_sealed_len(len: u64) -> bool {
+    let Some(body) = len.checked_sub(HEADER_LEN as u64) else {
+        return false;
+    };
+    let sealed_chunk = (CHUNK_LEN + TAG_LEN) as u64;
+    let last = body % sealed_chunk;
+    body >= TAG_LEN as u64 && (last == 0 || last >= TAG_LEN as u64)
+}
+
+/// Whether a stream starts as this format's streams do (checked on the first bytes only).
+#[must_use]
+pub fn starts_like_sealed(prefix: &[u8]) -> bool {
+    let n = prefix.len().min(MAGIC.len());
+    prefix[..n] == MAGIC[..n]
+}
+
 /// Seals a file as it arrives: [`push`](Self::push) any number of slices of
 /// any size, then [`finish`](Self::finish). Holds at most one chunk.
 pub struct AttachmentSealer {
@@ -322,6 +341,22 @@ mod tests {
             out.extend_from_slice(chunk);
         }
         out
+    }
+
+    #[test]
+    fn sealed_lengths_are_told_apart_from_impossible_ones() {
+        for plain in [0u64, 1, 15, 16, 65_535, 65_536, 65_537, 3 * 65_536, 200_000] {
+            assert!(is_sealed_len(sealed_len(plain)), "{plain}");
+        }
+        assert!(!is_sealed_len(0));
+        assert!(!is_sealed_len(HEADER_LEN as u64 + 15));
+        let one_chunk = (HEADER_LEN + CHUNK_LEN + TAG_LEN) as u64;
+        for extra in 1..TAG_LEN as u64 {
+            assert!(!is_sealed_len(one_chunk + extra), "{extra}");
+        }
+        assert!(starts_like_sealed(b"SP"));
+        assert!(starts_like_sealed(b"SPA1 and more"));
+        assert!(!starts_like_sealed(b"GIF8"));
     }
 
     #[test]

@@ -27,7 +27,8 @@ mod wrap;
 
 pub use attachment::{
     AttachmentBinding, AttachmentOpener, AttachmentSealer, CHUNK_LEN as ATTACHMENT_CHUNK_LEN,
-    HEADER_LEN as ATTACHMENT_HEADER_LEN, sealed_len as attachment_sealed_len,
+    HEADER_LEN as ATTACHMENT_HEADER_LEN, is_sealed_len as is_attachment_sealed_len,
+    sealed_len as attachment_sealed_len, starts_like_sealed as starts_like_sealed_attachment,
 };
 pub use case_key::{CaseKey, CaseKeyError, MAILBOX_PROOF_LEN, MailboxProof};
 pub use password::{

@@ -8,7 +8,7 @@ use time::Date;
 
 use super::accounts::crypto_failure;
 use super::casefile::{self, RecordDraft, open_json};
-use super::casework::{audit_case, open_case};
+use super::casework::{audit_case, find_held_case, open_case};
 use super::content::AttachmentContent;
 use super::sessions::Handler;
 use super::{Portal, ServiceError};
@@ -22,9 +22,6 @@ use crate::store::audit::{self, NewEntry};
 use crate::store::cases::{self, SealedRecord};
 use crate::store::wraps::{self, Recipient};
 use crate::store::{Tx, attachments};
-
-/// Longest file name kept; longer ones are shortened, keeping the extension.
-const MAX_NAME_CHARS: usize = 120;
 
 /// Who is adding a file.
 enum Uploader {
@@ -81,6 +78,37 @@ impl DownloadTicket {
     }
 }
 
+/// Permission for a session whose key is in the browser to store one file the browser cleaned
+/// and sealed (the server never has the key, so it checks only what it can: who, where, how
+/// big, and the stream's shape).
+pub struct BrowserUploadTicket {
+    case_id: CaseId,
+    attachment_id: RecordId,
+    user: UserId,
+    /// Bytes the case may still take.
+    pub room: u64,
+}
+
+impl BrowserUploadTicket {
+    pub fn blob_key(&self) -> Result<BlobKey, ServiceError> {
+        BlobKey::new(self.case_id.as_str(), self.attachment_id.as_str())
+            .map_err(|error| ServiceError::Internal(error.to_string()))
+    }
+}
+
+/// The file's description as the browser sealed it (name, size, what stripping removed, under
+/// the case key, bound to the handler, the position and the day), and the sealed file's size.
+pub struct BrowserFile<'a> {
+    pub position: i32,
+    pub written_on: &'a str,
+    pub sealed_record: &'a [u8],
+    pub stored_size: u64,
+}
+
+/// A sealed description: a name of at most 120 characters and the stripping report's lines,
+/// as JSON, in a nonce and tag.
+const MAX_SEALED_DESCRIPTION: usize = 16 * 1024;
+
 /// What the uploader is told once a file is stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttachmentReceipt {
@@ -123,36 +151,9 @@ fn case_full(limit: u64) -> ServiceError {
     }
 }
 
-/// A file name safe to show and to offer back as a download name: no path, no control
-/// characters, not empty, not absurdly long.
-pub fn clean_file_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').trim();
-    let cleaned = if cleaned.is_empty() {
-        "attachment".to_owned()
-    } else {
-        cleaned.to_owned()
-    };
-    if cleaned.chars().count() <= MAX_NAME_CHARS {
-        return cleaned;
-    }
-    let extension = cleaned
-        .rsplit_once('.')
-        .map(|(_, ext)| ext)
-        .filter(|ext| ext.chars().count() <= 10)
-        .unwrap_or("");
-    let keep = MAX_NAME_CHARS - extension.chars().count() - 1;
-    let stem: String = cleaned.chars().take(keep).collect();
-    if extension.is_empty() {
-        stem
-    } else {
-        format!("{stem}.{extension}")
-    }
-}
+/// A file name safe to show and to offer back as a download name (in `strip`, which is pure,
+/// so a browser that seals a file cleans its name with the same code).
+pub use crate::strip::clean_file_name;
 
 impl Portal {
     /// Checks the mailbox session and the case's room, and hands out the key for one file.
@@ -186,6 +187,152 @@ impl Portal {
                 uploader: Uploader::Handler(handler.user.id.clone()),
                 room,
             })
+        })
+    }
+
+    /// For a session whose key is in the browser: may this handler store a file the browser
+    /// sealed under `attachment_id` (32 lowercase hex, new in this case), and how much room is
+    /// left.
+    pub fn browser_upload_ticket(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        attachment_id: &str,
+    ) -> Result<BrowserUploadTicket, ServiceError> {
+        let id_ok = attachment_id.len() == 32
+            && attachment_id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !id_ok {
+            return Err(ServiceError::invalid(
+                "invalid_id",
+                "a file id is 32 lowercase hexadecimal characters",
+            ));
+        }
+        self.store.read(|tx| {
+            let (case, _) = find_held_case(tx, handler, reference)?;
+            // Never let a new upload land on the blob of a file already in the case.
+            if attachments::belongs_to(tx, attachment_id, &case.id)? {
+                return Err(ServiceError::Conflict {
+                    code: "already_sent",
+                    message: "a file with that id is already in this case".to_owned(),
+                });
+            }
+            let room = self.room_left(tx, &case.id)?;
+            Ok(BrowserUploadTicket {
+                case_id: case.id.clone(),
+                attachment_id: RecordId::from_stored(attachment_id.to_owned()),
+                user: handler.user.id.clone(),
+                room,
+            })
+        })
+    }
+
+    /// Records a file whose sealed bytes are in the store, with the description the browser
+    /// sealed, at the position it was sealed for (409 `position_taken` / `day_changed` when the
+    /// browser must seal the description again). Checked again inside the transaction: the
+    /// uploader still holds the case and the case has room. Audited in the same transaction.
+    pub fn record_browser_attachment(
+        &self,
+        ticket: &BrowserUploadTicket,
+        file: &BrowserFile<'_>,
+    ) -> Result<i32, ServiceError> {
+        if file.sealed_record.len() <= 40 || file.sealed_record.len() > MAX_SEALED_DESCRIPTION {
+            return Err(ServiceError::invalid(
+                "invalid_sealed",
+                "the sealed description is empty or too long",
+            ));
+        }
+        let today = self.clock.today();
+        let now = self.clock.now_utc_naive();
+        if file.written_on != casefile::day_text(today) {
+            return Err(ServiceError::Conflict {
+                code: "day_changed",
+                message: "the day changed while the file was sent; it is sent again for today"
+                    .to_owned(),
+            });
+        }
+        self.store.write(|tx| {
+            let case = cases::find(tx, &ticket.case_id)?.ok_or(ServiceError::NotFound)?;
+            wraps::find(
+                tx,
+                &case.id,
+                &Recipient::User(ticket.user.clone()),
+                KeyKind::Case,
+            )?
+            .ok_or(ServiceError::NotFound)?;
+            cases::lock(tx, &case.id)?;
+            let limit = self.settings.max_case_attachment_bytes;
+            let used = attachments::total_for_case(tx, &case.id)?;
+            if used.saturating_add(file.stored_size) > limit {
+                return Err(case_full(limit));
+            }
+            let seq = cases::take_record_seq(tx, &case.id)?;
+            if seq != file.position {
+                return Err(ServiceError::Conflict {
+                    code: "position_taken",
+                    message: "something was added to the case meanwhile; the file's description \
+                              is sealed again"
+                        .to_owned(),
+                });
+            }
+            cases::insert_record(
+                tx,
+                &cases::NewRecord {
+                    id: &ticket.attachment_id,
+                    case_id: &case.id,
+                    seq,
+                    kind: RecordKind::Attachment.as_str(),
+                    author: Author::Handler,
+                    author_user_id: Some(&ticket.user),
+                    event_id: None,
+                    sealed: file.sealed_record,
+                    created_on: today,
+                    aad_version: casefile::RECORD_AAD_VERSION,
+                },
+            )?;
+            attachments::insert(tx, &ticket.attachment_id, &case.id, file.stored_size, today)?;
+            audit::append(
+                tx,
+                NewEntry {
+                    actor_user_id: Some(ticket.user.as_str().to_owned()),
+                    action: "attachment_added",
+                    organisation_id: Some(case.organisation_id.as_str().to_owned()),
+                    case_id: Some(case.id.as_str().to_owned()),
+                    subject_user_id: None,
+                    detail: format!("{}; sealed in the browser", ticket.attachment_id),
+                },
+                now,
+            )?;
+            Ok(seq)
+        })
+    }
+
+    /// For a session whose key is in the browser: where a file of a case it holds is stored
+    /// (sealed; the browser opens it). Audited as a download, in the same transaction.
+    pub fn browser_download(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        attachment_id: &str,
+    ) -> Result<BlobKey, ServiceError> {
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let (case, _) = find_held_case(tx, handler, reference)?;
+            if !attachments::belongs_to(tx, attachment_id, &case.id)? {
+                return Err(ServiceError::NotFound);
+            }
+            audit_case(
+                tx,
+                handler,
+                &case,
+                "attachment_downloaded",
+                None,
+                format!("{attachment_id}; opened in the browser"),
+                now,
+            )?;
+            BlobKey::new(case.id.as_str(), attachment_id)
+                .map_err(|error| ServiceError::Internal(error.to_string()))
         })
     }
 
@@ -353,28 +500,4 @@ fn listed(record: &SealedRecord, key: &DataKey) -> Result<AttachmentListing, Ser
         sent_on: record.created_on,
         removed_metadata: content.removed_metadata,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_are_cleaned() {
-        assert_eq!(clean_file_name("rota.jpg"), "rota.jpg");
-        assert_eq!(clean_file_name("C:\\Users\\me\\rota.jpg"), "rota.jpg");
-        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(clean_file_name(".htaccess"), "htaccess");
-        assert_eq!(clean_file_name("a\"b<c>\r\n.pdf"), "abc.pdf");
-        assert_eq!(clean_file_name(""), "attachment");
-        assert_eq!(clean_file_name("///"), "attachment");
-        assert_eq!(
-            clean_file_name("Übersicht Station 7.pdf"),
-            "Übersicht Station 7.pdf"
-        );
-        let long = format!("{}.pdf", "x".repeat(300));
-        let cleaned = clean_file_name(&long);
-        assert_eq!(cleaned.chars().count(), MAX_NAME_CHARS);
-        assert!(cleaned.ends_with(".pdf"));
-    }
 }

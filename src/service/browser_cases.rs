@@ -19,13 +19,15 @@ use crate::store::wraps::{self, Recipient};
 
 use super::casefile::RECORD_AAD_VERSION;
 
-/// The kinds of record a handler's browser may open.
-const READABLE: [RecordKind; 5] = [
+/// The kinds of record a handler's browser may open (an attachment's record is its name, size
+/// and what stripping removed; its bytes are fetched apart).
+const READABLE: [RecordKind; 6] = [
     RecordKind::Concern,
     RecordKind::Identity,
     RecordKind::Message,
     RecordKind::Note,
     RecordKind::EventText,
+    RecordKind::Attachment,
 ];
 
 /// XChaCha20-Poly1305 adds a 24-byte nonce and a 16-byte tag (plus the format's framing); the

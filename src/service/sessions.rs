@@ -42,7 +42,7 @@ pub fn key_in_browser() -> ServiceError {
         code: "key_in_browser",
         message: "you signed in without sending your password, so the key that opens your \
                   cases is only in your browser: with JavaScript on, cases open and replies, \
-                  notes, procedure letters and grants are made there, but this form needs the \
+                  notes, procedure letters, grants and files are made there, but this form needs the \
                   server to hold your key; turn JavaScript on, or sign out and sign in again \
                   without ticking that box"
             .to_owned(),

@@ -156,6 +156,40 @@ impl Stripper {
     }
 }
 
+/// Longest file name kept; longer ones are shortened, keeping the extension.
+const MAX_NAME_CHARS: usize = 120;
+
+/// A file name safe to show and to offer back as a download name: no path, no control
+/// characters, not empty, not absurdly long.
+pub fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    let cleaned = if cleaned.is_empty() {
+        "attachment".to_owned()
+    } else {
+        cleaned.to_owned()
+    };
+    if cleaned.chars().count() <= MAX_NAME_CHARS {
+        return cleaned;
+    }
+    let extension = cleaned
+        .rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .filter(|ext| ext.chars().count() <= 10)
+        .unwrap_or("");
+    let keep = MAX_NAME_CHARS - extension.chars().count() - 1;
+    let stem: String = cleaned.chars().take(keep).collect();
+    if extension.is_empty() {
+        stem
+    } else {
+        format!("{stem}.{extension}")
+    }
+}
+
 /// The honest list: what stripping cannot do for this kind of file.
 fn not_removed(kind: Option<FileKind>) -> Vec<String> {
     let mut notes: Vec<&str> = Vec::new();
@@ -223,6 +257,25 @@ pub(crate) mod tests {
         ] {
             assert!(!not_removed(kind).is_empty(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn file_names_are_cleaned() {
+        assert_eq!(clean_file_name("rota.jpg"), "rota.jpg");
+        assert_eq!(clean_file_name("C:\\Users\\me\\rota.jpg"), "rota.jpg");
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name(".htaccess"), "htaccess");
+        assert_eq!(clean_file_name("a\"b<c>\r\n.pdf"), "abc.pdf");
+        assert_eq!(clean_file_name(""), "attachment");
+        assert_eq!(clean_file_name("///"), "attachment");
+        assert_eq!(
+            clean_file_name("Übersicht Station 7.pdf"),
+            "Übersicht Station 7.pdf"
+        );
+        let long = format!("{}.pdf", "x".repeat(300));
+        let cleaned = clean_file_name(&long);
+        assert_eq!(cleaned.chars().count(), MAX_NAME_CHARS);
+        assert!(cleaned.ends_with(".pdf"));
     }
 
     #[test]

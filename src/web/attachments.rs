@@ -128,6 +128,198 @@ pub async fn receive(
     Err(no_file())
 }
 
+/// The fields a browser session sends with a file it sealed, before the file.
+#[derive(Default)]
+struct SealedFields {
+    id: String,
+    position: String,
+    written_on: String,
+    record: String,
+}
+
+/// A sealed description is small: a name, a size and the stripping report.
+const MAX_RECORD_FIELD: usize = 24 * 1024;
+
+/// Reads a file a browser session cleaned and sealed (issue 14): the `csrf`, `id`, `position`,
+/// `written_on` and `record` (the sealed description, base64) fields, then `file`, the sealed
+/// stream, which goes to the store as it arrives. The server cannot open it; it checks the
+/// size (never more than the largest file sealed, nor than the case's room) and the stream's
+/// shape (header, chunk structure), then records it. Answers the description's position.
+pub async fn receive_sealed(
+    portal: &Portal,
+    handler: std::sync::Arc<crate::service::sessions::Handler>,
+    reference: &str,
+    mut multipart: Multipart,
+    csrf: &CsrfToken,
+) -> Result<i32, ServiceError> {
+    let mut csrf_ok = false;
+    let mut fields = SealedFields::default();
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(upload_failed)?;
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "csrf" => csrf_ok = csrf.verify(&small_field(&mut field).await?).is_ok(),
+            "id" => fields.id = small_field(&mut field).await?,
+            "position" => fields.position = small_field(&mut field).await?,
+            "written_on" => fields.written_on = small_field(&mut field).await?,
+            "record" => fields.record = bounded_field(&mut field, MAX_RECORD_FIELD).await?,
+            "file" => {
+                if !csrf_ok {
+                    return Err(csrf_failed());
+                }
+                let position = fields.position.trim().parse::<i32>().map_err(|_| {
+                    ServiceError::invalid("invalid_position", "the position is a whole number")
+                })?;
+                let record = data_encoding::BASE64
+                    .decode(fields.record.trim().as_bytes())
+                    .map_err(|_| {
+                        ServiceError::invalid(
+                            "invalid_sealed",
+                            "the sealed description (field \"record\", before the file) is not base64",
+                        )
+                    })?;
+                let worker = portal.clone();
+                let (id, reference) = (fields.id.trim().to_owned(), reference.to_owned());
+                let holder = std::sync::Arc::clone(&handler);
+                let ticket =
+                    super::blocking(move || worker.browser_upload_ticket(&holder, &reference, &id))
+                        .await?;
+                let stored_size = store_sealed(portal, &ticket, &mut field).await?;
+                let blob_key = ticket.blob_key()?;
+                let worker = portal.clone();
+                let written_on = fields.written_on.trim().to_owned();
+                let recorded = super::blocking(move || {
+                    worker.record_browser_attachment(
+                        &ticket,
+                        &crate::service::attachments::BrowserFile {
+                            position,
+                            written_on: &written_on,
+                            sealed_record: &record,
+                            stored_size,
+                        },
+                    )
+                })
+                .await;
+                if recorded.is_err() {
+                    // The row was never written: the sealed blob must not linger.
+                    let _ = portal.blobs.delete(&blob_key).await;
+                }
+                return recorded;
+            }
+            _ => {
+                small_field(&mut field).await?;
+            }
+        }
+    }
+    Err(no_file())
+}
+
+/// Streams a sealed file into the store, checking its size and shape as it goes; the blob
+/// becomes visible only once it is whole and plausible.
+async fn store_sealed(
+    portal: &Portal,
+    ticket: &crate::service::attachments::BrowserUploadTicket,
+    field: &mut Field,
+) -> Result<u64, ServiceError> {
+    let most = crate::crypto::attachment_sealed_len(portal.settings.max_attachment_bytes);
+    let mut writer = portal
+        .blobs
+        .create(&ticket.blob_key()?)
+        .await
+        .map_err(store_failed)?;
+    let mut stored: u64 = 0;
+    let mut head: Vec<u8> = Vec::with_capacity(crate::crypto::ATTACHMENT_HEADER_LEN);
+    let outcome: Result<(), ServiceError> = async {
+        while let Some(piece) = field.next().await {
+            let piece = piece.map_err(upload_failed)?;
+            stored += piece.len() as u64;
+            if stored > most {
+                return Err(file_too_large(portal.settings.max_attachment_bytes));
+            }
+            if stored > ticket.room {
+                return Err(case_full_now());
+            }
+            if head.len() < crate::crypto::ATTACHMENT_HEADER_LEN {
+                let take = (crate::crypto::ATTACHMENT_HEADER_LEN - head.len()).min(piece.len());
+                head.extend_from_slice(&piece[..take]);
+                if !crate::crypto::starts_like_sealed_attachment(&head) {
+                    return Err(not_sealed());
+                }
+            }
+            writer.write(&piece).await.map_err(store_failed)?;
+        }
+        if !crate::crypto::is_attachment_sealed_len(stored) {
+            return Err(not_sealed());
+        }
+        Ok(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            writer.commit().await.map_err(store_failed)?;
+            Ok(stored)
+        }
+        Err(error) => {
+            writer.abort().await;
+            Err(error)
+        }
+    }
+}
+
+fn not_sealed() -> ServiceError {
+    ServiceError::invalid(
+        "not_sealed",
+        "the file is not a sealed attachment stream; it must be sealed in the browser first",
+    )
+}
+
+async fn bounded_field(field: &mut Field, limit: usize) -> Result<String, ServiceError> {
+    let mut value = Vec::new();
+    while let Some(piece) = field.next().await {
+        let piece = piece.map_err(upload_failed)?;
+        if value.len() + piece.len() > limit {
+            return Err(ServiceError::invalid(
+                "field_too_long",
+                "a field of this form is longer than it can be",
+            ));
+        }
+        value.extend_from_slice(&piece);
+    }
+    Ok(String::from_utf8_lossy(&value).into_owned())
+}
+
+/// A stored file sent as it is stored, sealed, for a browser that opens it itself: never
+/// shown inline, never sniffed, never cached.
+pub async fn download_sealed(
+    portal: &Portal,
+    blob_key: crate::blobs::BlobKey,
+) -> Result<HttpResponse, Problem> {
+    let reader = portal.blobs.open(&blob_key).await.map_err(|error| {
+        Problem::from(&match error {
+            crate::blobs::BlobError::Missing => ServiceError::NotFound,
+            other => store_failed(other),
+        })
+    })?;
+    let body = futures_util::stream::unfold(Some(reader), |state| async move {
+        let mut reader = state?;
+        match reader.next_piece().await {
+            Ok(Some(piece)) => Some((Ok::<_, actix_web::Error>(Bytes::from(piece)), Some(reader))),
+            Ok(None) => None,
+            Err(error) => Some((Err(stream_error(error)), None)),
+        }
+    });
+    Ok(HttpResponse::build(StatusCode::OK)
+        .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
+        .insert_header(content_disposition("sealed"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        ))
+        .streaming(body))
+}
+
 async fn finish_record(
     portal: &Portal,
     ticket: UploadTicket,

@@ -599,3 +599,210 @@ async fn a_browser_session_gives_access_with_wraps_it_makes_and_declares_conflic
     .await;
     assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.text());
 }
+
+/// What console.js sends for a file: cleaned and sealed (by the module's copy of `strip` and
+/// the attachment sealer), with its description sealed for the next position.
+fn sealed_file(
+    case: &Value,
+    secret: &SecretKey,
+    author: &str,
+    id: &str,
+    name: &str,
+    content: &[u8],
+) -> (Vec<u8>, Vec<u8>, String) {
+    use speakup::crypto::{AttachmentBinding, AttachmentSealer};
+    let case_id = case["case_id"].as_str().unwrap();
+    let mut stripper = speakup::strip::Stripper::new();
+    let mut clean = Vec::new();
+    stripper.push(content, &mut clean).unwrap();
+    let report = stripper.finish(&mut clean).unwrap();
+    let cdk = case_key_of(case, secret);
+    let mut sealer = AttachmentSealer::new(&cdk, &AttachmentBinding::new(case_id, id)).unwrap();
+    let mut sealed = Vec::new();
+    sealer.push(&clean, &mut sealed).unwrap();
+    sealer.finish(&mut sealed).unwrap();
+    let description = json!({
+        "name": speakup::strip::clean_file_name(name),
+        "size": clean.len(),
+        "removed_metadata": report.removed,
+    });
+    let aad = Aad::new(case_id, RecordKind::Attachment, id).with_provenance(Provenance {
+        author: "handler",
+        author_user_id: Some(author),
+        event_id: None,
+        position: case["next_position"].as_i64().unwrap(),
+        written_on: case["today"].as_str().unwrap(),
+    });
+    let record = b64(&seal(&cdk, &aad, description.to_string().as_bytes()).unwrap());
+    (clean, sealed, record)
+}
+
+#[actix_web::test]
+async fn a_browser_session_adds_files_it_cleaned_and_sealed_and_opens_them_itself() {
+    use crate::attachments::multipart;
+    let multipart_type = "multipart/form-data; boundary=----speakup-test-boundary-7d1f";
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let (case_key, reference) = raise(
+        &api,
+        confidential_concern("The fire doors on ward 2 are wedged open at night."),
+    )
+    .await;
+    let cora = &staff.contacts[0];
+    let mut browser = Browser::new(app.service().await);
+    let secret = browser_sign_in(&app, &mut browser, cora).await;
+    let base = format!("/console/cases/{reference}");
+    let upload_uri = format!("{base}/sealed/attachments");
+
+    // The conversation page offers the file form with the size limit for the script.
+    let page = browser.get(&format!("{base}/conversation")).await;
+    assert!(
+        page.body.contains("data-sealed-slot=\"evidence\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("data-max-bytes=\""));
+
+    let photo = include_bytes!("../fixtures/photo-with-gps.jpg");
+    let name = "Ward 2 fire door, Tuesday night.jpg";
+    let case = json_of(&browser.get(&format!("{base}/sealed")).await);
+    let id = speakup::crypto::random_id();
+    let (clean, sealed, record) = sealed_file(&case, &secret, &cora.id, &id, name, photo);
+    assert!(clean.len() < photo.len(), "the GPS block went");
+    let csrf = browser.cookie(CSRF_COOKIE).cloned().unwrap();
+    let position = case["next_position"].to_string();
+    let today = case["today"].as_str().unwrap().to_owned();
+    let fields = |id: &str, position: &str, record: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("id".to_owned(), id.to_owned()),
+            ("position".to_owned(), position.to_owned()),
+            ("written_on".to_owned(), today.clone()),
+            ("record".to_owned(), record.to_owned()),
+        ]
+    };
+    let body =
+        |fields: Vec<(String, String)>, file: &[u8]| multipart(&borrowed(&fields), "sealed", file);
+
+    // Refusals: a file not sealed in the browser, a stream too short to be one (the server
+    // checks the shape; only a key holder can tell a cut inside the last chunk), a stale
+    // position, no CSRF token.
+    let plain = browser
+        .post_body(
+            &upload_uri,
+            multipart_type,
+            body(fields(&id, &position, &record), photo),
+        )
+        .await;
+    assert_eq!(plain.status, StatusCode::BAD_REQUEST, "{}", plain.body);
+    assert_eq!(json_of(&plain)["error"]["code"], "not_sealed");
+    let cut = browser
+        .post_body(
+            &upload_uri,
+            multipart_type,
+            body(fields(&id, &position, &record), &sealed[..30]),
+        )
+        .await;
+    assert_eq!(json_of(&cut)["error"]["code"], "not_sealed", "{}", cut.body);
+    let stale = browser
+        .post_body(
+            &upload_uri,
+            multipart_type,
+            body(fields(&id, "1", &record), &sealed),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert_eq!(json_of(&stale)["error"]["code"], "position_taken");
+    let mut no_csrf = fields(&id, &position, &record);
+    no_csrf.remove(0);
+    let forged = browser
+        .post_body(&upload_uri, multipart_type, body(no_csrf, &sealed))
+        .await;
+    assert!(forged.status.is_client_error(), "{}", forged.status);
+    // Nothing was kept of the refused uploads.
+    assert_eq!(
+        browser
+            .get(&format!("{base}/sealed/attachments/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Sealed and described: stored as sent, never readable at rest.
+    let stored = browser
+        .post_body(
+            &upload_uri,
+            multipart_type,
+            body(fields(&id, &position, &record), &sealed),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
+    assert!(!app.database_contains("fire door, Tuesday"));
+    assert!(audit_actions(&app).iter().any(|(action, detail, _)| {
+        action == "attachment_added" && *detail == format!("{id}; sealed in the browser")
+    }));
+    // The same id again cannot overwrite it.
+    let again = browser
+        .post_body(
+            &upload_uri,
+            multipart_type,
+            body(fields(&id, &position, &record), &sealed),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(json_of(&again)["error"]["code"], "already_sent");
+
+    // The browser lists it from the sealed case and gets it back sealed (audited).
+    let reread = json_of(&browser.get(&format!("{base}/sealed")).await);
+    let opened = open_all(&reread, &secret);
+    assert!(
+        opened.contains(&("attachment".to_owned(), name.to_owned())),
+        "{opened:?}"
+    );
+    let (status, back) = browser
+        .download(&format!("{base}/sealed/attachments/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(back, sealed, "the stored bytes, as sealed in the browser");
+    assert!(audit_actions(&app).iter().any(|(action, detail, _)| {
+        action == "attachment_downloaded" && *detail == format!("{id}; opened in the browser")
+    }));
+
+    // A colleague signed in with the password downloads it through the server, cleaned.
+    let mut plain = signed_in(&app, app.service().await, &staff.contacts[1]).await;
+    let (status, opened) = plain.download(&format!("{base}/attachments/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(opened, clean);
+    assert_eq!(
+        plain
+            .get(&format!("{base}/sealed/attachments/{id}"))
+            .await
+            .status,
+        StatusCode::CONFLICT,
+        "the sealed download is for browser sessions"
+    );
+    // The reporter sees it in the mailbox.
+    let (_, session) = call(
+        &api,
+        post_json("/api/v1/mailbox/session", json!({"case_key": case_key})),
+    )
+    .await;
+    let (_, mailbox) = call(
+        &api,
+        bearer(get("/api/v1/mailbox"), session["token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(mailbox["attachments"][0]["name"], name, "{mailbox}");
+
+    // Someone who does not hold the case: 404.
+    let mut other = Browser::new(app.service().await);
+    browser_sign_in(&app, &mut other, &staff.investigator).await;
+    assert_eq!(
+        other
+            .get(&format!("{base}/sealed/attachments/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

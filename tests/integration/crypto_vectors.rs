@@ -12,8 +12,9 @@
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use serde_json::{Value, json};
 use speakup::crypto::{
-    Aad, CaseKey, DataKey, KeyKind, PasswordCost, Provenance, RecordKind, Secret, SecretKey,
-    SubmissionToken, WrapContext, derive_password_keys, open, seal, unwrap_key, wrap_key,
+    Aad, AttachmentBinding, AttachmentOpener, AttachmentSealer, CaseKey, DataKey, KeyKind,
+    PasswordCost, Provenance, RecordKind, Secret, SecretKey, SubmissionToken, WrapContext,
+    derive_password_keys, open, seal, unwrap_key, wrap_key,
 };
 
 use speakup::procedure::steps::{StepFacts, StepWords, encode_facts, write};
@@ -88,6 +89,13 @@ fn step_samples() -> Vec<(StepFacts, StepWords<'static>)> {
             words,
         ),
     ]
+}
+
+/// The bytes of a test file: the same pattern in tests/vectors/check.mjs.
+fn file_pattern(length: usize) -> Vec<u8> {
+    (0..length)
+        .map(|i| u8::try_from(i * 7 % 251).unwrap())
+        .collect()
 }
 
 fn words_text(words: &StepWords<'_>) -> String {
@@ -314,6 +322,58 @@ fn compute(existing: &Value) -> Value {
         })
         .collect();
 
+    // Evidence files sealed in the browser (the handler console): small files sealed natively,
+    // which the module must open (larger ones it seals and opens itself, across chunks); the
+    // fixture photo with GPS, which the module must clean exactly as the server does; and file
+    // names as the server keeps them.
+    let files: Vec<Value> = [0usize, 100]
+        .into_iter()
+        .enumerate()
+        .map(|(index, length)| {
+            let key = bytes32(60 + u8::try_from(index).unwrap());
+            let (case_id, file_id) = ("case-files", format!("file-{index}"));
+            let plain = file_pattern(length);
+            let binding = AttachmentBinding::new(case_id, &file_id);
+            let sealed = kept_or_new(
+                existing["file"].get(index).map(|v| &v["sealed"]),
+                |old| {
+                    let Ok(mut opener) = AttachmentOpener::new(&data_key(&key), &binding) else {
+                        return false;
+                    };
+                    let mut out = Vec::new();
+                    opener.push(old, &mut out).is_ok()
+                        && opener.finish(&mut out).is_ok()
+                        && out == plain
+                },
+                || {
+                    let mut sealer = AttachmentSealer::new(&data_key(&key), &binding).unwrap();
+                    let mut out = Vec::new();
+                    sealer.push(&plain, &mut out).unwrap();
+                    sealer.finish(&mut out).unwrap();
+                    out
+                },
+            );
+            json!({"key": hex(&key), "case_id": case_id, "file_id": file_id, "length": length,
+                   "sealed": hex(&sealed)})
+        })
+        .collect();
+    let photo = include_bytes!("../fixtures/photo-with-gps.jpg");
+    let mut stripper = speakup::strip::Stripper::new();
+    let mut stripped = Vec::new();
+    stripper.push(photo, &mut stripped).unwrap();
+    let report = stripper.finish(&mut stripped).unwrap();
+    let names: Vec<Value> = [
+        "rota.jpg",
+        "C:\\Users\\me\\ward 7 rota.jpg",
+        "../../etc/passwd",
+        ".htaccess",
+        "a\"b<c>\r\n.pdf",
+        "",
+    ]
+    .into_iter()
+    .map(|name| json!({"name": name, "kept": speakup::strip::clean_file_name(name)}))
+    .collect();
+
     json!({
         "about": "speakup crypto vectors from the native build (tests/integration/crypto_vectors.rs); checked by the WebAssembly build in Node and Chromium",
         "case_key": case_keys,
@@ -322,6 +382,10 @@ fn compute(existing: &Value) -> Value {
         "reporter_wrap": reporter_wraps,
         "password": passwords,
         "step": steps,
+        "file": files,
+        "photo": {"original": hex(photo), "stripped": hex(&stripped),
+                  "removed": report.removed, "not_removed": report.not_removed},
+        "file_name": names,
     })
 }
 

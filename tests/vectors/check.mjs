@@ -91,5 +91,54 @@ export function checkVectors(api, vectors) {
   expect(api.stepLetter(noReason).missing === 'the reason for the extension', 'a step without the words it needs says which');
   failsWith('input', () => api.stepLetter('type=received'), 'malformed step text is refused');
 
+  // -- Evidence files sealed and opened in the browser (the handler console) -----------------
+  const pattern = (length) => Uint8Array.from({ length }, (_, i) => (i * 7) % 251);
+  const sameBytes = (a, b) => a.length === b.length && a.every((byte, i) => byte === b[i]);
+  const openAll = (key, caseId, fileId, sealed, step) => {
+    api.fileOpenBegin(key, caseId, fileId);
+    const parts = [];
+    for (let at = 0; at < sealed.length; at += step) parts.push(api.fileOpenPush(sealed.subarray(at, at + step)));
+    parts.push(api.fileOpenFinish());
+    const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  };
+  const sealAll = (key, caseId, fileId, plain, step) => {
+    api.fileSealBegin(key, caseId, fileId);
+    const parts = [];
+    for (let at = 0; at < plain.length; at += step) parts.push(api.fileSealPush(plain.subarray(at, at + step)));
+    const end = api.fileSealFinish();
+    parts.push(end.sealed);
+    const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return { sealed: out, end };
+  };
+  for (const [i, v] of vectors.file.entries()) {
+    const opened = openAll(unhex(v.key), v.case_id, v.file_id, unhex(v.sealed), 7);
+    expect(sameBytes(opened, pattern(v.length)), `file[${i}] opens`);
+    failsWith('decrypt', () => openAll(unhex(v.key), v.case_id, `${v.file_id}x`, unhex(v.sealed), 64), `file[${i}] other file`);
+  }
+  const big = pattern(200_000);
+  const fileKey = unhex(vectors.file[0].key);
+  const round = sealAll(fileKey, 'case-files', 'file-big', big, 50_000);
+  expect(round.end.size === big.length, 'a file of unknown type keeps its size');
+  expect(round.sealed.length === 23 + big.length + 16 * 4, 'a sealed file has the size the format gives');
+  expect(sameBytes(openAll(fileKey, 'case-files', 'file-big', round.sealed, 65_552), big), 'a large file round trip across chunks');
+  failsWith('decrypt', () => openAll(fileKey, 'case-files', 'file-big', round.sealed.subarray(0, 23 + 65_552), 1000), 'a file cut at a chunk boundary does not open');
+  const photo = sealAll(fileKey, 'case-files', 'photo', unhex(vectors.photo.original), 100);
+  expect(hex(openAll(fileKey, 'case-files', 'photo', photo.sealed, 100)) === vectors.photo.stripped, 'the photo is cleaned exactly as the server cleans it');
+  expect(JSON.stringify(photo.end.removed) === JSON.stringify(vectors.photo.removed), 'what was removed from the photo, as the server says it');
+  expect(JSON.stringify(photo.end.notRemoved) === JSON.stringify(vectors.photo.not_removed), 'what stays in the photo, as the server says it');
+  for (const [i, v] of vectors.file_name.entries()) expect(api.fileName(v.name) === v.kept, `file_name[${i}]`);
+  failsWith('order', () => api.fileSealPush(new Uint8Array(3)), 'a file slice before a file was begun is refused');
+
   return { checks, failures };
 }

@@ -29,9 +29,16 @@ mod crypto;
 #[allow(dead_code, unused_imports, clippy::all)]
 mod procedure;
 
+// Metadata removal (`src/strip`, the same source): a file a browser session seals is cleaned
+// first, as the server cleans the files it seals.
+#[path = "../../src/strip/mod.rs"]
+#[allow(dead_code, unused_imports, clippy::all)]
+mod strip;
+
 use crypto::{
-    Aad, CaseKey, CaseKeyError, CryptoError, DataKey, KeyKind, PasswordCost, Provenance, PublicKey,
-    RecordKind, Secret, SecretKey, WrapContext,
+    Aad, AttachmentBinding, AttachmentOpener, AttachmentSealer, CaseKey, CaseKeyError, CryptoError,
+    DataKey, KeyKind, PasswordCost, Provenance, PublicKey, RecordKind, Secret, SecretKey,
+    WrapContext,
 };
 
 /// Negative answers of the exports, mirrored by `static/speakup.js`.
@@ -48,6 +55,11 @@ enum Failure {
     CaseKeyTypo = -4,
     /// Key derivation or encryption could not run (for Argon2, usually memory).
     Internal = -5,
+    /// A file claims a known format but its structure is broken, so its metadata cannot be
+    /// removed safely.
+    FileDamaged = -6,
+    /// A file operation out of order (push before begin, two files at once).
+    Order = -7,
 }
 
 impl From<CryptoError> for Failure {
@@ -531,5 +543,194 @@ pub unsafe extern "C" fn su_step_letter(text_ptr: *const u8, text_len: usize) ->
             Err(procedure::steps::ComposeError::Malformed) => Err(Failure::Input),
         }
     });
+    answer(outcome)
+}
+
+// Handler console (issue 14): evidence files sealed and opened in the browser, one file at a
+// time, a slice at a time (memory stays bounded whatever the file's size).
+
+/// A file being cleaned and sealed: its metadata stripper, its STREAM sealer, and the size of
+/// the cleaned file so far.
+struct FileSealing {
+    stripper: strip::Stripper,
+    sealer: AttachmentSealer,
+    kept: u64,
+}
+
+thread_local! {
+    static SEALING: RefCell<Option<FileSealing>> = const { RefCell::new(None) };
+    static OPENING: RefCell<Option<AttachmentOpener>> = const { RefCell::new(None) };
+}
+
+/// Starts sealing a file of a case under the case data key, bound to the case and the file's
+/// id (as the server seals one). Answers 0; a file still being sealed is dropped.
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_file_seal_begin(
+    key_ptr: *const u8,
+    key_len: usize,
+    case_ptr: *const u8,
+    case_len: usize,
+    id_ptr: *const u8,
+    id_len: usize,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (key, case_id, file_id) = unsafe {
+        (
+            bytes(key_ptr, key_len),
+            text(case_ptr, case_len),
+            text(id_ptr, id_len),
+        )
+    };
+    let outcome = (|| {
+        let binding = AttachmentBinding::new(case_id?, file_id?);
+        let sealer = AttachmentSealer::new(&data_key(key)?, &binding)?;
+        SEALING.with(|sealing| {
+            *sealing.borrow_mut() = Some(FileSealing {
+                stripper: strip::Stripper::new(),
+                sealer,
+                kept: 0,
+            });
+        });
+        Ok(Vec::new())
+    })();
+    answer(outcome)
+}
+
+/// Cleans and seals the next slice of the file: answers the sealed bytes now known (maybe none).
+///
+/// # Safety
+/// The pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_file_seal_push(data_ptr: *const u8, data_len: usize) -> i32 {
+    // SAFETY: passed on from the caller.
+    let data = unsafe { bytes(data_ptr, data_len) };
+    let outcome = SEALING.with(|sealing| {
+        let mut sealing = sealing.borrow_mut();
+        let file = sealing.as_mut().ok_or(Failure::Order)?;
+        let mut clean = zeroize::Zeroizing::new(Vec::with_capacity(data.len()));
+        if file.stripper.push(data, &mut clean).is_err() {
+            *sealing = None;
+            return Err(Failure::FileDamaged);
+        }
+        file.kept += clean.len() as u64;
+        let mut sealed = Vec::with_capacity(clean.len() + 64);
+        file.sealer.push(&clean, &mut sealed)?;
+        Ok(sealed)
+    });
+    answer(outcome)
+}
+
+/// Ends the file: answers the cleaned size (8 bytes, big-endian) ‖ the length of the last
+/// sealed bytes (4 bytes, big-endian) ‖ those bytes ‖ what stripping did, one line each:
+/// `-` and what was removed, `!` and what stays in the file and may still identify someone.
+#[unsafe(no_mangle)]
+pub extern "C" fn su_file_seal_finish() -> i32 {
+    let outcome = SEALING.with(|sealing| {
+        let FileSealing {
+            stripper,
+            mut sealer,
+            mut kept,
+        } = sealing.borrow_mut().take().ok_or(Failure::Order)?;
+        let mut clean = zeroize::Zeroizing::new(Vec::new());
+        let report = stripper
+            .finish(&mut clean)
+            .map_err(|_| Failure::FileDamaged)?;
+        kept += clean.len() as u64;
+        let mut tail = Vec::new();
+        sealer.push(&clean, &mut tail)?;
+        sealer.finish(&mut tail)?;
+        let tail_len = u32::try_from(tail.len()).map_err(|_| Failure::Input)?;
+        let mut out = kept.to_be_bytes().to_vec();
+        out.extend_from_slice(&tail_len.to_be_bytes());
+        out.extend_from_slice(&tail);
+        let lines: Vec<String> = report
+            .removed
+            .iter()
+            .map(|what| format!("-{what}"))
+            .chain(report.not_removed.iter().map(|what| format!("!{what}")))
+            .collect();
+        out.extend_from_slice(lines.join("\n").as_bytes());
+        Ok(out)
+    });
+    answer(outcome)
+}
+
+/// Starts opening a sealed file of a case (as [`su_file_seal_begin`] sealed it). Answers 0.
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_file_open_begin(
+    key_ptr: *const u8,
+    key_len: usize,
+    case_ptr: *const u8,
+    case_len: usize,
+    id_ptr: *const u8,
+    id_len: usize,
+) -> i32 {
+    // SAFETY: passed on from the caller.
+    let (key, case_id, file_id) = unsafe {
+        (
+            bytes(key_ptr, key_len),
+            text(case_ptr, case_len),
+            text(id_ptr, id_len),
+        )
+    };
+    let outcome = (|| {
+        let binding = AttachmentBinding::new(case_id?, file_id?);
+        let opener = AttachmentOpener::new(&data_key(key)?, &binding)?;
+        OPENING.with(|opening| *opening.borrow_mut() = Some(opener));
+        Ok(Vec::new())
+    })();
+    answer(outcome)
+}
+
+/// Opens the next slice of a sealed file: answers the plaintext of every chunk now complete
+/// (each authenticated; only [`su_file_open_finish`] proves nothing was cut off the end).
+///
+/// # Safety
+/// The pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_file_open_push(data_ptr: *const u8, data_len: usize) -> i32 {
+    // SAFETY: passed on from the caller.
+    let data = unsafe { bytes(data_ptr, data_len) };
+    let outcome = OPENING.with(|opening| {
+        let mut opening = opening.borrow_mut();
+        let opener = opening.as_mut().ok_or(Failure::Order)?;
+        let mut plain = Vec::new();
+        if let Err(error) = opener.push(data, &mut plain) {
+            *opening = None;
+            return Err(Failure::from(error));
+        }
+        Ok(plain)
+    });
+    answer(outcome)
+}
+
+/// Opens the last chunk: fails with [`Failure::Decrypt`] if the file was cut short.
+#[unsafe(no_mangle)]
+pub extern "C" fn su_file_open_finish() -> i32 {
+    let outcome = OPENING.with(|opening| {
+        let opener = opening.borrow_mut().take().ok_or(Failure::Order)?;
+        let mut plain = Vec::new();
+        opener.finish(&mut plain)?;
+        Ok(plain)
+    });
+    answer(outcome)
+}
+
+/// A file name as the server keeps one: no path, no control characters, not empty, at most
+/// 120 characters (the extension kept).
+///
+/// # Safety
+/// The pointer and length must describe a live buffer from [`su_alloc`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn su_file_name(name_ptr: *const u8, name_len: usize) -> i32 {
+    // SAFETY: passed on from the caller.
+    let outcome =
+        unsafe { text(name_ptr, name_len) }.map(|name| strip::clean_file_name(name).into_bytes());
     answer(outcome)
 }

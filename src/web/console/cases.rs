@@ -289,6 +289,8 @@ struct CasePage {
     base: String,
     attachments: Vec<crate::web::attachments::AttachmentView>,
     max_attachment: String,
+    /// For a session whose key is in the browser, which checks the size before sealing.
+    max_attachment_bytes: u64,
     organisation: String,
     service: &'static str,
     anonymous: bool,
@@ -415,6 +417,7 @@ fn case_view(
             format!("{}/attachments/{id}", case_href(&detail.reference))
         }),
         max_attachment: crate::web::attachments::human_size(max_attachment_bytes),
+        max_attachment_bytes,
         base: case_href(&detail.reference),
         reference: detail.reference,
         organisation: detail.organisation,

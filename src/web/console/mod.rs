@@ -57,6 +57,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::post().to(sealed::append)),
         )
         .route(
+            "/console/cases/{reference}/sealed/attachments",
+            web::post().to(sealed::upload),
+        )
+        .route(
+            "/console/cases/{reference}/sealed/attachments/{id}",
+            web::get().to(sealed::download),
+        )
+        .route(
             "/console/cases/{reference}/sealed/grants/recipient",
             web::post().to(sealed::grant_recipient),
         )

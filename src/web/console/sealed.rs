@@ -479,3 +479,59 @@ pub async fn grant(
     .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({"granted": true})))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Evidence files cleaned and sealed in the browser
+
+#[derive(Serialize)]
+struct FileStored {
+    position: i32,
+}
+
+/// `POST /console/cases/{reference}/sealed/attachments` (multipart: `csrf`, `id`, `position`,
+/// `written_on`, `record`, then `file`): a file the browser cleaned and sealed, with its sealed
+/// description. 201 with the description's position; 409 `position_taken` / `day_changed` when
+/// the browser must seal the description again (the file is sent again with it).
+#[allow(clippy::too_many_arguments)]
+pub async fn upload(
+    portal: web::Data<Portal>,
+    limits: web::Data<crate::web::rate_limit::RateLimits>,
+    client: crate::web::rate_limit::ClientKey,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    request: actix_web::HttpRequest,
+    form: actix_multipart::Multipart,
+) -> Result<HttpResponse, ApiError> {
+    limits.attachment_uploads.check(client)?;
+    let handler = browser_only(handler)?;
+    crate::web::attachments::check_declared_length(
+        &request,
+        crate::crypto::attachment_sealed_len(portal.settings.max_attachment_bytes),
+    )?;
+    let position = crate::web::attachments::receive_sealed(
+        &portal,
+        std::sync::Arc::new(handler),
+        &reference.into_inner(),
+        form,
+        &csrf,
+    )
+    .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(FileStored { position }))
+}
+
+/// `GET /console/cases/{reference}/sealed/attachments/{id}`: the file as stored, sealed, for the
+/// browser to open (audited as a download).
+pub async fn download(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let handler = browser_only(handler)?;
+    let (reference, id) = path.into_inner();
+    let worker = portal.clone().into_inner();
+    let blob_key = blocking(move || worker.browser_download(&handler, &reference, &id)).await?;
+    crate::web::attachments::download_sealed(&portal, blob_key)
+        .await
+        .map_err(ApiError)
+}
