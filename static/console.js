@@ -2,7 +2,8 @@
 // after speakup.js on console pages that load it; without JavaScript the console works as
 // before (the password goes to the server, which opens cases while the handler is signed in).
 //
-// Sign-in without sending the password (opt-in, a tick box this script adds to the form): the
+// Sign-in without sending the password (a tick box this script adds to the form, ticked by
+// default; unticking it signs in the usual way): the
 // browser asks /console/sign-in/parameters for the account's salt and Argon2id cost, runs
 // Argon2id (64 MiB) in the module, and posts the second half of the output (the login proof)
 // with the e-mail address and the 6-digit code to /console/sign-in/proof. The first half (the
@@ -86,7 +87,10 @@
 
   // The opt-in, placed before the button.
   const choice = element('div', { class: 'field checkbox' });
+  // Ticked by default wherever this script runs: the browser keeps the key. Without JavaScript
+  // there is no box and the password goes to the server, as it always did.
   const box = element('input', { type: 'checkbox', id: 'keys-in-browser', name: 'keys_in_browser' });
+  box.checked = true;
   const label = element(
     'label',
     { for: 'keys-in-browser' },
@@ -97,7 +101,9 @@
     { class: 'hint', id: 'keys-in-browser-hint' },
     'Your password is turned into your key here, in this browser, and the key stays in this ' +
       'tab: cases are opened, replies, notes, procedure letters and files sealed, and access ' +
-      'given here. This needs JavaScript on every console page.',
+      'given here, so the server never sees them. It needs JavaScript on every console page, and ' +
+      'the key stays in this tab only. Untick this to sign in the usual way: your password then ' +
+      'goes to the server, which opens cases for you while you are signed in.',
   );
   box.setAttribute('aria-describedby', 'keys-in-browser-hint');
   choice.append(box, label, hint);

@@ -479,6 +479,8 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed) {
   await consolePage.fill('#email', handler.email);
   await consolePage.fill('#password', handler.password);
   await consolePage.fill('#code', await freshTotp(handler));
+  // Unticked: this journey is the console with the key on the server.
+  await consolePage.uncheck('#keys-in-browser');
   await consolePage.click('main button[type="submit"]');
   await consolePage.waitForURL(/\/console$/);
   await consolePage.click(`a:has-text("${sealed.reference}")`);
@@ -596,6 +598,9 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
   await page.fill('#email', handler.email);
   await page.fill('#password', handler.password);
   await page.fill('#code', await freshTotp(handler));
+  // With JavaScript the key stays in the browser unless the box is unticked; this journey is
+  // the console with the key on the server (the console keeping it is further down).
+  await page.uncheck('#keys-in-browser');
   await page.click('main button[type="submit"]');
   await page.waitForURL(/\/console$/);
 
@@ -700,8 +705,14 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
   await leadPage.fill('#email', lead.email);
   await leadPage.fill('#password', lead.password);
   await leadPage.fill('#code', totp(lead.totp_uri));
+  // The lead keeps the default: signed in without sending the password.
+  await leadPage.waitForSelector('#keys-in-browser:checked');
   await leadPage.click('main button[type="submit"]');
   await leadPage.waitForURL(/\/console$/);
+  check(
+    Boolean(await leadPage.evaluate(() => sessionStorage.getItem('speakup.console.handlerKey'))),
+    'by default, with JavaScript, the lead signed in without sending the password',
+  );
   await leadPage.goto(`${origin}/console/reports`);
   // The concern raised above (anonymous, so counted apart from those under the Standards) is in
   // the period the page opens on.
@@ -740,6 +751,7 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
   );
   await page.goto(`${origin}/console/sign-in`);
   await page.waitForSelector('#keys-in-browser');
+  check(await page.isChecked('#keys-in-browser'), 'with JavaScript the box is ticked by default');
   await examine(page, 'console-keys-01-sign-in', { viewport: DESKTOP });
   await page.fill('#email', person.email);
   await page.fill('#password', person.password);
