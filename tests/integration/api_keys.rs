@@ -544,3 +544,47 @@ async fn an_api_client_records_steps_grants_and_files_it_sealed_and_wrapped_itse
     assert!(!wire.carried(words));
     assert!(!app.database_contains(words));
 }
+
+#[actix_web::test]
+async fn proof_sign_ins_share_the_password_sign_ins_limit_and_back_off() {
+    let app = TestApp::with_settings(|raw| raw.handler_sign_ins_per_minute = 7);
+    let staff = app.staff();
+    let api = app.service().await;
+    let colm = &staff.contacts[1];
+    let (_, parameters) = call(
+        &api,
+        post_json("/api/v1/session/parameters", json!({"email": colm.email})),
+    )
+    .await;
+    let wrong = proof_of(&browser_keys(&parameters, "wrong password"));
+    let mut statuses = Vec::new();
+    for attempt in 0..7 {
+        // Proof and password attempts count alike.
+        let body = if attempt == 2 {
+            json!({"email": colm.email, "password": "wrong password", "totp": "123456"})
+        } else {
+            json!({"email": colm.email, "login_proof": wrong, "totp": "123456"})
+        };
+        statuses.push(call(&api, post_json("/api/v1/session", body)).await.0);
+    }
+    // Five failures, then the account's back-off for this client.
+    assert_eq!(
+        &statuses[..5],
+        &[StatusCode::UNAUTHORIZED; 5],
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // The per-client limit (7 a minute) covers both: an eighth attempt, for an account with
+    // no back-off of its own, is refused too.
+    let cora = &staff.contacts[0];
+    let (status, answer) = call(
+        &api,
+        post_json(
+            "/api/v1/session",
+            json!({"email": cora.email, "login_proof": wrong, "totp": "123456"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+    assert_eq!(answer["error"]["code"], "rate_limited");
+}
