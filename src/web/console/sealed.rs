@@ -1,6 +1,8 @@
 //! The console's JSON for sessions whose key is in the browser (issue 14): the sealed case for
 //! `static/console.js` to open, and replies and notes it sealed. Same cookie and CSRF token as
-//! the pages; errors are problem JSON.
+//! the pages; errors are problem JSON. Each route checks the cookie session and CSRF token, reads
+//! its form into the shared types of `web/sealed_json.rs` and calls the function there that the
+//! API's bearer routes (`web/api/sealed.rs`) call too.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
