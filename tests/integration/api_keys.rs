@@ -188,6 +188,12 @@ async fn an_api_client_keeps_its_key_opens_the_case_and_seals_a_reply_the_report
         opened.contains(&("concern".to_owned(), concern.to_owned())),
         "{opened:?}"
     );
+    // The reporter's identity too: the intake contact holds its key.
+    assert!(
+        opened.contains(&("identity".to_owned(), "Rhona Reporter".to_owned())),
+        "{opened:?}"
+    );
+    assert!(!case.to_string().contains("Rhona"));
 
     // A reply sealed by the client at the next position.
     let reply = "Thank you: the alarm is being repaired and the fridge log checked.";
