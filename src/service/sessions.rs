@@ -44,7 +44,8 @@ pub fn key_in_browser() -> ServiceError {
                   cases is only in your browser: with JavaScript on, cases open and replies, \
                   notes, procedure letters, grants and files are made there, but this form needs the \
                   server to hold your key; turn JavaScript on, or sign out and sign in again \
-                  without ticking that box"
+                  without ticking that box (an API client signed in with a login proof uses the \
+                  /sealed endpoints instead)"
             .to_owned(),
     }
 }

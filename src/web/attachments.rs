@@ -150,15 +150,21 @@ pub async fn receive_sealed(
     handler: std::sync::Arc<crate::service::sessions::Handler>,
     reference: &str,
     mut multipart: Multipart,
-    csrf: &CsrfToken,
+    csrf: Option<&CsrfToken>,
 ) -> Result<i32, ServiceError> {
-    let mut csrf_ok = false;
+    // The console's cookie session sends its CSRF token first; a bearer token needs none.
+    let mut csrf_ok = csrf.is_none();
     let mut fields = SealedFields::default();
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(upload_failed)?;
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
-            "csrf" => csrf_ok = csrf.verify(&small_field(&mut field).await?).is_ok(),
+            "csrf" => {
+                let sent = small_field(&mut field).await?;
+                if let Some(csrf) = csrf {
+                    csrf_ok = csrf.verify(&sent).is_ok();
+                }
+            }
             "id" => fields.id = small_field(&mut field).await?,
             "position" => fields.position = small_field(&mut field).await?,
             "written_on" => fields.written_on = small_field(&mut field).await?,

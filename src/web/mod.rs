@@ -15,12 +15,14 @@ pub mod health;
 pub mod metrics;
 pub mod nul_guard;
 pub mod pages;
+pub mod proof;
 pub mod qr;
 pub mod rate_limit;
 pub mod reporter;
 pub mod reports;
 pub mod request_log;
 pub mod scripts;
+pub mod sealed_json;
 pub mod setup;
 pub mod views;
 

@@ -7,7 +7,9 @@ through the environment (never on a command line):
 - reporter operations (/mailbox...) get a mailbox token for the seeded concern, signed in afresh
   with its case key whenever the cached one is refused (a fuzzed sign-out may have closed it);
 - case operations (/cases...) get the intake contact's session token (the contact holds the
-  seeded concern and every case it records);
+  seeded concern and every case it records), except those of a client that keeps its key
+  (/cases/{reference}/sealed...), which get a second intake contact's session signed in with a
+  login proof (issue 14);
 - GET /reports/kpi gets the executive lead's token, the approvals the whistleblowing champion's
   (the seeded approvals were asked for by the admin, who may not decide their own), the rest of
   /admin... the organisation admin's;
@@ -23,7 +25,8 @@ Seeded identifiers (`before_call`, documented in tests/contract/README.md):
 - a schema-valid submission token is replaced by one derived from the rest of the concern, so
   the fuzzer's reused token values do not turn an unrelated body into a resend;
 - the document's sign-in example (ann.intake@nhs.scot with the code 123456) is sent with the
-  seeded account's current TOTP code, as an authenticator app would show it, and the document's
+  seeded account's current TOTP code, as an authenticator app would show it (a login proof for
+  that address is replaced by the account's real one, derived by run.py), and the document's
   mailbox example case key is replaced with the seeded concern's;
 - outside the stateful phase (whose links carry real identifiers), a schema-valid generated
   path identifier is, for three cases in four, replaced by the seeded one: the seeded concern's
@@ -65,6 +68,10 @@ EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@
 # The examples in docs/openapi.json that run.py seeds an account or a concern for.
 EXAMPLE_SIGN_IN = ("ann.intake@nhs.scot", "123456")
 EXAMPLE_CASE_KEY = "7K2M-Q9XR-4TPD-8HVN-3WJC-6FBA-2YEG"
+EXAMPLE_PROOF_EMAIL = "ann.intake@nhs.scot"
+
+# The operations of a client that keeps its own key (issue 14).
+SEALED = r"^/cases/[^/]+/sealed(/|$)"
 
 
 def _totp(uri):
@@ -111,10 +118,20 @@ class ReporterSignOut(_Bearer):
         return _mailbox_token()
 
 
-@schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path_regex=r"^/cases(/|$)")
+@schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path_regex=r"^/cases(/|$)").skip_for(
+    path_regex=SEALED
+)
 class Contact(_Bearer):
     def get(self, case, ctx):
         return SEED["tokens"]["contact"]
+
+
+@schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path_regex=SEALED)
+class Keeper(_Bearer):
+    """The operations for a client that keeps its key get a session signed in with a proof."""
+
+    def get(self, case, ctx):
+        return SEED["tokens"]["keeper"]
 
 
 @schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path="/reports/kpi")
@@ -182,7 +199,22 @@ SEEDED_PATHS = {
     "GET /mailbox/attachments/{id}": {"id": SEED["mailbox_attachment"]},
     "POST /mailbox/identity-requests/{id}": {"id": SEED["identity_request"]},
     "POST /cases/{reference}/conflict": {"reference": SEED["conflict_reference"]},
+    "GET /cases/{reference}/sealed": _CASE,
+    "POST /cases/{reference}/sealed": _CASE,
+    "POST /cases/{reference}/sealed/events/facts": _CASE,
+    "POST /cases/{reference}/sealed/events": _CASE,
+    "POST /cases/{reference}/sealed/grants/recipient": _CASE,
+    "POST /cases/{reference}/sealed/grants": _CASE,
+    "POST /cases/{reference}/sealed/attachments": _CASE,
+    "GET /cases/{reference}/sealed/attachments/{id}": dict(_CASE, id=SEED["case_attachment"]),
 }
+
+# Grants whose e-mail address is replaced by the seeded grantee's, three times in four.
+GRANTS = (
+    "POST /cases/{reference}/grants",
+    "POST /cases/{reference}/sealed/grants/recipient",
+    "POST /cases/{reference}/sealed/grants",
+)
 
 
 def _positive_path(case) -> bool:
@@ -208,7 +240,7 @@ def before_call(context, case, **kwargs):
             body["exclude"] = []
     elif label == "GET /reports/kpi":
         _seed_organisation(case.query)
-    elif label == "POST /cases/{reference}/grants" and body is not None:
+    elif label in GRANTS and body is not None:
         user = body.get("user")
         if isinstance(user, str) and EMAIL.match(user) and _three_in_four(user):
             body["user"] = SEED["grantee"]
@@ -219,6 +251,8 @@ def before_call(context, case, **kwargs):
     elif label == "POST /session" and body is not None:
         if (body.get("email"), body.get("totp")) == EXAMPLE_SIGN_IN:
             body["totp"] = _totp(SEED["example_totp_uri"])
+        if body.get("email") == EXAMPLE_PROOF_EMAIL and "login_proof" in body and "password" not in body:
+            body["login_proof"] = SEED["example_proof"]
     elif label == "POST /mailbox/session" and body is not None:
         if body.get("case_key") == EXAMPLE_CASE_KEY:
             body["case_key"] = SEED["case_key"]

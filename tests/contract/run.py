@@ -6,7 +6,7 @@ a fresh PostgreSQL database), seeds it through the real CLI and API (see `seed`:
 intake contact, an admin, an executive lead, a whistleblowing champion and a spare handler, each
 signed in with password and TOTP; the account the document's sign-in example names; a
 confidential concern with two identity requests waiting in its mailbox and a file from each
-side; a case the contact recorded; two intake changes waiting for approval), then runs `st run` on the served OpenAPI
+side; a second intake contact signed in with a login proof (its session holds no key); a case the contact recorded; two intake changes waiting for approval), then runs `st run` on the served OpenAPI
 document: examples, coverage, fuzzing and stateful phases (the document's `links`), every check.
 Any failure or 5xx fails the run. At the end it prints which operations reached a 2xx answer.
 
@@ -148,6 +148,38 @@ def sign_in(api, account):
     return answer.json()["token"]
 
 
+def login_proof(api, account):
+    """What a client that keeps its key sends instead of the password: the second half of
+    Argon2id(password, salt) with the salt and cost the server gives for the address."""
+    from argon2.low_level import Type, hash_secret_raw
+
+    parameters = requests.post(f"{api}/session/parameters", json={"email": account["email"]}, timeout=60)
+    parameters.raise_for_status()
+    answer = parameters.json()
+    derived = hash_secret_raw(
+        secret=account["password"].encode(),
+        salt=base64.b64decode(answer["salt"]),
+        time_cost=answer["cost"]["iterations"],
+        memory_cost=answer["cost"]["memory_kib"],
+        parallelism=answer["cost"]["parallelism"],
+        hash_len=64,
+        type=Type.ID,
+        version=19,
+    )
+    return base64.b64encode(derived[32:]).decode()
+
+
+def proof_sign_in(api, account):
+    """A session that holds no key (issue 14): the one the /cases/{reference}/sealed operations use."""
+    answer = requests.post(
+        f"{api}/session",
+        json={"email": account["email"], "login_proof": login_proof(api, account), "totp": totp(account["totp_uri"])},
+        timeout=60,
+    )
+    answer.raise_for_status()
+    return answer.json()["token"]
+
+
 def accounts(speakup):
     """The organisation and its accounts, made through the CLI before the server starts."""
     # A partnership: it offers both services, so neither is refused as one it does not offer.
@@ -156,6 +188,10 @@ def accounts(speakup):
     return {
         "contact": add(
             "cat@contractshire.scot", "Cat Contact", "contact", "--intake", "--job-title", "Confidential contact"
+        ),
+        # A second intake contact who signs in with a login proof and keeps the key (issue 14).
+        "keeper": add(
+            "kim@contractshire.scot", "Kim Keeper", "contact", "--intake", "--job-title", "Confidential contact"
         ),
         "admin": add("ada@contractshire.scot", "Ada Admin", "admin"),
         "lead": add("leo@contractshire.scot", "Leo Lead", "lead"),
@@ -185,6 +221,7 @@ def call(method, url, token=None, **kwargs):
 def seed(api, people):
     """What the fuzzer cannot make on its own, made through the API as a client would."""
     tokens = {role: sign_in(api, people[role]) for role in ("contact", "admin", "lead", "champion", "spare")}
+    tokens["keeper"] = proof_sign_in(api, people["keeper"])
     receipt = call(
         "POST",
         f"{api}/concerns",
@@ -244,7 +281,9 @@ def seed(api, people):
     # Intake changes the admin asked for, waiting for the champion.
     for newcomer in ("newcomer1", "newcomer2"):
         call("POST", f"{api}/admin/intake", tokens["admin"], json={"user": people[newcomer]["id"], "on": True})
-    signed_in = {people[role]["id"] for role in ("contact", "admin", "lead", "champion", "spare", "example")}
+    signed_in = {
+        people[role]["id"] for role in ("contact", "keeper", "admin", "lead", "champion", "spare", "example")
+    }
     return {
         "organisation": ORG,
         "case_key": receipt["case_key"],
@@ -256,6 +295,7 @@ def seed(api, people):
         "tokens": tokens,
         "grantee": people["grantee"]["email"],
         "example_totp_uri": people["example"]["totp_uri"],
+        "example_proof": login_proof(api, people["example"]),
         "protected": sorted(signed_in),
         "sacrificial": people["sacrificial"]["id"],
         "newcomer": people["newcomer1"]["id"],

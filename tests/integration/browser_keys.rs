@@ -49,12 +49,12 @@ fn salt_and_cost(answer: &Value) -> ([u8; 16], PasswordCost) {
 }
 
 /// What the browser computes: Argon2id over the password with the salt and cost the server gave.
-fn browser_keys(answer: &Value, password: &str) -> PasswordKeys {
+pub(crate) fn browser_keys(answer: &Value, password: &str) -> PasswordKeys {
     let (salt, cost) = salt_and_cost(answer);
     speakup::crypto::derive_password_keys(&Secret::new(password.to_owned()), &salt, cost).unwrap()
 }
 
-fn proof_of(keys: &PasswordKeys) -> String {
+pub(crate) fn proof_of(keys: &PasswordKeys) -> String {
     data_encoding::BASE64.encode(keys.proof().expose_bytes())
 }
 
@@ -426,7 +426,7 @@ pub(crate) fn open_all(case: &Value, secret: &speakup::crypto::SecretKey) -> Vec
 
 /// Seals a reply or note as console.js does.
 #[allow(clippy::too_many_arguments)]
-fn seal_reply(
+pub(crate) fn seal_reply(
     case: &Value,
     secret: &speakup::crypto::SecretKey,
     author: &str,

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_client;
+mod api_keys;
 mod audit_anchoring;
 mod browser;
 mod browser_casework;

@@ -2,29 +2,42 @@
 //! anyone who does not hold the case.
 
 use actix_multipart::Multipart;
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use time::Date;
 
-use crate::crypto::Secret;
+use crate::crypto::{LoginProof, Secret};
 use crate::procedure::dates::iso_date;
 use crate::procedure::{EscalationReason, EventType, NotWhistleblowingKind, Outcome};
-use crate::service::Portal;
 use crate::service::case_events::EventInput;
+use crate::service::{Portal, ServiceError};
 use crate::web::attachments::{self, FormCheck};
 use crate::web::auth::{ApiHandler, KdfPermits};
 use crate::web::blocking;
 use crate::web::error::ApiError;
 use crate::web::metrics::Metrics;
+use crate::web::proof::{ParametersAnswer, ProofAnswer, read_proof};
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
+/// `POST /session`: the password, or the login proof a client derived itself (never both).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     email: String,
-    password: String,
+    #[serde(default)]
+    password: Option<String>,
+    /// base64 of the second half of Argon2id(password, salt) with the salt and cost of
+    /// `POST /session/parameters`: the session then holds no key (issue 14).
+    #[serde(default)]
+    login_proof: Option<String>,
     totp: String,
+}
+
+enum Credential {
+    Password(Secret<String>),
+    Proof(LoginProof),
 }
 
 #[derive(Serialize)]
@@ -40,15 +53,33 @@ pub async fn sign_in(
     client: ClientKey,
     request: web::Json<SignInRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limits.handler_sign_ins.check(client)?;
     let request = request.into_inner();
-    let password = Secret::new(request.password);
-    let _turn = permits.acquire().await?;
+    let credential = match (request.password, request.login_proof) {
+        (Some(password), None) => Credential::Password(Secret::new(password)),
+        (None, Some(proof)) => Credential::Proof(read_proof(&proof)?),
+        _ => {
+            return Err(ServiceError::invalid(
+                "one_credential",
+                "send either the password or the login proof, not both",
+            )
+            .into());
+        }
+    };
+    limits.handler_sign_ins.check(client)?;
     let portal = portal.into_inner();
-    let outcome = blocking(move || {
-        portal.sign_in_from(&request.email, &password, &request.totp, client.bucket())
-    })
-    .await;
+    let (email, totp) = (request.email, request.totp);
+    // Only the password needs Argon2id on the server, so only it waits for a permit; a proof
+    // is checked with one hash, as the console's sign-in from the browser is.
+    let outcome = match credential {
+        Credential::Password(password) => {
+            let _turn = permits.acquire().await?;
+            blocking(move || portal.sign_in_from(&email, &password, &totp, client.bucket())).await
+        }
+        Credential::Proof(proof) => {
+            blocking(move || portal.sign_in_with_proof(&email, &proof, &totp, client.bucket()))
+                .await
+        }
+    };
     Metrics::count_outcome(
         &metrics.handler_sign_ins,
         if outcome.is_ok() {
@@ -58,9 +89,37 @@ pub async fn sign_in(
         },
     );
     let signed_in = outcome?;
-    Ok(HttpResponse::Ok().json(TokenAnswer {
-        token: signed_in.token.expose_secret(),
-    }))
+    let token = signed_in.token.expose_secret();
+    if signed_in.sealed_secret.is_some() {
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(ProofAnswer::new(&signed_in, Some(token))?));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(TokenAnswer { token }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParametersRequest {
+    email: String,
+}
+
+/// `POST /session/parameters`: the salt and Argon2id cost a client derives its login proof
+/// with; the same shape (and the same answer every time) for an address without an account.
+pub async fn sign_in_parameters(
+    portal: web::Data<Portal>,
+    request: web::Json<ParametersRequest>,
+) -> Result<HttpResponse, ApiError> {
+    // As in the console: not counted against the sign-in limit, since it answers alike for
+    // every address and costs one indexed read; the sign-in that follows is counted.
+    let email = request.into_inner().email;
+    let portal = portal.into_inner();
+    let answer = blocking(move || portal.sign_in_parameters(&email)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ParametersAnswer::from(answer)))
 }
 
 pub async fn sign_out(

@@ -5,6 +5,7 @@ pub mod handler;
 pub mod recorded;
 pub mod reporter;
 pub mod reports;
+pub mod sealed;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::ALLOW;
@@ -139,6 +140,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         route: || web::post().to(handler::sign_in),
     },
     Endpoint {
+        method: "POST",
+        path: "/session/parameters",
+        route: || web::post().to(handler::sign_in_parameters),
+    },
+    Endpoint {
         method: "DELETE",
         path: "/session",
         route: || web::delete().to(handler::sign_out),
@@ -197,6 +203,47 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/cases/{reference}/events",
         route: || web::post().to(handler::event),
+    },
+    // A client that keeps its own key (signed in with a login proof): issue 14.
+    Endpoint {
+        method: "GET",
+        path: "/cases/{reference}/sealed",
+        route: || web::get().to(sealed::case),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cases/{reference}/sealed",
+        route: || web::post().to(sealed::append),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cases/{reference}/sealed/events/facts",
+        route: || web::post().to(sealed::step_facts),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cases/{reference}/sealed/events",
+        route: || web::post().to(sealed::record_step),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cases/{reference}/sealed/grants/recipient",
+        route: || web::post().to(sealed::grant_recipient),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cases/{reference}/sealed/grants",
+        route: || web::post().to(sealed::grant),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cases/{reference}/sealed/attachments",
+        route: || web::post().to(sealed::upload),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/cases/{reference}/sealed/attachments/{id}",
+        route: || web::get().to(sealed::download),
     },
     Endpoint {
         method: "GET",

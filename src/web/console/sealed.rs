@@ -1,68 +1,21 @@
 //! The console's JSON for sessions whose key is in the browser (issue 14): the sealed case for
 //! `static/console.js` to open, and replies and notes it sealed. Same cookie and CSRF token as
-//! the pages; errors are problem JSON.
+//! the pages; errors are problem JSON. Each route checks the cookie session and CSRF token, reads
+//! its form into the shared types of `web/sealed_json.rs` and calls the function there that the
+//! API's bearer routes (`web/api/sealed.rs`) call too.
 
-use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::day;
-use crate::model::Author;
 use crate::procedure::{
     EscalationReason, EventType, NotWhistleblowingKind, Outcome, parse_typed_date,
 };
-use crate::service::browser_cases::BrowserSealed;
-use crate::service::case_events::{BrowserStep, EventInput};
-use crate::service::casework::{BrowserGrant, BrowserIdentityRequest};
+use crate::service::case_events::EventInput;
 use crate::service::{Portal, ServiceError};
 use crate::web::auth::ConsoleHandler;
-use crate::web::blocking;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::ApiError;
-
-#[derive(Serialize)]
-struct RecordJson {
-    id: String,
-    kind: String,
-    /// The associated data's labels, exactly as sealed.
-    author: &'static str,
-    author_user_id: Option<String>,
-    event_id: Option<String>,
-    position: i32,
-    written_on: String,
-    aad_version: i32,
-    /// base64
-    sealed: String,
-    /// For the page: who wrote it and when, as the server-rendered page says it.
-    who: String,
-    class: &'static str,
-    day: String,
-}
-
-#[derive(Serialize)]
-struct CaseJson {
-    case_id: String,
-    reference: String,
-    case_key_wrap: String,
-    identity_key_wrap: Option<String>,
-    next_position: i32,
-    today: String,
-    records: Vec<RecordJson>,
-}
-
-fn who(author: Author, name: Option<&str>) -> (&'static str, String) {
-    match author {
-        Author::Reporter => ("from-reporter", "The reporter".to_owned()),
-        Author::Handler => ("from-handler", name.unwrap_or("A handler").to_owned()),
-        Author::System => (
-            "from-handler letter",
-            match name {
-                Some(name) => format!("Procedure letter, sent by {name}"),
-                None => "Procedure letter".to_owned(),
-            },
-        ),
-    }
-}
+use crate::web::sealed_json::{self, SealedGrant, SealedLetter, SealedRecordRequest};
 
 /// `GET /console/cases/{reference}/sealed`: the case's sealed records and this handler's
 /// wraps of its keys. Only for sessions whose key is in the browser (others read the page).
@@ -72,42 +25,7 @@ pub async fn case(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let handler = browser_only(handler)?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let sealed = blocking(move || portal.sealed_case(&handler, &reference)).await?;
-    let b64 = |bytes: &[u8]| data_encoding::BASE64.encode(bytes);
-    let answer = CaseJson {
-        case_id: sealed.case_id,
-        reference: sealed.reference,
-        case_key_wrap: b64(&sealed.case_key_wrap),
-        identity_key_wrap: sealed.identity_key_wrap.as_deref().map(b64),
-        next_position: sealed.next_position,
-        today: sealed.today.to_string(),
-        records: sealed
-            .records
-            .into_iter()
-            .map(|record| {
-                let (class, who) = who(record.author, record.author_name.as_deref());
-                RecordJson {
-                    id: record.id,
-                    kind: record.kind,
-                    author: record.author.as_str(),
-                    author_user_id: record.author_user_id,
-                    event_id: record.event_id,
-                    position: record.position,
-                    written_on: record.written_on.to_string(),
-                    aad_version: record.aad_version,
-                    sealed: b64(&record.sealed),
-                    who,
-                    class,
-                    day: day(record.written_on).long,
-                }
-            })
-            .collect(),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(answer))
+    sealed_json::view(portal, handler, reference.into_inner()).await
 }
 
 #[derive(Deserialize)]
@@ -127,11 +45,6 @@ pub struct SealedForm {
     sealed: String,
 }
 
-#[derive(Serialize)]
-struct Stored {
-    position: i32,
-}
-
 /// `POST /console/cases/{reference}/sealed`: a reply or note sealed in the browser. 201 with
 /// its position; 409 `position_taken` or `day_changed` when the browser must seal it again.
 pub async fn append(
@@ -143,27 +56,14 @@ pub async fn append(
 ) -> Result<HttpResponse, ApiError> {
     csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
     let form = form.into_inner();
-    let sealed = data_encoding::BASE64
-        .decode(form.sealed.as_bytes())
-        .map_err(|_| ServiceError::invalid("invalid_sealed", "the sealed record is not base64"))?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let handler = handler.0;
-    let position = blocking(move || {
-        portal.append_browser_record(
-            &handler,
-            &reference,
-            &BrowserSealed {
-                kind: &form.kind,
-                record_id: &form.id,
-                position: form.position,
-                written_on: &form.written_on,
-                sealed: &sealed,
-            },
-        )
-    })
-    .await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(Stored { position }))
+    let request = SealedRecordRequest {
+        kind: form.kind,
+        id: form.id,
+        position: form.position,
+        written_on: form.written_on,
+        sealed: form.sealed,
+    };
+    sealed_json::append(portal, handler.0, reference.into_inner(), request).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,18 +150,6 @@ impl StepForm {
 pub const MAX_STEP_FORM_BYTES: usize =
     crate::service::case_events::MAX_SEALED_STEP / 3 * 4 + 16 * 1024;
 
-#[derive(Serialize)]
-struct StepFacts {
-    case_id: String,
-    /// The facts as the module's `su_step_letter` reads them (`name=value` fields separated
-    /// by NUL), to which the browser adds the handler's words.
-    facts: String,
-    /// Digest of the facts, sent back with the sealed letter.
-    basis: String,
-    position: i32,
-    today: String,
-}
-
 /// `POST /console/cases/{reference}/sealed/events/facts`: checks a step's facts (allowed now,
 /// the new date, the outcome) and answers what the browser writes its letter from. Records
 /// nothing.
@@ -276,18 +164,7 @@ pub async fn step_facts(
     csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
     let handler = browser_only(handler)?;
     let input = form.input()?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let check = blocking(move || portal.check_browser_step(&handler, &reference, &input)).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(StepFacts {
-            case_id: check.case_id,
-            facts: check.facts,
-            basis: check.basis,
-            position: check.position,
-            today: check.today.to_string(),
-        }))
+    sealed_json::step_facts(portal, handler, reference.into_inner(), input).await
 }
 
 /// `POST /console/cases/{reference}/sealed/events`: records a step with the letter the browser
@@ -304,32 +181,19 @@ pub async fn record_step(
     csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
     let handler = browser_only(handler)?;
     let input = form.input()?;
-    let sealed = data_encoding::BASE64
-        .decode(form.sealed.as_bytes())
-        .map_err(|_| ServiceError::invalid("invalid_sealed", "the sealed letter is not base64"))?;
     let position = form
         .position
         .parse::<i32>()
         .map_err(|_| ServiceError::invalid("invalid_position", "the position is a whole number"))?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let recorded = blocking(move || {
-        portal.record_browser_step(
-            &handler,
-            &reference,
-            &BrowserStep {
-                input,
-                event_id: &form.event_id,
-                record_id: &form.record_id,
-                position,
-                written_on: &form.written_on,
-                basis: &form.basis,
-                sealed: &sealed,
-            },
-        )
-    })
-    .await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(recorded))
+    let letter = SealedLetter {
+        event_id: form.event_id,
+        record_id: form.record_id,
+        position,
+        written_on: form.written_on,
+        basis: form.basis,
+        sealed: form.sealed,
+    };
+    sealed_json::record_step(portal, handler, reference.into_inner(), input, letter).await
 }
 
 /// The endpoints above are for sessions whose key is in the browser; a session with its key on
@@ -375,19 +239,6 @@ pub struct GrantForm {
     sealed_reason: String,
 }
 
-#[derive(Serialize)]
-struct RecipientJson {
-    case_id: String,
-    user_id: String,
-    name: String,
-    role: &'static str,
-    /// base64
-    public_key: String,
-    fingerprint: String,
-    case_wrap: bool,
-    identity_request: bool,
-}
-
 /// `POST /console/cases/{reference}/sealed/grants/recipient`: checks a grant and answers the
 /// person's public key and what the browser has to make. Records nothing.
 pub async fn grant_recipient(
@@ -401,35 +252,14 @@ pub async fn grant_recipient(
     let handler = browser_only(handler)?;
     let form = form.into_inner();
     let with_identity = super::ticked(&form.identity);
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let recipient = blocking(move || {
-        portal.check_browser_grant(&handler, &reference, &form.email, with_identity)
-    })
-    .await?;
-    let public = crate::crypto::PublicKey::from_bytes(recipient.public_key);
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(RecipientJson {
-            case_id: recipient.case_id,
-            user_id: recipient.user_id,
-            name: recipient.name,
-            role: recipient.role,
-            public_key: data_encoding::BASE64.encode(public.as_bytes()),
-            fingerprint: public.fingerprint(),
-            case_wrap: recipient.case_wrap,
-            identity_request: recipient.identity_request,
-        }))
-}
-
-fn optional_base64(field: &str, what: &str) -> Result<Option<Vec<u8>>, ServiceError> {
-    if field.is_empty() {
-        return Ok(None);
-    }
-    data_encoding::BASE64
-        .decode(field.as_bytes())
-        .map(Some)
-        .map_err(|_| ServiceError::invalid("invalid_wrap", format!("{what} is not base64")))
+    sealed_json::grant_recipient(
+        portal,
+        handler,
+        reference.into_inner(),
+        form.email,
+        with_identity,
+    )
+    .await
 }
 
 /// `POST /console/cases/{reference}/sealed/grants`: a grant with the wraps the browser made.
@@ -444,49 +274,19 @@ pub async fn grant(
     csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
     let handler = browser_only(handler)?;
     let form = form.into_inner();
-    let with_identity = super::ticked(&form.identity);
-    let case_wrap = optional_base64(&form.case_wrap, "the wrapped case key")?;
-    let identity_wrap = optional_base64(&form.identity_wrap, "the wrapped identity key")?;
-    let sealed_reason = optional_base64(&form.sealed_reason, "the sealed reason")?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    blocking(move || {
-        let identity = match (&identity_wrap, &sealed_reason) {
-            (Some(identity_wrap), Some(sealed_reason)) => Some(BrowserIdentityRequest {
-                request_id: &form.request_id,
-                identity_wrap,
-                sealed_reason,
-            }),
-            (None, None) => None,
-            _ => {
-                return Err(ServiceError::invalid(
-                    "wrap_missing",
-                    "an identity request needs both the wrapped identity key and the sealed reason",
-                ));
-            }
-        };
-        portal.record_browser_grant(
-            &handler,
-            &reference,
-            &BrowserGrant {
-                email: &form.email,
-                with_identity,
-                case_wrap: case_wrap.as_deref(),
-                identity,
-            },
-        )
-    })
-    .await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({"granted": true})))
+    let grant = SealedGrant {
+        with_identity: super::ticked(&form.identity),
+        email: form.email,
+        case_wrap: Some(form.case_wrap),
+        request_id: form.request_id,
+        identity_wrap: Some(form.identity_wrap),
+        sealed_reason: Some(form.sealed_reason),
+    };
+    sealed_json::grant(portal, handler, reference.into_inner(), grant).await
 }
 
 // ---------------------------------------------------------------------------------------------
 // Evidence files cleaned and sealed in the browser
-
-#[derive(Serialize)]
-struct FileStored {
-    position: i32,
-}
 
 /// `POST /console/cases/{reference}/sealed/attachments` (multipart: `csrf`, `id`, `position`,
 /// `written_on`, `record`, then `file`): a file the browser cleaned and sealed, with its sealed
@@ -505,19 +305,15 @@ pub async fn upload(
 ) -> Result<HttpResponse, ApiError> {
     limits.attachment_uploads.check(client)?;
     let handler = browser_only(handler)?;
-    crate::web::attachments::check_declared_length(
-        &request,
-        crate::crypto::attachment_sealed_len(portal.settings.max_attachment_bytes),
-    )?;
-    let position = crate::web::attachments::receive_sealed(
-        &portal,
-        std::sync::Arc::new(handler),
-        &reference.into_inner(),
+    sealed_json::upload(
+        portal,
+        handler,
+        reference.into_inner(),
+        request,
         form,
-        &csrf,
+        Some(&csrf),
     )
-    .await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(FileStored { position }))
+    .await
 }
 
 /// `GET /console/cases/{reference}/sealed/attachments/{id}`: the file as stored, sealed, for the
@@ -529,9 +325,5 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let handler = browser_only(handler)?;
     let (reference, id) = path.into_inner();
-    let worker = portal.clone().into_inner();
-    let blob_key = blocking(move || worker.browser_download(&handler, &reference, &id)).await?;
-    crate::web::attachments::download_sealed(&portal, blob_key)
-        .await
-        .map_err(ApiError)
+    sealed_json::download(portal, handler, reference, id).await
 }

@@ -7,13 +7,14 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::{CsrfOnly, Done, Shell, render, see_other};
-use crate::crypto::{LoginProof, Secret};
+use crate::crypto::Secret;
 use crate::service::{Portal, ServiceError};
 use crate::web::auth::{ConsoleHandler, KdfPermits, SESSION_COOKIE};
 use crate::web::blocking;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::{ApiError, PageError};
 use crate::web::metrics::Metrics;
+use crate::web::proof::{ParametersAnswer, ProofAnswer, read_proof};
 use crate::web::rate_limit::{ClientKey, RateLimits};
 
 #[derive(Serialize)]
@@ -59,19 +60,6 @@ pub struct ParametersForm {
     email: String,
 }
 
-#[derive(Serialize)]
-struct CostAnswer {
-    memory_kib: u32,
-    iterations: u32,
-    parallelism: u32,
-}
-
-#[derive(Serialize)]
-struct ParametersAnswer {
-    salt: String,
-    cost: CostAnswer,
-}
-
 /// `POST /console/sign-in/parameters`: the salt and Argon2id cost for an e-mail address, so the
 /// browser can derive the login proof itself. Same shape for addresses without an account.
 pub async fn parameters(
@@ -87,14 +75,7 @@ pub async fn parameters(
     let answer = blocking(move || portal.sign_in_parameters(&email)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(ParametersAnswer {
-            salt: data_encoding::BASE64.encode(&answer.salt),
-            cost: CostAnswer {
-                memory_kib: answer.cost.memory_kib,
-                iterations: answer.cost.iterations,
-                parallelism: answer.cost.parallelism,
-            },
-        }))
+        .json(ParametersAnswer::from(answer)))
 }
 
 #[derive(Deserialize)]
@@ -108,13 +89,6 @@ pub struct ProofForm {
     proof: String,
     #[serde(default)]
     code: String,
-}
-
-#[derive(Serialize)]
-struct ProofAnswer {
-    user_id: String,
-    /// The handler's X25519 secret key sealed under their key-encryption key, base64.
-    sealed_secret: String,
 }
 
 /// `POST /console/sign-in/proof`: sign-in from a browser that ran Argon2id itself. Sets the
@@ -132,13 +106,7 @@ pub async fn submit_proof(
     csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
     limits.handler_sign_ins.check(client)?;
     let form = form.into_inner();
-    let proof = data_encoding::BASE64
-        .decode(form.proof.trim().as_bytes())
-        .ok()
-        .and_then(|bytes| LoginProof::from_bytes(&bytes).ok())
-        .ok_or_else(|| {
-            ServiceError::invalid("invalid_proof", "the login proof is not 32 bytes of base64")
-        })?;
+    let proof = read_proof(&form.proof)?;
     let portal = portal.into_inner();
     let outcome = blocking(move || {
         portal.sign_in_with_proof(&form.email, &proof, form.code.trim(), client.bucket())
@@ -153,15 +121,9 @@ pub async fn submit_proof(
         },
     );
     let signed_in = outcome?;
-    let sealed = signed_in
-        .sealed_secret
-        .ok_or_else(|| ServiceError::Internal("proof sign-in without sealed secret".into()))?;
     let mut response = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(ProofAnswer {
-            user_id: signed_in.user.id.as_str().to_owned(),
-            sealed_secret: data_encoding::BASE64.encode(&sealed),
-        });
+        .json(ProofAnswer::new(&signed_in, None)?);
     response
         .add_cookie(&session_cookie(signed_in.token.expose_secret()))
         .map_err(|_| ServiceError::Internal("session cookie".to_owned()))?;
