@@ -78,7 +78,7 @@ pub struct BrowserSealed<'a> {
 
 impl Portal {
     /// The sealed case for a session whose key is in the browser. Audited as a read
-    /// (`case_viewed`, "opened in the browser"): it is what the browser decrypts.
+    /// (`case_viewed`, "opened by the handler's browser or API client"): it is what the browser decrypts.
     pub fn sealed_case(
         &self,
         handler: &Handler,
@@ -128,7 +128,7 @@ impl Portal {
                 &case,
                 "case_viewed",
                 None,
-                "opened in the browser".to_owned(),
+                "opened by the handler's browser or API client, with their own key".to_owned(),
                 now,
             )?;
             let latest = cases::latest_seq(tx, &case.id)?;

@@ -496,7 +496,7 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
         "{opened:?}"
     );
     assert!(audit_actions(&app).iter().any(|(action, detail, _)| action == "case_viewed"
-        && detail == "opened in the browser"));
+        && detail == "opened by the handler's browser or API client, with their own key"));
 
     // A reply sealed in the browser at the next position is stored as it came.
     let today = case["today"].as_str().unwrap().to_owned();
