@@ -66,6 +66,13 @@ fn b64(bytes: &[u8]) -> String {
     data_encoding::BASE64.encode(bytes)
 }
 
+/// Ciphertext as clients send it in JSON; 400 `invalid_sealed` when it is not base64.
+fn sealed_base64(text: &str, what: &str) -> Result<Vec<u8>, ServiceError> {
+    data_encoding::BASE64
+        .decode(text.as_bytes())
+        .map_err(|_| ServiceError::invalid("invalid_sealed", format!("{what} is not base64")))
+}
+
 fn no_store() -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::Ok();
     builder.insert_header((header::CACHE_CONTROL, "no-store"));
@@ -137,9 +144,7 @@ pub async fn append(
     reference: String,
     request: SealedRecordRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let sealed = data_encoding::BASE64
-        .decode(request.sealed.as_bytes())
-        .map_err(|_| ServiceError::invalid("invalid_sealed", "the sealed record is not base64"))?;
+    let sealed = sealed_base64(&request.sealed, "the sealed record")?;
     let portal = portal.into_inner();
     let position = blocking(move || {
         portal.append_browser_record(
@@ -213,9 +218,7 @@ pub async fn record_step(
     input: EventInput,
     letter: SealedLetter,
 ) -> Result<HttpResponse, ApiError> {
-    let sealed = data_encoding::BASE64
-        .decode(letter.sealed.as_bytes())
-        .map_err(|_| ServiceError::invalid("invalid_sealed", "the sealed letter is not base64"))?;
+    let sealed = sealed_base64(&letter.sealed, "the sealed letter")?;
     let portal = portal.into_inner();
     let recorded = blocking(move || {
         portal.record_browser_step(

@@ -495,8 +495,12 @@ async fn a_browser_session_opens_cases_and_seals_replies_in_the_browser() {
         opened.contains(&("concern".to_owned(), concern.to_owned())),
         "{opened:?}"
     );
-    assert!(audit_actions(&app).iter().any(|(action, detail, _)| action == "case_viewed"
-        && detail == "opened by the handler's browser or API client, with their own key"));
+    assert!(
+        audit_actions(&app)
+            .iter()
+            .any(|(action, detail, _)| action == "case_viewed"
+                && detail == "opened by the handler's browser or API client, with their own key")
+    );
 
     // A reply sealed in the browser at the next position is stored as it came.
     let today = case["today"].as_str().unwrap().to_owned();
