@@ -13,6 +13,8 @@ mod support;
 
 mod attachments;
 mod browser_mailbox;
+mod browser_races;
+mod browser_recovery;
 mod calendar_cli;
 mod cli;
 mod console_pages;

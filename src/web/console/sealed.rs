@@ -2,6 +2,8 @@
 //! `static/console.js` to open, and replies and notes it sealed. Same cookie and CSRF token as
 //! the pages; errors are problem JSON.
 
+use std::sync::Arc;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,7 @@ use crate::procedure::{
 use crate::service::browser_cases::BrowserSealed;
 use crate::service::case_events::{BrowserStep, EventInput};
 use crate::service::casework::{BrowserGrant, BrowserIdentityRequest};
+use crate::service::sessions::Handler;
 use crate::service::{Portal, ServiceError};
 use crate::web::auth::ConsoleHandler;
 use crate::web::blocking;
@@ -47,6 +50,10 @@ struct CaseJson {
     identity_key_wrap: Option<String>,
     next_position: i32,
     today: String,
+    /// base64; only while the case has no wrap for the organisation's recovery key (raised
+    /// before it existed): the browser wraps the case key to it and posts
+    /// `…/sealed/recovery-wrap`.
+    recovery_public_key: Option<String>,
     records: Vec<RecordJson>,
 }
 
@@ -71,10 +78,9 @@ pub async fn case(
     handler: ConsoleHandler,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let handler = browser_only(handler)?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let sealed = blocking(move || portal.sealed_case(&handler, &reference)).await?;
+    let sealed = BrowserCall::new(portal, handler, reference, None)?
+        .run(|portal, handler, reference| portal.sealed_case(handler, reference))
+        .await?;
     let b64 = |bytes: &[u8]| data_encoding::BASE64.encode(bytes);
     let answer = CaseJson {
         case_id: sealed.case_id,
@@ -83,6 +89,7 @@ pub async fn case(
         identity_key_wrap: sealed.identity_key_wrap.as_deref().map(b64),
         next_position: sealed.next_position,
         today: sealed.today.to_string(),
+        recovery_public_key: sealed.recovery_public_key.as_ref().map(|key| b64(key)),
         records: sealed
             .records
             .into_iter()
@@ -141,28 +148,26 @@ pub async fn append(
     reference: web::Path<String>,
     form: web::Form<SealedForm>,
 ) -> Result<HttpResponse, ApiError> {
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let call = BrowserCall::new(portal, handler, reference, Some((&csrf, &form.csrf)))?;
     let form = form.into_inner();
     let sealed = data_encoding::BASE64
         .decode(form.sealed.as_bytes())
         .map_err(|_| ServiceError::invalid("invalid_sealed", "the sealed record is not base64"))?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let handler = handler.0;
-    let position = blocking(move || {
-        portal.append_browser_record(
-            &handler,
-            &reference,
-            &BrowserSealed {
-                kind: &form.kind,
-                record_id: &form.id,
-                position: form.position,
-                written_on: &form.written_on,
-                sealed: &sealed,
-            },
-        )
-    })
-    .await?;
+    let position = call
+        .run(move |portal, handler, reference| {
+            portal.append_browser_record(
+                handler,
+                reference,
+                &BrowserSealed {
+                    kind: &form.kind,
+                    record_id: &form.id,
+                    position: form.position,
+                    written_on: &form.written_on,
+                    sealed: &sealed,
+                },
+            )
+        })
+        .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(Stored { position }))
 }
 
@@ -273,12 +278,13 @@ pub async fn step_facts(
     posted: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     let form = StepForm::read(posted.into_inner())?;
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let call = BrowserCall::new(portal, handler, reference, Some((&csrf, &form.csrf)))?;
     let input = form.input()?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let check = blocking(move || portal.check_browser_step(&handler, &reference, &input)).await?;
+    let check = call
+        .run(move |portal, handler, reference| {
+            portal.check_browser_step(handler, reference, &input)
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(StepFacts {
@@ -301,8 +307,7 @@ pub async fn record_step(
     posted: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     let form = StepForm::read(posted.into_inner())?;
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let call = BrowserCall::new(portal, handler, reference, Some((&csrf, &form.csrf)))?;
     let input = form.input()?;
     let sealed = data_encoding::BASE64
         .decode(form.sealed.as_bytes())
@@ -311,30 +316,69 @@ pub async fn record_step(
         .position
         .parse::<i32>()
         .map_err(|_| ServiceError::invalid("invalid_position", "the position is a whole number"))?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let recorded = blocking(move || {
-        portal.record_browser_step(
-            &handler,
-            &reference,
-            &BrowserStep {
-                input,
-                event_id: &form.event_id,
-                record_id: &form.record_id,
-                position,
-                written_on: &form.written_on,
-                basis: &form.basis,
-                sealed: &sealed,
-            },
-        )
-    })
-    .await?;
+    let recorded = call
+        .run(move |portal, handler, reference| {
+            portal.record_browser_step(
+                handler,
+                reference,
+                &BrowserStep {
+                    input,
+                    event_id: &form.event_id,
+                    record_id: &form.record_id,
+                    position,
+                    written_on: &form.written_on,
+                    basis: &form.basis,
+                    sealed: &sealed,
+                },
+            )
+        })
+        .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(recorded))
 }
 
-/// The endpoints above are for sessions whose key is in the browser; a session with its key on
-/// the server records steps through the page's forms.
-fn browser_only(handler: ConsoleHandler) -> Result<crate::service::sessions::Handler, ApiError> {
+/// A request to one of these endpoints, checked as each of them starts: the form's CSRF token
+/// (for a post) first, then a session whose key is in the browser; the work then runs on the
+/// worker pool with the case's reference.
+struct BrowserCall {
+    portal: Arc<Portal>,
+    handler: Handler,
+    reference: String,
+}
+
+impl BrowserCall {
+    fn new(
+        portal: web::Data<Portal>,
+        handler: ConsoleHandler,
+        reference: web::Path<String>,
+        csrf: Option<(&CsrfToken, &str)>,
+    ) -> Result<BrowserCall, ApiError> {
+        if let Some((token, posted)) = csrf {
+            token.verify(posted).map_err(|error| ApiError(error.0))?;
+        }
+        Ok(BrowserCall {
+            portal: portal.into_inner(),
+            handler: browser_only(handler)?,
+            reference: reference.into_inner(),
+        })
+    }
+
+    async fn run<T, F>(self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Portal, &Handler, &str) -> Result<T, ServiceError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let BrowserCall {
+            portal,
+            handler,
+            reference,
+        } = self;
+        Ok(blocking(move || work(&portal, &handler, &reference)).await?)
+    }
+}
+
+/// The endpoints here are for sessions whose key is in the browser; a session with its key on
+/// the server reads and writes through the page's forms.
+fn browser_only(handler: ConsoleHandler) -> Result<Handler, ApiError> {
     let handler = handler.0;
     if handler.key_in_browser() {
         Ok(handler)
@@ -397,16 +441,14 @@ pub async fn grant_recipient(
     reference: web::Path<String>,
     form: web::Form<GrantForm>,
 ) -> Result<HttpResponse, ApiError> {
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let call = BrowserCall::new(portal, handler, reference, Some((&csrf, &form.csrf)))?;
     let form = form.into_inner();
     let with_identity = super::ticked(&form.identity);
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    let recipient = blocking(move || {
-        portal.check_browser_grant(&handler, &reference, &form.email, with_identity)
-    })
-    .await?;
+    let recipient = call
+        .run(move |portal, handler, reference| {
+            portal.check_browser_grant(handler, reference, &form.email, with_identity)
+        })
+        .await?;
     let public = crate::crypto::PublicKey::from_bytes(recipient.public_key);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -441,16 +483,13 @@ pub async fn grant(
     reference: web::Path<String>,
     form: web::Form<GrantForm>,
 ) -> Result<HttpResponse, ApiError> {
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let call = BrowserCall::new(portal, handler, reference, Some((&csrf, &form.csrf)))?;
     let form = form.into_inner();
     let with_identity = super::ticked(&form.identity);
     let case_wrap = optional_base64(&form.case_wrap, "the wrapped case key")?;
     let identity_wrap = optional_base64(&form.identity_wrap, "the wrapped identity key")?;
     let sealed_reason = optional_base64(&form.sealed_reason, "the sealed reason")?;
-    let portal = portal.into_inner();
-    let reference = reference.into_inner();
-    blocking(move || {
+    call.run(move |portal, handler, reference| {
         let identity = match (&identity_wrap, &sealed_reason) {
             (Some(identity_wrap), Some(sealed_reason)) => Some(BrowserIdentityRequest {
                 request_id: &form.request_id,
@@ -466,8 +505,8 @@ pub async fn grant(
             }
         };
         portal.record_browser_grant(
-            &handler,
-            &reference,
+            handler,
+            reference,
             &BrowserGrant {
                 email: &form.email,
                 with_identity,
@@ -478,6 +517,43 @@ pub async fn grant(
     })
     .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({"granted": true})))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The recovery wrap of a case raised before the organisation's recovery key
+
+#[derive(Deserialize)]
+pub struct RecoveryWrapForm {
+    #[serde(default)]
+    csrf: String,
+    /// base64: the case key wrapped to the recovery public key the sealed case named.
+    #[serde(default)]
+    wrap: String,
+}
+
+/// `POST /console/cases/{reference}/sealed/recovery-wrap`: the case key wrapped in the browser
+/// for the organisation's recovery key. 201 when stored; 200 when the case already had one (a
+/// reload, another tab), nothing changed; 400 `invalid_wrap`; 409 `no_recovery_key`.
+pub async fn recovery_wrap(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    form: web::Form<RecoveryWrapForm>,
+) -> Result<HttpResponse, ApiError> {
+    let call = BrowserCall::new(portal, handler, reference, Some((&csrf, &form.csrf)))?;
+    let wrap = optional_base64(&form.wrap, "the wrapped case key")?.unwrap_or_default();
+    let added = call
+        .run(move |portal, handler, reference| {
+            portal.add_browser_recovery_wrap(handler, reference, &wrap)
+        })
+        .await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(serde_json::json!({ "added": added })))
 }
 
 // ---------------------------------------------------------------------------------------------
