@@ -76,7 +76,7 @@ pub(crate) fn case_key_of(case: &Value, secret: &SecretKey) -> DataKey {
 /// by `procedure::steps` (the code the module runs), sealed under the case key for the
 /// position and day the facts name, bound to the handler and the event.
 #[allow(clippy::too_many_arguments)]
-fn sealed_step(
+pub(crate) fn sealed_step(
     case: &Value,
     secret: &SecretKey,
     facts: &Value,
@@ -443,7 +443,7 @@ async fn a_browser_session_records_procedure_steps_whose_letters_it_writes_and_s
 
 /// The wraps console.js makes for a grant: the case key for the new holder and, when an identity
 /// request is due, the identity key (held back until the reporter agrees) and the sealed reason.
-fn grant_fields(
+pub(crate) fn grant_fields(
     case: &Value,
     secret: &SecretKey,
     recipient: &Value,
@@ -484,7 +484,7 @@ fn grant_fields(
     fields
 }
 
-fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
     fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -644,7 +644,7 @@ async fn a_browser_session_gives_access_with_wraps_it_makes_and_declares_conflic
 
 /// What console.js sends for a file: cleaned and sealed (by the module's copy of `strip` and
 /// the attachment sealer), with its description sealed for the next position.
-fn sealed_file(
+pub(crate) fn sealed_file(
     case: &Value,
     secret: &SecretKey,
     author: &str,

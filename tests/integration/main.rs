@@ -8,6 +8,7 @@ mod audit_anchoring;
 mod browser;
 mod browser_casework;
 mod browser_keys;
+mod browser_leaks;
 mod object_store;
 mod support;
 
