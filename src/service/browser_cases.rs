@@ -6,7 +6,9 @@
 use time::Date;
 
 use super::casefile::stored_public_key;
-use super::casework::{audit_case, check_wrap, find_held_case, has_recovery_wrap};
+use super::casework::{
+    audit_case, check_wrap, find_held_case, has_recovery_wrap, insert_recovery_wrap,
+};
 use super::mailbox::MAX_MESSAGE_CHARS;
 use super::sessions::Handler;
 use super::{Portal, ServiceError};
@@ -16,7 +18,7 @@ use crate::model::Author;
 use crate::store::cases::{self, NewRecord};
 use crate::store::reads;
 use crate::store::users;
-use crate::store::wraps::{self, Recipient, Wrap};
+use crate::store::wraps::{self, Recipient};
 
 use super::casefile::RECORD_AAD_VERSION;
 
@@ -187,25 +189,13 @@ impl Portal {
             if has_recovery_wrap(tx, &case)? {
                 return Ok(false);
             }
-            wraps::insert(
-                tx,
-                &Wrap {
-                    case_id: case.id.clone(),
-                    recipient: Recipient::Recovery,
-                    key_kind: KeyKind::Case,
-                    wrapped: wrapped.to_vec(),
-                    granted_by: Some(handler.user.id.clone()),
-                    granted_on: today,
-                },
-            )?;
-            audit_case(
+            insert_recovery_wrap(
                 tx,
                 handler,
                 &case,
-                "recovery_wrap_added",
-                None,
+                wrapped.to_vec(),
                 "wrapped in the browser".to_owned(),
-                now,
+                (today, now),
             )?;
             Ok(true)
         })

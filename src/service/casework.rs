@@ -1063,10 +1063,30 @@ fn add_missing_recovery_wrap(
         &WrapContext::new(open.case.id.as_str(), KeyKind::Case),
     )
     .map_err(crypto_failure)?;
+    insert_recovery_wrap(
+        tx,
+        handler,
+        &open.case,
+        wrapped,
+        String::new(),
+        (today, now),
+    )
+}
+
+/// Stores a case's recovery wrap, made by `handler`'s session (on the server, or in the
+/// browser as `detail` says), with its audit entry in the same transaction.
+pub(super) fn insert_recovery_wrap(
+    tx: &mut Tx,
+    handler: &Handler,
+    case: &Case,
+    wrapped: Vec<u8>,
+    detail: String,
+    (today, now): (Date, PrimitiveDateTime),
+) -> Result<(), ServiceError> {
     wraps::insert(
         tx,
         &Wrap {
-            case_id: open.case.id.clone(),
+            case_id: case.id.clone(),
             recipient: Recipient::Recovery,
             key_kind: KeyKind::Case,
             wrapped,
@@ -1074,15 +1094,7 @@ fn add_missing_recovery_wrap(
             granted_on: today,
         },
     )?;
-    audit_case(
-        tx,
-        handler,
-        &open.case,
-        "recovery_wrap_added",
-        None,
-        String::new(),
-        now,
-    )
+    audit_case(tx, handler, case, "recovery_wrap_added", None, detail, now)
 }
 
 /// Deletes a handler's wraps on a case, refusing to leave the case with no active handler.

@@ -4,9 +4,6 @@
 //! and audits it. The server cannot open what it is sent, so the recovery key is what finds out
 //! a wrap that does not open the case: a clear refusal naming the case.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use actix_web::http::StatusCode;
 
 use crate::api_client::{confidential_concern, raise};
@@ -228,31 +225,12 @@ async fn a_recovery_wrap_that_does_not_open_the_case_is_refused_naming_the_case(
             .any(|(action, ..)| action == "case_recovered")
     );
     // The operator running `speakup recover` reads the same, not an internal error.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_speakup"))
-        .args([
-            "recover",
-            "--org",
-            &staff.organisation,
-            "--case",
-            &garbled,
-            "--to",
-            &staff.investigator.email,
-            "--key-stdin",
-            "--database-url",
-        ])
-        .arg(app.database.cli_url())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(
-        child.stdin.take().unwrap(),
-        "{}",
-        recovery_text.expose_secret()
-    )
-    .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = crate::recovery::recover_with_cli(
+        &app,
+        &garbled,
+        &staff.investigator.email,
+        recovery_text.expose_secret(),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
