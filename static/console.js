@@ -18,6 +18,8 @@
 // POST …/sealed/events). Grants: the server answers the new holder's public key, the case key is
 // wrapped here (POST …/sealed/grants/recipient, POST …/sealed/grants). Evidence files: cleaned
 // and sealed here, opened here (POST …/sealed/attachments, GET …/sealed/attachments/{id}).
+// A case raised before the organisation's recovery key: the case key is wrapped here for that
+// key (POST …/sealed/recovery-wrap), as a server session does when it opens such a case.
 // The no-JavaScript forms of these need the key on the server and answer 409.
 (function () {
   'use strict';
@@ -285,10 +287,16 @@
     let secret = null;
     let caseKey = null;
     let identityKey = null;
+    let recoveryWrap = null;
     try {
       const data = await fetchCase(reference);
       secret = unbase64(kept.key);
       caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
+      // A case raised before the organisation had its recovery key: wrapped for it here, as a
+      // server session does when it opens the case (sent below, once the case is on screen).
+      if (data.recovery_public_key) {
+        recoveryWrap = base64(api.wrap(caseKey, unbase64(data.recovery_public_key), data.case_id, 'case'));
+      }
       if (data.identity_key_wrap) {
         identityKey = api.unwrap(secret, unbase64(data.identity_key_wrap), data.case_id, 'identity');
       }
@@ -350,6 +358,20 @@
       }
     } finally {
       for (const key of [secret, caseKey, identityKey]) if (key) key.fill(0);
+    }
+    if (recoveryWrap) await addRecoveryWrap(reference, recoveryWrap);
+  }
+
+  // Stores the recovery wrap made above. The server keeps it only while the case has none (a
+  // reload or another tab changes nothing: 200), and audits it. If it does not arrive, the next
+  // opening of the case makes it again, so a failure is not shown.
+  async function addRecoveryWrap(reference, wrap) {
+    const csrf = document.querySelector('form[action="/console/sign-out"] input[name="csrf"]');
+    if (!csrf) return;
+    try {
+      await postForm(`/console/cases/${encodeURIComponent(reference)}/sealed/recovery-wrap`, { csrf: csrf.value, wrap });
+    } catch (_) {
+      // Offline or signed out meanwhile: made again next time.
     }
   }
 

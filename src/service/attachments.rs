@@ -322,12 +322,10 @@ impl Portal {
             if !attachments::belongs_to(tx, attachment_id, &case.id)? {
                 return Err(ServiceError::NotFound);
             }
-            audit_case(
+            audit_download(
                 tx,
                 handler,
                 &case,
-                "attachment_downloaded",
-                None,
                 format!("{attachment_id}; opened in the browser"),
                 now,
             )?;
@@ -440,15 +438,7 @@ impl Portal {
             let open = open_case(tx, handler, reference)?;
             let case = open.case.clone();
             let ticket = download_ticket(tx, &case.id, open.key, attachment_id)?;
-            audit_case(
-                tx,
-                handler,
-                &case,
-                "attachment_downloaded",
-                None,
-                attachment_id.to_owned(),
-                now,
-            )?;
+            audit_download(tx, handler, &case, attachment_id.to_owned(), now)?;
             Ok(ticket)
         })
     }
@@ -500,4 +490,24 @@ fn listed(record: &SealedRecord, key: &DataKey) -> Result<AttachmentListing, Ser
         sent_on: record.created_on,
         removed_metadata: content.removed_metadata,
     })
+}
+
+/// A holder fetched a file (opened on the server, or sealed for their browser): audited in the
+/// fetch's transaction.
+fn audit_download(
+    tx: &mut Tx,
+    handler: &Handler,
+    case: &crate::store::cases::Case,
+    detail: String,
+    now: time::PrimitiveDateTime,
+) -> Result<(), ServiceError> {
+    audit_case(
+        tx,
+        handler,
+        case,
+        "attachment_downloaded",
+        None,
+        detail,
+        now,
+    )
 }

@@ -5,7 +5,10 @@
 
 use time::Date;
 
-use super::casework::{audit_case, find_held_case};
+use super::casefile::stored_public_key;
+use super::casework::{
+    audit_case, check_wrap, find_held_case, has_recovery_wrap, insert_recovery_wrap,
+};
 use super::mailbox::MAX_MESSAGE_CHARS;
 use super::sessions::Handler;
 use super::{Portal, ServiceError};
@@ -48,6 +51,10 @@ pub struct SealedCase {
     /// The server's day, which a sealed reply must be bound to.
     pub today: Date,
     pub records: Vec<BrowserRecord>,
+    /// The organisation's recovery public key, only while this case has no wrap for it (raised
+    /// before the key existed): the browser wraps the case key to it and posts the wrap
+    /// ([`Portal::add_browser_recovery_wrap`]), as a server session does on opening the case.
+    pub recovery_public_key: Option<[u8; 32]>,
 }
 
 /// A sealed record and the labels its associated data binds (format 1: case, kind, id;
@@ -122,6 +129,12 @@ impl Portal {
                 .collect();
             let next_position =
                 cases::next_record_seq(tx, &case.id)?.ok_or(ServiceError::NotFound)?;
+            let recovery_public_key = match &organisation.recovery_public_key {
+                Some(public) if !has_recovery_wrap(tx, &case)? => {
+                    Some(stored_public_key(public)?.to_bytes())
+                }
+                _ => None,
+            };
             audit_case(
                 tx,
                 handler,
@@ -141,7 +154,50 @@ impl Portal {
                 next_position,
                 today,
                 records,
+                recovery_public_key,
             })
+        })
+    }
+
+    /// Stores the recovery wrap a browser session made for a case raised before its
+    /// organisation had a recovery key (the case key wrapped to the recovery public key, with
+    /// the same context as at intake). Under the case's lock, and only while the wrap is still
+    /// missing: a reload or a second tab posting the same finds it there and changes nothing
+    /// (`Ok(false)`). Audited (`recovery_wrap_added`, "wrapped in the browser") in the same
+    /// transaction. The server checks the wrap's length, not what it holds: it has neither the
+    /// case key nor the recovery secret. A wrap that does not open is refused when the recovery
+    /// key is used ([`Portal::recover_case`]).
+    pub fn add_browser_recovery_wrap(
+        &self,
+        handler: &Handler,
+        reference: &str,
+        wrapped: &[u8],
+    ) -> Result<bool, ServiceError> {
+        check_wrap(wrapped)?;
+        let today = self.clock.today();
+        let now = self.clock.now_utc_naive();
+        self.store.write(|tx| {
+            let (case, organisation) = find_held_case(tx, handler, reference)?;
+            if organisation.recovery_public_key.is_none() {
+                return Err(ServiceError::Conflict {
+                    code: "no_recovery_key",
+                    message: "this organisation has no recovery key to wrap the case key for"
+                        .to_owned(),
+                });
+            }
+            cases::lock(tx, &case.id)?;
+            if has_recovery_wrap(tx, &case)? {
+                return Ok(false);
+            }
+            insert_recovery_wrap(
+                tx,
+                handler,
+                &case,
+                wrapped.to_vec(),
+                "wrapped in the browser".to_owned(),
+                (today, now),
+            )?;
+            Ok(true)
         })
     }
 

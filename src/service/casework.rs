@@ -779,65 +779,38 @@ impl Portal {
             let target = grant_target(tx, &case, &email)?;
             let (needs_case_wrap, needs_identity) =
                 browser_grant_plan(tx, handler, &case, &target, grant.with_identity)?;
-            let mismatch = |code: &'static str, message: &str| ServiceError::Invalid {
-                code,
-                message: message.to_owned(),
-            };
+            let case_wrap = sent_as_needed(
+                needs_case_wrap,
+                grant.case_wrap,
+                "the case key wrapped for this person is needed",
+                "this person already holds the case key",
+            )?;
+            let identity = sent_as_needed(
+                needs_identity,
+                grant.identity.as_ref(),
+                "the identity key wrapped for this person, and the sealed reason, are needed",
+                "no identity request is to be made for this person",
+            )?;
             let mut granted = Vec::new();
-            match (needs_case_wrap, grant.case_wrap) {
-                (true, Some(wrapped)) => {
-                    wraps::insert(
-                        tx,
-                        &Wrap {
-                            case_id: case.id.clone(),
-                            recipient: Recipient::User(target.id.clone()),
-                            key_kind: KeyKind::Case,
-                            wrapped: wrapped.to_vec(),
-                            granted_by: Some(handler.user.id.clone()),
-                            granted_on: today,
-                        },
-                    )?;
-                    granted.push("case");
-                }
-                (true, None) => {
-                    return Err(mismatch(
-                        "wrap_missing",
-                        "the case key wrapped for this person is needed",
-                    ));
-                }
-                (false, Some(_)) => {
-                    return Err(mismatch(
-                        "unexpected_wrap",
-                        "this person already holds the case key",
-                    ));
-                }
-                (false, None) => {}
+            if let Some(wrapped) = case_wrap {
+                wraps::insert(
+                    tx,
+                    &Wrap {
+                        case_id: case.id.clone(),
+                        recipient: Recipient::User(target.id.clone()),
+                        key_kind: KeyKind::Case,
+                        wrapped: wrapped.to_vec(),
+                        granted_by: Some(handler.user.id.clone()),
+                        granted_on: today,
+                    },
+                )?;
+                granted.push("case");
             }
-            match (needs_identity, &grant.identity) {
-                (true, Some(identity)) => {
-                    super::identity_consent::insert_request(
-                        tx,
-                        &case,
-                        handler,
-                        &target,
-                        identity,
-                        today,
-                    )?;
-                    granted.push("identity_requested");
-                }
-                (true, None) => {
-                    return Err(mismatch(
-                        "wrap_missing",
-                        "the identity key wrapped for this person, and the sealed reason, are needed",
-                    ));
-                }
-                (false, Some(_)) => {
-                    return Err(mismatch(
-                        "unexpected_wrap",
-                        "no identity request is to be made for this person",
-                    ));
-                }
-                (false, None) => {}
+            if let Some(identity) = identity {
+                super::identity_consent::insert_request(
+                    tx, &case, handler, &target, identity, today,
+                )?;
+                granted.push("identity_requested");
             }
             super::notices::tell(
                 tx,
@@ -994,6 +967,23 @@ fn browser_grant_plan(
     Ok((case_wrap, identity_request))
 }
 
+/// What a browser sent for one part of a grant, against whether the grant needs it now (decided
+/// under the case's lock): the part when both agree, nothing when neither does; 400
+/// `wrap_missing` or `unexpected_wrap` otherwise.
+fn sent_as_needed<T>(
+    needed: bool,
+    sent: Option<T>,
+    missing: &str,
+    unexpected: &str,
+) -> Result<Option<T>, ServiceError> {
+    match (needed, sent) {
+        (true, Some(sent)) => Ok(Some(sent)),
+        (false, None) => Ok(None),
+        (true, None) => Err(ServiceError::invalid("wrap_missing", missing)),
+        (false, Some(_)) => Err(ServiceError::invalid("unexpected_wrap", unexpected)),
+    }
+}
+
 /// Someone a browser session is about to give a case to: who, their public key (for the
 /// browser to wrap to), and what the browser has to make.
 #[derive(Debug, Clone)]
@@ -1026,7 +1016,7 @@ pub struct BrowserGrant<'a> {
     pub identity: Option<BrowserIdentityRequest<'a>>,
 }
 
-fn check_wrap(wrap: &[u8]) -> Result<(), ServiceError> {
+pub(super) fn check_wrap(wrap: &[u8]) -> Result<(), ServiceError> {
     if wrap.len() == crypto::WRAPPED_KEY_LEN {
         Ok(())
     } else {
@@ -1040,8 +1030,15 @@ fn check_wrap(wrap: &[u8]) -> Result<(), ServiceError> {
     }
 }
 
+/// Whether the case key is wrapped for the organisation's recovery key.
+pub(super) fn has_recovery_wrap(tx: &mut Tx, case: &Case) -> Result<bool, ServiceError> {
+    Ok(wraps::find(tx, &case.id, &Recipient::Recovery, KeyKind::Case)?.is_some())
+}
+
 /// Cases raised before the organisation created its recovery key gain a recovery wrap the
-/// first time a holder opens them, since only a holder has the case key to wrap.
+/// first time a holder opens them, since only a holder has the case key to wrap. Checked again
+/// under the case's lock, so a browser session adding it at the same moment
+/// ([`Portal::add_browser_recovery_wrap`]) is decided one after the other.
 fn add_missing_recovery_wrap(
     tx: &mut Tx,
     handler: &Handler,
@@ -1052,7 +1049,11 @@ fn add_missing_recovery_wrap(
     let Some(recovery) = &open.organisation.recovery_public_key else {
         return Ok(());
     };
-    if wraps::find(tx, &open.case.id, &Recipient::Recovery, KeyKind::Case)?.is_some() {
+    if has_recovery_wrap(tx, &open.case)? {
+        return Ok(());
+    }
+    cases::lock(tx, &open.case.id)?;
+    if has_recovery_wrap(tx, &open.case)? {
         return Ok(());
     }
     let public = stored_public_key(recovery)?;
@@ -1062,10 +1063,30 @@ fn add_missing_recovery_wrap(
         &WrapContext::new(open.case.id.as_str(), KeyKind::Case),
     )
     .map_err(crypto_failure)?;
+    insert_recovery_wrap(
+        tx,
+        handler,
+        &open.case,
+        wrapped,
+        String::new(),
+        (today, now),
+    )
+}
+
+/// Stores a case's recovery wrap, made by `handler`'s session (on the server, or in the
+/// browser as `detail` says), with its audit entry in the same transaction.
+pub(super) fn insert_recovery_wrap(
+    tx: &mut Tx,
+    handler: &Handler,
+    case: &Case,
+    wrapped: Vec<u8>,
+    detail: String,
+    (today, now): (Date, PrimitiveDateTime),
+) -> Result<(), ServiceError> {
     wraps::insert(
         tx,
         &Wrap {
-            case_id: open.case.id.clone(),
+            case_id: case.id.clone(),
             recipient: Recipient::Recovery,
             key_kind: KeyKind::Case,
             wrapped,
@@ -1073,15 +1094,7 @@ fn add_missing_recovery_wrap(
             granted_on: today,
         },
     )?;
-    audit_case(
-        tx,
-        handler,
-        &open.case,
-        "recovery_wrap_added",
-        None,
-        String::new(),
-        now,
-    )
+    audit_case(tx, handler, case, "recovery_wrap_added", None, detail, now)
 }
 
 /// Deletes a handler's wraps on a case, refusing to leave the case with no active handler.

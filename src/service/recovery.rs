@@ -3,11 +3,15 @@
 //! leaving or losing their password loses no case. It never opens a reporter's identity.
 
 use super::accounts::crypto_failure;
+use super::casefile::open_json;
+use super::content::ConcernContent;
 use super::{Portal, ServiceError};
-use crate::crypto::{self, KeyKind, KeyPair, Secret, SecretKey, WrapContext};
+use crate::crypto::{self, DataKey, KeyKind, KeyPair, RecordKind, Secret, SecretKey, WrapContext};
+use crate::store::Tx;
 use crate::store::audit::{self, NewEntry};
+use crate::store::cases::{self, Case};
 use crate::store::wraps::{self, Recipient, Wrap};
-use crate::store::{cases, conflicts, organisations, users};
+use crate::store::{conflicts, organisations, users};
 
 impl Portal {
     /// Creates the organisation's recovery key; returns the secret as text, once.
@@ -67,14 +71,7 @@ impl Portal {
             let case = cases::find_by_reference(tx, reference)?
                 .filter(|case| case.organisation_id == organisation.id)
                 .ok_or(ServiceError::NotFound)?;
-            let wrap = wraps::find(tx, &case.id, &Recipient::Recovery, KeyKind::Case)?.ok_or_else(|| {
-                ServiceError::invalid(
-                    "not_recoverable",
-                    "this case was raised before the recovery key existed and nobody has opened it since",
-                )
-            })?;
-            let key = crypto::unwrap_key(&secret, &wrap.wrapped, &WrapContext::new(case.id.as_str(), KeyKind::Case))
-                .map_err(crypto_failure)?;
+            let key = recovered_key(tx, &case, &secret)?;
             let target = users::find_by_email(tx, &email)?
                 .map(|(user, _)| user)
                 .filter(|user| user.active && user.organisation_id == organisation.id && user.role.may_hold_cases())
@@ -119,4 +116,38 @@ impl Portal {
             Ok(())
         })
     }
+}
+
+/// The case key from the case's recovery wrap, checked against the case itself: it must open
+/// the concern sealed at intake. A recovery wrap made in a handler's browser (for a case raised
+/// before the key existed) is stored as posted, since the server can check only its length; one
+/// that does not open, or holds some other key, is refused here with the case named, never
+/// handed on.
+fn recovered_key(tx: &mut Tx, case: &Case, secret: &SecretKey) -> Result<DataKey, ServiceError> {
+    let wrap = wraps::find(tx, &case.id, &Recipient::Recovery, KeyKind::Case)?.ok_or_else(|| {
+        ServiceError::invalid(
+            "not_recoverable",
+            "this case was raised before the recovery key existed and nobody has opened it since",
+        )
+    })?;
+    let unreadable = || ServiceError::Conflict {
+        code: "recovery_wrap_unreadable",
+        message: format!(
+            "the recovery key is right, but the copy of the case key kept for it on case {} does \
+             not open the case (it was not made from this case's key); the case cannot be \
+             recovered with it: someone who still holds the case can give it on",
+            case.reference
+        ),
+    };
+    let key = crypto::unwrap_key(
+        secret,
+        &wrap.wrapped,
+        &WrapContext::new(case.id.as_str(), KeyKind::Case),
+    )
+    .map_err(|_| unreadable())?;
+    for record in cases::records(tx, &case.id, &[RecordKind::Concern.as_str()])? {
+        open_json::<ConcernContent>(&key, &record, RecordKind::Concern)
+            .map_err(|_| unreadable())?;
+    }
+    Ok(key)
 }

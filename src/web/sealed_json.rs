@@ -45,6 +45,10 @@ struct CaseJson {
     identity_key_wrap: Option<String>,
     next_position: i32,
     today: String,
+    /// base64; only while the case has no wrap for the organisation's recovery key (raised
+    /// before it existed): the client wraps the case key to it and posts the wrap to
+    /// `…/sealed/recovery-wrap`.
+    recovery_public_key: Option<String>,
     records: Vec<RecordJson>,
 }
 
@@ -94,6 +98,7 @@ pub async fn view(
         identity_key_wrap: sealed.identity_key_wrap.as_deref().map(b64),
         next_position: sealed.next_position,
         today: sealed.today.to_string(),
+        recovery_public_key: sealed.recovery_public_key.as_ref().map(|key| b64(key)),
         records: sealed
             .records
             .into_iter()
@@ -117,6 +122,28 @@ pub async fn view(
             .collect(),
     };
     Ok(no_store().json(answer))
+}
+
+/// Stores the case key the client wrapped for the organisation's recovery key, for a case
+/// raised before that key existed: 201 `{"added":true}` when stored; 200 `{"added":false}`
+/// when the case already had one (a reload, another tab, a colleague), nothing changed; 400
+/// `invalid_wrap`; 409 `no_recovery_key`.
+pub async fn recovery_wrap(
+    portal: web::Data<Portal>,
+    handler: Handler,
+    reference: String,
+    wrap: String,
+) -> Result<HttpResponse, ApiError> {
+    let wrap = optional_base64(Some(&wrap), "the wrapped case key")?.unwrap_or_default();
+    let portal = portal.into_inner();
+    let added =
+        blocking(move || portal.add_browser_recovery_wrap(&handler, &reference, &wrap)).await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(serde_json::json!({ "added": added })))
 }
 
 /// A reply or note sealed by the client for the case's next position and today.

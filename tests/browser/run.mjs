@@ -398,7 +398,7 @@ const STEP_POINTS = 'Step-points 5d17: whether the Friday fridge log is rewritte
 const STEP_UPDATE = 'Step-update 8b42: pharmacy has handed over the original fridge printouts.';
 const EVIDENCE_NAME = 'Evidence-name 3c9e fridge log photo.jpg';
 
-async function reporterWithJavaScript(browser, origin) {
+async function reporterWithJavaScript(browser, origin, leftOut) {
   const context = await browser.newContext({ viewport: PHONE });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
@@ -424,6 +424,9 @@ async function reporterWithJavaScript(browser, origin) {
 
   if (await page.locator('#service-nhs').count()) await page.check('#service-nhs');
   await page.check('#anonymity-confidential');
+  // The reporter leaves the second intake contact out: sealed with the concern, checked by the
+  // handler's browser when the case is given on.
+  await page.uncheck(`[id="reader-${leftOut.id}"]`);
   await page.fill('#name', SEALED_NAME);
   await page.fill('#contact', SEALED_CONTACT);
   await page.fill('#became_aware_on', '2 November 2026');
@@ -735,14 +738,16 @@ async function consoleJourney(browser, origin, handler, lead, reference, sealed)
 // ---------------------------------------------------------------------------------------------
 // The console, JavaScript on, signing in without sending the password (issue 14)
 
-async function consoleKeysInBrowser(browser, origin, person, sealed, investigator) {
+async function consoleKeysInBrowser(browser, origin, person, sealed, investigator, leftOut, recovery) {
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const wire = [];
   const pending = [];
   const stepStatuses = [];
+  const recoveryStatuses = [];
   page.on('response', (response) => {
+    if (response.request().method() === 'POST' && /\/sealed\/recovery-wrap$/.test(new URL(response.url()).pathname)) recoveryStatuses.push(response.status());
     if (response.request().method() === 'POST' && /\/sealed\/events$/.test(new URL(response.url()).pathname)) stepStatuses.push(response.status());
   });
   page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
@@ -775,6 +780,10 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
   const overview = await page.evaluate(() => document.body.innerText);
   check(overview.includes(sealed.text), 'the handler reads the concern, opened in the browser');
   check(overview.includes(sealed.name) && overview.includes(sealed.contact), 'the handler reads the identity, opened in the browser');
+  // The case was raised before the organisation made its recovery key, and no session with its
+  // key on the server has opened it since: the browser wraps the case key for the recovery key.
+  for (let waited = 0; recoveryStatuses.length === 0 && waited < 50; waited += 1) await new Promise((r) => setTimeout(r, 100));
+  check(recoveryStatuses[0] === 201, `the browser added the missing recovery wrap (${recoveryStatuses.join(', ')})`);
   await examine(page, 'console-keys-03-case', { viewport: DESKTOP });
   await page.goto(`${caseUrl}/conversation`);
   await page.waitForFunction((text) => document.body.innerText.includes(text), sealed.message);
@@ -838,6 +847,23 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
   await page.click('button:has-text("Give access")');
   await page.waitForSelector('#holders form .error-message');
   check((await page.textContent('#holders form .error-message')).includes('already holds'), 'a second grant to the same person is refused with the reason');
+  // The contact the reporter left out: the server finds nothing against it (the exclusion is
+  // sealed with the concern); the browser reads it there and refuses, before anything is wrapped.
+  await page.goto(`${caseUrl}/access`);
+  const grantsBefore = wire.filter((entry) => /\/sealed\/grants\n/.test(entry)).length;
+  await page.fill('#grant-email', leftOut.email);
+  await page.click('button:has-text("Give access")');
+  await page.waitForSelector('#holders form .error-message');
+  check(
+    (await page.textContent('#holders form .error-message')).includes(`asked that ${leftOut.name} should not read it`),
+    'giving the case to the contact the reporter left out is refused in the browser',
+  );
+  check(wire.filter((entry) => /\/sealed\/grants\n/.test(entry)).length === grantsBefore, 'nothing was wrapped or sent for them');
+  await examine(page, 'console-keys-07b-grant-excluded', { viewport: DESKTOP });
+  // The recovery wrap the browser made opens the case: the offline key gives it to the
+  // investigator again (`speakup recover`).
+  const recovered = recovery();
+  check(recovered.ok, `the recovery key opens the case with the wrap made in the browser (${recovered.message})`);
   // Evidence files: cleaned of metadata and sealed in the browser, uploaded sealed, listed from
   // the sealed case and downloaded sealed, opened in the browser; the download is the photo
   // cleaned exactly as the server would clean it (the native vectors hold that).
@@ -882,7 +908,7 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
 
   const proofPost = wire.find((entry) => entry.startsWith('POST') && entry.includes('/console/sign-in/proof'));
   check(Boolean(proofPost) && /proof=/.test(proofPost), 'the sign-in posted a login proof');
-  const sealedPost = wire.find((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed/.test(entry));
+  const sealedPost = wire.find((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed\n/.test(entry));
   check(Boolean(sealedPost) && /sealed=/.test(sealedPost), 'the reply went sealed to /console/cases/…/sealed');
   const grantPost = wire.find((entry) => entry.startsWith('POST') && /\/console\/cases\/[^/]+\/sealed\/grants\n/.test(entry));
   check(Boolean(grantPost) && /case_wrap=/.test(grantPost) && /identity_wrap=/.test(grantPost) && /sealed_reason=/.test(grantPost), 'the grant went as wraps made in the browser to /console/cases/…/sealed/grants');
@@ -955,6 +981,7 @@ async function main() {
     const handler = account('ann@browsershire.scot', 'Ann Intake', 'contact', ['--intake', '--job-title', 'Confidential contact']);
     const lead = account('lee@browsershire.scot', 'Lee Lead', 'lead');
     const investigator = account('ivan@browsershire.scot', 'Ivan Investigator', 'investigator', ['--job-title', 'Investigator']);
+    const second = account('bea@browsershire.scot', 'Bea Intake', 'contact', ['--intake', '--job-title', 'Confidential contact']);
 
     server = await startServer(bin, dataDir, await freePort());
     browser = await chromium.launch({
@@ -975,13 +1002,24 @@ async function main() {
     console.log('crypto module (JavaScript on)');
     await cryptoModule(browser, server.origin);
     console.log('reporter with JavaScript: sealed in the browser');
-    const sealed = await reporterWithJavaScript(browser, server.origin);
+    const sealed = await reporterWithJavaScript(browser, server.origin, second);
     console.log('console journey (JavaScript on)');
     await consoleJourney(browser, server.origin, handler, lead, reference, sealed);
     console.log('reporter mailbox with JavaScript: opened in the browser');
     await mailboxWithJavaScript(browser, server.origin, handler, sealed);
     console.log('console: signing in without sending the password (JavaScript on)');
-    await consoleKeysInBrowser(browser, server.origin, handler, sealed, investigator);
+    // The organisation makes its recovery key only now, after every case was raised and opened
+    // on the server: the case sealed in the reporter's browser has no recovery wrap yet.
+    const recoveryKey = JSON.parse(cli(bin, dataDir, ['org', 'recovery-key', '--org', 'nhs-browsershire']).trim().split('\n').pop()).recovery_key;
+    const recover = () => {
+      try {
+        cli(bin, dataDir, ['recover', '--org', 'nhs-browsershire', '--case', sealed.reference, '--to', investigator.email, '--key-stdin'], `${recoveryKey}\n`);
+        return { ok: true, message: 'recovered' };
+      } catch (error) {
+        return { ok: false, message: String(error.stderr || error.message).trim() };
+      }
+    };
+    await consoleKeysInBrowser(browser, server.origin, handler, sealed, investigator, second, recover);
   } finally {
     if (browser) await browser.close();
     if (server) server.child.kill('SIGTERM');

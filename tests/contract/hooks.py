@@ -207,6 +207,7 @@ SEEDED_PATHS = {
     "POST /cases/{reference}/sealed/grants": _CASE,
     "POST /cases/{reference}/sealed/attachments": _CASE,
     "GET /cases/{reference}/sealed/attachments/{id}": dict(_CASE, id=SEED["case_attachment"]),
+    "POST /cases/{reference}/sealed/recovery-wrap": _CASE,
 }
 
 # Grants whose e-mail address is replaced by the seeded grantee's, three times in four.

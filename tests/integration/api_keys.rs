@@ -8,11 +8,11 @@ use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
 use crate::api_client::{bearer, call, confidential_concern, get, post_json, raise, totp_code};
-use crate::browser_casework::{grant_fields, sealed_file, sealed_step, unb64};
+use crate::browser_casework::{b64, case_key_of, grant_fields, sealed_file, sealed_step, unb64};
 use crate::browser_keys::{audit_actions, browser_keys, open_all, proof_of, seal_reply};
 use crate::console_pages::app;
 use crate::support::{Person, TestApp};
-use speakup::crypto::{PasswordKeys, RecordKind, SecretKey};
+use speakup::crypto::{KeyKind, PasswordKeys, RecordKind, SecretKey, WrapContext, wrap_key};
 
 /// What the client sent: every body, as bytes.
 #[derive(Default)]
@@ -593,4 +593,65 @@ async fn proof_sign_ins_share_the_password_sign_ins_limit_and_back_off() {
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
     assert_eq!(answer["error"]["code"], "rate_limited");
+}
+
+#[actix_web::test]
+async fn an_api_client_wraps_a_case_raised_before_the_recovery_key_for_it() {
+    let app = app();
+    let staff = app.staff();
+    let api = app.service().await;
+    let concern = "Agency staff on ward 9 are rostered for 16-hour shifts without a break.";
+    let (_, reference) = raise(&api, confidential_concern(concern)).await;
+    let recovery_text = app
+        .portal()
+        .create_recovery_key(&staff.organisation)
+        .unwrap();
+    let recovery = SecretKey::from_recovery_text(recovery_text.expose_secret()).unwrap();
+    let mut wire = Wire::default();
+    let (token, secret, _) = proof_sign_in(&app, &api, &mut wire, &staff.contacts[0]).await;
+
+    let base = format!("/api/v1/cases/{reference}/sealed");
+    let (status, case) = call(&api, bearer(get(&base), &token)).await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(
+        unb64(&case["recovery_public_key"]),
+        recovery.public_key().to_bytes(),
+        "{case}"
+    );
+    let context = WrapContext::new(case["case_id"].as_str().unwrap(), KeyKind::Case);
+    let wrapped = wrap_key(
+        &case_key_of(&case, &secret),
+        &recovery.public_key(),
+        &context,
+    )
+    .unwrap();
+    let uri = format!("{base}/recovery-wrap");
+    let (status, answer) = call(
+        &api,
+        wire.json("POST", &uri, Some(&token), &json!({"wrap": b64(&wrapped)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["added"], true);
+    // A second client (or a retry) changes nothing.
+    let (status, answer) = call(
+        &api,
+        wire.json("POST", &uri, Some(&token), &json!({"wrap": b64(&wrapped)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["added"], false);
+    let (_, case) = call(&api, bearer(get(&base), &token)).await;
+    assert!(case["recovery_public_key"].is_null(), "{case}");
+
+    // The offline recovery key now opens the case through the wrap the client made.
+    app.portal()
+        .recover_case(
+            &staff.organisation,
+            &reference,
+            &recovery_text,
+            &staff.investigator.email,
+        )
+        .unwrap();
+    assert!(!wire.carried(concern), "the client never sent the concern");
 }

@@ -11,9 +11,46 @@ use crate::api_client::{bearer, call, confidential_concern, get, post_json, rais
 use crate::browser::Browser;
 use crate::browser_keys::{audit_actions, browser_sign_in, json as json_of, open_all, submit};
 use crate::console_pages::{CSRF_COOKIE, app, signed_in};
+use crate::support::{Staff, TestApp};
 use speakup::crypto::{
     Aad, DataKey, KeyKind, Provenance, RecordKind, SecretKey, WrapContext, seal, unwrap_key,
 };
+
+/// What each test of a browser session starts from: a confidential concern raised through the
+/// API (case key, reference), and Cora signed in with her key in the browser.
+pub(crate) struct Started<S> {
+    pub staff: Staff,
+    pub case_key: String,
+    pub reference: String,
+    /// `/console/cases/{reference}`
+    pub base: String,
+    pub browser: Browser<S>,
+    pub secret: SecretKey,
+}
+
+pub(crate) async fn raised_and_signed_in(
+    app: &TestApp,
+    concern: &str,
+) -> Started<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let staff = app.staff();
+    let (case_key, reference) = raise(&app.service().await, confidential_concern(concern)).await;
+    let mut browser = Browser::new(app.service().await);
+    let secret = browser_sign_in(app, &mut browser, &staff.contacts[0]).await;
+    Started {
+        base: format!("/console/cases/{reference}"),
+        staff,
+        case_key,
+        reference,
+        browser,
+        secret,
+    }
+}
 
 pub(crate) fn b64(bytes: &[u8]) -> String {
     data_encoding::BASE64.encode(bytes)
@@ -86,17 +123,20 @@ pub(crate) fn sealed_step(
 #[actix_web::test]
 async fn a_browser_session_records_procedure_steps_whose_letters_it_writes_and_seals() {
     let app = app();
-    let staff = app.staff();
-    let api = app.service().await;
-    let (case_key, reference) = raise(
-        &api,
-        confidential_concern("Agency staff on ward 3 are not given the sepsis training."),
+    let Started {
+        staff,
+        case_key,
+        base,
+        mut browser,
+        secret,
+        ..
+    } = raised_and_signed_in(
+        &app,
+        "Agency staff on ward 3 are not given the sepsis training.",
     )
     .await;
+    let api = app.service().await;
     let cora = &staff.contacts[0];
-    let mut browser = Browser::new(app.service().await);
-    let secret = browser_sign_in(&app, &mut browser, cora).await;
-    let base = format!("/console/cases/{reference}");
     let facts_uri = format!("{base}/sealed/events/facts");
     let steps_uri = format!("{base}/sealed/events");
 
@@ -444,7 +484,7 @@ pub(crate) fn grant_fields(
     fields
 }
 
-fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
     fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -454,15 +494,17 @@ fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
 #[actix_web::test]
 async fn a_browser_session_gives_access_with_wraps_it_makes_and_declares_conflicts() {
     let app = app();
-    let staff = app.staff();
-    let api = app.service().await;
     let concern = "The controlled drugs register on ward 9 does not balance.";
-    let (case_key, reference) = raise(&api, confidential_concern(concern)).await;
-    let cora = &staff.contacts[0];
+    let Started {
+        staff,
+        case_key,
+        base,
+        mut browser,
+        secret,
+        ..
+    } = raised_and_signed_in(&app, concern).await;
+    let api = app.service().await;
     let ivy = &staff.investigator;
-    let mut browser = Browser::new(app.service().await);
-    let secret = browser_sign_in(&app, &mut browser, cora).await;
-    let base = format!("/console/cases/{reference}");
     let recipient_uri = format!("{base}/sealed/grants/recipient");
     let grant_uri = format!("{base}/sealed/grants");
 
@@ -642,17 +684,16 @@ async fn a_browser_session_adds_files_it_cleaned_and_sealed_and_opens_them_itsel
     use crate::attachments::multipart;
     let multipart_type = "multipart/form-data; boundary=----speakup-test-boundary-7d1f";
     let app = app();
-    let staff = app.staff();
+    let Started {
+        staff,
+        case_key,
+        base,
+        mut browser,
+        secret,
+        ..
+    } = raised_and_signed_in(&app, "The fire doors on ward 2 are wedged open at night.").await;
     let api = app.service().await;
-    let (case_key, reference) = raise(
-        &api,
-        confidential_concern("The fire doors on ward 2 are wedged open at night."),
-    )
-    .await;
     let cora = &staff.contacts[0];
-    let mut browser = Browser::new(app.service().await);
-    let secret = browser_sign_in(&app, &mut browser, cora).await;
-    let base = format!("/console/cases/{reference}");
     let upload_uri = format!("{base}/sealed/attachments");
 
     // The conversation page offers the file form with the size limit for the script.

@@ -264,7 +264,7 @@ fn readers_of(app: &crate::support::TestApp, reference: &str) -> Vec<String> {
         .collect()
 }
 
-fn outbox_bodies_to(app: &crate::support::TestApp, email: &str) -> Vec<String> {
+pub(crate) fn outbox_bodies_to(app: &crate::support::TestApp, email: &str) -> Vec<String> {
     use diesel::prelude::*;
     use speakup::store::schema::outbox;
     app.portal()

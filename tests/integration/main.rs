@@ -9,11 +9,14 @@ mod audit_anchoring;
 mod browser;
 mod browser_casework;
 mod browser_keys;
+mod browser_leaks;
 mod object_store;
 mod support;
 
 mod attachments;
 mod browser_mailbox;
+mod browser_races;
+mod browser_recovery;
 mod calendar_cli;
 mod cli;
 mod console_pages;

@@ -30,7 +30,7 @@ pub fn handler_for(app: &TestApp, person: &Person) -> Handler {
 }
 
 /// Runs both closures at the same moment on two threads and returns both results.
-fn at_once<A, B, RA, RB>(first: A, second: B) -> (RA, RB)
+pub(crate) fn at_once<A, B, RA, RB>(first: A, second: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
     B: FnOnce() -> RB + Send,

@@ -9,6 +9,35 @@ use actix_web::http::StatusCode;
 use crate::api_client::{bearer, call, confidential_concern, get, raise, sign_in};
 use crate::support::TestApp;
 
+/// `speakup recover` for a case of the test organisation, the recovery key typed on stdin.
+pub(crate) fn recover_with_cli(
+    app: &TestApp,
+    reference: &str,
+    to: &str,
+    recovery_text: &str,
+) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_speakup"))
+        .args([
+            "recover",
+            "--org",
+            "nhs-testshire",
+            "--case",
+            reference,
+            "--to",
+            to,
+            "--key-stdin",
+            "--database-url",
+        ])
+        .arg(app.database.cli_url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{recovery_text}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
 #[actix_web::test]
 async fn a_reset_handler_gets_a_case_back_from_the_recovery_key() {
     let app = TestApp::new();
@@ -50,31 +79,12 @@ async fn a_reset_handler_gets_a_case_back_from_the_recovery_key() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // The lead brings the offline key; the operator runs `speakup recover`.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_speakup"))
-        .args([
-            "recover",
-            "--org",
-            &staff.organisation,
-            "--case",
-            &reference,
-            "--to",
-            &cora.email,
-            "--key-stdin",
-            "--database-url",
-        ])
-        .arg(app.database.cli_url())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(
-        child.stdin.take().unwrap(),
-        "{}",
-        recovery.expose_secret().to_lowercase()
-    )
-    .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = recover_with_cli(
+        &app,
+        &reference,
+        &cora.email,
+        &recovery.expose_secret().to_lowercase(),
+    );
     assert!(
         output.status.success(),
         "{}",

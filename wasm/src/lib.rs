@@ -562,6 +562,58 @@ thread_local! {
     static OPENING: RefCell<Option<AttachmentOpener>> = const { RefCell::new(None) };
 }
 
+/// What sealing and opening a file both begin with: the case data key, and the binding to the
+/// case and the file's id.
+///
+/// # Safety
+/// Every pointer and length must describe a live buffer from [`su_alloc`].
+unsafe fn file_key_and_binding<'a>(
+    key_ptr: *const u8,
+    key_len: usize,
+    case_ptr: *const u8,
+    case_len: usize,
+    id_ptr: *const u8,
+    id_len: usize,
+) -> Result<(DataKey, AttachmentBinding<'a>), Failure> {
+    // SAFETY: passed on from the caller.
+    let (key, case_id, file_id) = unsafe {
+        (
+            bytes(key_ptr, key_len),
+            text(case_ptr, case_len)?,
+            text(id_ptr, id_len)?,
+        )
+    };
+    Ok((data_key(key)?, AttachmentBinding::new(case_id, file_id)))
+}
+
+/// The next slice of the file in progress in `state`. A slice that fails drops the file: a
+/// damaged or altered file is not carried on with (the next call answers [`Failure::Order`]).
+fn next_step<S: 'static>(
+    state: &'static std::thread::LocalKey<RefCell<Option<S>>>,
+    step: impl FnOnce(&mut S) -> Result<Vec<u8>, Failure>,
+) -> Result<Vec<u8>, Failure> {
+    state.with(|cell| {
+        let mut current = cell.borrow_mut();
+        let file = current.as_mut().ok_or(Failure::Order)?;
+        let outcome = step(file);
+        if outcome.is_err() {
+            *current = None;
+        }
+        outcome
+    })
+}
+
+/// Ends the file in progress in `state`: taken out first, so nothing can follow its end.
+fn last_step<S: 'static>(
+    state: &'static std::thread::LocalKey<RefCell<Option<S>>>,
+    step: impl FnOnce(S) -> Result<Vec<u8>, Failure>,
+) -> Result<Vec<u8>, Failure> {
+    state.with(|cell| {
+        let file = cell.borrow_mut().take().ok_or(Failure::Order)?;
+        step(file)
+    })
+}
+
 /// Starts sealing a file of a case under the case data key, bound to the case and the file's
 /// id (as the server seals one). Answers 0; a file still being sealed is dropped.
 ///
@@ -577,16 +629,10 @@ pub unsafe extern "C" fn su_file_seal_begin(
     id_len: usize,
 ) -> i32 {
     // SAFETY: passed on from the caller.
-    let (key, case_id, file_id) = unsafe {
-        (
-            bytes(key_ptr, key_len),
-            text(case_ptr, case_len),
-            text(id_ptr, id_len),
-        )
-    };
-    let outcome = (|| {
-        let binding = AttachmentBinding::new(case_id?, file_id?);
-        let sealer = AttachmentSealer::new(&data_key(key)?, &binding)?;
+    let file =
+        unsafe { file_key_and_binding(key_ptr, key_len, case_ptr, case_len, id_ptr, id_len) };
+    let outcome = file.and_then(|(key, binding)| {
+        let sealer = AttachmentSealer::new(&key, &binding)?;
         SEALING.with(|sealing| {
             *sealing.borrow_mut() = Some(FileSealing {
                 stripper: strip::Stripper::new(),
@@ -595,7 +641,7 @@ pub unsafe extern "C" fn su_file_seal_begin(
             });
         });
         Ok(Vec::new())
-    })();
+    });
     answer(outcome)
 }
 
@@ -607,14 +653,11 @@ pub unsafe extern "C" fn su_file_seal_begin(
 pub unsafe extern "C" fn su_file_seal_push(data_ptr: *const u8, data_len: usize) -> i32 {
     // SAFETY: passed on from the caller.
     let data = unsafe { bytes(data_ptr, data_len) };
-    let outcome = SEALING.with(|sealing| {
-        let mut sealing = sealing.borrow_mut();
-        let file = sealing.as_mut().ok_or(Failure::Order)?;
+    let outcome = next_step(&SEALING, |file| {
         let mut clean = zeroize::Zeroizing::new(Vec::with_capacity(data.len()));
-        if file.stripper.push(data, &mut clean).is_err() {
-            *sealing = None;
-            return Err(Failure::FileDamaged);
-        }
+        file.stripper
+            .push(data, &mut clean)
+            .map_err(|_| Failure::FileDamaged)?;
         file.kept += clean.len() as u64;
         let mut sealed = Vec::with_capacity(clean.len() + 64);
         file.sealer.push(&clean, &mut sealed)?;
@@ -628,12 +671,12 @@ pub unsafe extern "C" fn su_file_seal_push(data_ptr: *const u8, data_len: usize)
 /// `-` and what was removed, `!` and what stays in the file and may still identify someone.
 #[unsafe(no_mangle)]
 pub extern "C" fn su_file_seal_finish() -> i32 {
-    let outcome = SEALING.with(|sealing| {
+    let outcome = last_step(&SEALING, |file| {
         let FileSealing {
             stripper,
             mut sealer,
             mut kept,
-        } = sealing.borrow_mut().take().ok_or(Failure::Order)?;
+        } = file;
         let mut clean = zeroize::Zeroizing::new(Vec::new());
         let report = stripper
             .finish(&mut clean)
@@ -672,19 +715,13 @@ pub unsafe extern "C" fn su_file_open_begin(
     id_len: usize,
 ) -> i32 {
     // SAFETY: passed on from the caller.
-    let (key, case_id, file_id) = unsafe {
-        (
-            bytes(key_ptr, key_len),
-            text(case_ptr, case_len),
-            text(id_ptr, id_len),
-        )
-    };
-    let outcome = (|| {
-        let binding = AttachmentBinding::new(case_id?, file_id?);
-        let opener = AttachmentOpener::new(&data_key(key)?, &binding)?;
+    let file =
+        unsafe { file_key_and_binding(key_ptr, key_len, case_ptr, case_len, id_ptr, id_len) };
+    let outcome = file.and_then(|(key, binding)| {
+        let opener = AttachmentOpener::new(&key, &binding)?;
         OPENING.with(|opening| *opening.borrow_mut() = Some(opener));
         Ok(Vec::new())
-    })();
+    });
     answer(outcome)
 }
 
@@ -697,14 +734,9 @@ pub unsafe extern "C" fn su_file_open_begin(
 pub unsafe extern "C" fn su_file_open_push(data_ptr: *const u8, data_len: usize) -> i32 {
     // SAFETY: passed on from the caller.
     let data = unsafe { bytes(data_ptr, data_len) };
-    let outcome = OPENING.with(|opening| {
-        let mut opening = opening.borrow_mut();
-        let opener = opening.as_mut().ok_or(Failure::Order)?;
+    let outcome = next_step(&OPENING, |opener| {
         let mut plain = Vec::new();
-        if let Err(error) = opener.push(data, &mut plain) {
-            *opening = None;
-            return Err(Failure::from(error));
-        }
+        opener.push(data, &mut plain)?;
         Ok(plain)
     });
     answer(outcome)
@@ -713,8 +745,7 @@ pub unsafe extern "C" fn su_file_open_push(data_ptr: *const u8, data_len: usize)
 /// Opens the last chunk: fails with [`Failure::Decrypt`] if the file was cut short.
 #[unsafe(no_mangle)]
 pub extern "C" fn su_file_open_finish() -> i32 {
-    let outcome = OPENING.with(|opening| {
-        let opener = opening.borrow_mut().take().ok_or(Failure::Order)?;
+    let outcome = last_step(&OPENING, |opener| {
         let mut plain = Vec::new();
         opener.finish(&mut plain)?;
         Ok(plain)

@@ -246,6 +246,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         route: || web::get().to(sealed::download),
     },
     Endpoint {
+        method: "POST",
+        path: "/cases/{reference}/sealed/recovery-wrap",
+        route: || web::post().to(sealed::recovery_wrap),
+    },
+    Endpoint {
         method: "GET",
         path: "/reports/kpi",
         route: || web::get().to(reports::kpi),

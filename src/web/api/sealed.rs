@@ -258,3 +258,29 @@ pub async fn download(
     let (reference, id) = path.into_inner();
     sealed_json::download(portal, handler, reference, id).await
 }
+
+/// The case key the client wrapped for the organisation's recovery key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryWrapRequest {
+    /// base64
+    wrap: String,
+}
+
+/// `POST /cases/{reference}/sealed/recovery-wrap`: for a case whose sealed view names a
+/// `recovery_public_key` (raised before the organisation had one).
+pub async fn recovery_wrap(
+    portal: web::Data<Portal>,
+    handler: ApiHandler,
+    reference: web::Path<String>,
+    request: web::Json<RecoveryWrapRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let handler = client_keyed(handler)?;
+    sealed_json::recovery_wrap(
+        portal,
+        handler,
+        reference.into_inner(),
+        request.into_inner().wrap,
+    )
+    .await
+}

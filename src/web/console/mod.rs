@@ -73,6 +73,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::post().to(sealed::grant),
         )
         .route(
+            "/console/cases/{reference}/sealed/recovery-wrap",
+            web::post().to(sealed::recovery_wrap),
+        )
+        .route(
             "/console/cases/{reference}/sealed/events/facts",
             web::post().to(sealed::step_facts),
         )

@@ -55,6 +55,7 @@ pub async fn append(
     form: web::Form<SealedForm>,
 ) -> Result<HttpResponse, ApiError> {
     csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let handler = browser_only(handler)?;
     let form = form.into_inner();
     let request = SealedRecordRequest {
         kind: form.kind,
@@ -63,7 +64,31 @@ pub async fn append(
         written_on: form.written_on,
         sealed: form.sealed,
     };
-    sealed_json::append(portal, handler.0, reference.into_inner(), request).await
+    sealed_json::append(portal, handler, reference.into_inner(), request).await
+}
+
+#[derive(Deserialize)]
+pub struct RecoveryWrapForm {
+    #[serde(default)]
+    csrf: String,
+    /// base64: the case key wrapped to the recovery public key the sealed case named.
+    #[serde(default)]
+    wrap: String,
+}
+
+/// `POST /console/cases/{reference}/sealed/recovery-wrap`: the case key wrapped in the browser
+/// for the organisation's recovery key (see [`sealed_json::recovery_wrap`]).
+pub async fn recovery_wrap(
+    portal: web::Data<Portal>,
+    handler: ConsoleHandler,
+    csrf: CsrfToken,
+    reference: web::Path<String>,
+    form: web::Form<RecoveryWrapForm>,
+) -> Result<HttpResponse, ApiError> {
+    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
+    let handler = browser_only(handler)?;
+    let form = form.into_inner();
+    sealed_json::recovery_wrap(portal, handler, reference.into_inner(), form.wrap).await
 }
 
 // ---------------------------------------------------------------------------------------------
