@@ -13,6 +13,7 @@ mod support;
 
 mod attachments;
 mod browser_mailbox;
+mod browser_mailbox_files;
 mod calendar_cli;
 mod cli;
 mod console_pages;
