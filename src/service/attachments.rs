@@ -19,7 +19,7 @@ use crate::crypto::{
 use crate::ids::{CaseId, RecordId, UserId};
 use crate::model::Author;
 use crate::store::audit::{self, NewEntry};
-use crate::store::cases::{self, SealedRecord};
+use crate::store::cases::{self, Case, SealedRecord};
 use crate::store::wraps::{self, Recipient};
 use crate::store::{Tx, attachments};
 
@@ -84,7 +84,7 @@ impl DownloadTicket {
 pub struct BrowserUploadTicket {
     case_id: CaseId,
     attachment_id: RecordId,
-    user: UserId,
+    uploader: Uploader,
     /// Bytes the case may still take.
     pub room: u64,
 }
@@ -97,7 +97,7 @@ impl BrowserUploadTicket {
 }
 
 /// The file's description as the browser sealed it (name, size, what stripping removed, under
-/// the case key, bound to the handler, the position and the day), and the sealed file's size.
+/// the case key, bound to the uploader, the position and the day), and the sealed file's size.
 pub struct BrowserFile<'a> {
     pub position: i32,
     pub written_on: &'a str,
@@ -199,32 +199,49 @@ impl Portal {
         reference: &str,
         attachment_id: &str,
     ) -> Result<BrowserUploadTicket, ServiceError> {
-        let id_ok = attachment_id.len() == 32
-            && attachment_id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !id_ok {
-            return Err(ServiceError::invalid(
-                "invalid_id",
-                "a file id is 32 lowercase hexadecimal characters",
-            ));
-        }
+        check_browser_file_id(attachment_id)?;
         self.store.read(|tx| {
             let (case, _) = find_held_case(tx, handler, reference)?;
-            // Never let a new upload land on the blob of a file already in the case.
-            if attachments::belongs_to(tx, attachment_id, &case.id)? {
-                return Err(ServiceError::Conflict {
-                    code: "already_sent",
-                    message: "a file with that id is already in this case".to_owned(),
-                });
-            }
-            let room = self.room_left(tx, &case.id)?;
-            Ok(BrowserUploadTicket {
-                case_id: case.id.clone(),
-                attachment_id: RecordId::from_stored(attachment_id.to_owned()),
-                user: handler.user.id.clone(),
-                room,
-            })
+            self.browser_ticket(
+                tx,
+                &case.id,
+                attachment_id,
+                Uploader::Handler(handler.user.id.clone()),
+            )
+        })
+    }
+
+    /// The same for a reporter's mailbox session (a proof session too: the browser sealed the
+    /// file under the case data key it unwrapped with the case key).
+    pub fn reporter_browser_upload_ticket(
+        &self,
+        token: &str,
+        attachment_id: &str,
+    ) -> Result<BrowserUploadTicket, ServiceError> {
+        check_browser_file_id(attachment_id)?;
+        self.store.read(|tx| {
+            let (case, _) = self.reporter_session(tx, token)?;
+            self.browser_ticket(tx, &case.id, attachment_id, Uploader::Reporter)
+        })
+    }
+
+    fn browser_ticket(
+        &self,
+        tx: &mut Tx,
+        case: &CaseId,
+        attachment_id: &str,
+        uploader: Uploader,
+    ) -> Result<BrowserUploadTicket, ServiceError> {
+        // Never let a new upload land on the blob of a file already in the case.
+        if attachments::belongs_to(tx, attachment_id, case)? {
+            return Err(already_sent());
+        }
+        let room = self.room_left(tx, case)?;
+        Ok(BrowserUploadTicket {
+            case_id: case.clone(),
+            attachment_id: RecordId::from_stored(attachment_id.to_owned()),
+            uploader,
+            room,
         })
     }
 
@@ -254,13 +271,7 @@ impl Portal {
         }
         self.store.write(|tx| {
             let case = cases::find(tx, &ticket.case_id)?.ok_or(ServiceError::NotFound)?;
-            wraps::find(
-                tx,
-                &case.id,
-                &Recipient::User(ticket.user.clone()),
-                KeyKind::Case,
-            )?
-            .ok_or(ServiceError::NotFound)?;
+            let (author, author_user_id) = still_allowed(tx, &case, &ticket.uploader)?;
             cases::lock(tx, &case.id)?;
             let limit = self.settings.max_case_attachment_bytes;
             let used = attachments::total_for_case(tx, &case.id)?;
@@ -283,25 +294,25 @@ impl Portal {
                     case_id: &case.id,
                     seq,
                     kind: RecordKind::Attachment.as_str(),
-                    author: Author::Handler,
-                    author_user_id: Some(&ticket.user),
+                    author,
+                    author_user_id,
                     event_id: None,
                     sealed: file.sealed_record,
                     created_on: today,
                     aad_version: casefile::RECORD_AAD_VERSION,
                 },
-            )?;
+            )
+            .map_err(|error| match ServiceError::from(error) {
+                // Two uploads of one id racing: the first is recorded, and its blob must stay.
+                ServiceError::Conflict { .. } => already_sent(),
+                other => other,
+            })?;
             attachments::insert(tx, &ticket.attachment_id, &case.id, file.stored_size, today)?;
-            audit::append(
+            audit_upload(
                 tx,
-                NewEntry {
-                    actor_user_id: Some(ticket.user.as_str().to_owned()),
-                    action: "attachment_added",
-                    organisation_id: Some(case.organisation_id.as_str().to_owned()),
-                    case_id: Some(case.id.as_str().to_owned()),
-                    subject_user_id: None,
-                    detail: format!("{}; sealed in the browser", ticket.attachment_id),
-                },
+                &ticket.uploader,
+                &case,
+                format!("{}; sealed in the browser", ticket.attachment_id),
                 now,
             )?;
             Ok(seq)
@@ -334,6 +345,24 @@ impl Portal {
         })
     }
 
+    /// For a reporter's mailbox session (a proof session too): where a file of the case is
+    /// stored, sealed, for the browser to open with the case data key. Like the server-side
+    /// download of a reporter, not audited: the reporter's own actions are recorded by date only.
+    pub fn reporter_browser_download(
+        &self,
+        token: &str,
+        attachment_id: &str,
+    ) -> Result<BlobKey, ServiceError> {
+        self.store.read(|tx| {
+            let (case, _) = self.reporter_session(tx, token)?;
+            if !attachments::belongs_to(tx, attachment_id, &case.id)? {
+                return Err(ServiceError::NotFound);
+            }
+            BlobKey::new(case.id.as_str(), attachment_id)
+                .map_err(|error| ServiceError::Internal(error.to_string()))
+        })
+    }
+
     fn room_left(&self, tx: &mut Tx, case: &CaseId) -> Result<u64, ServiceError> {
         let limit = self.settings.max_case_attachment_bytes;
         let used = attachments::total_for_case(tx, case)?;
@@ -361,14 +390,7 @@ impl Portal {
         };
         self.store.write(|tx| {
             let case = cases::find(tx, &ticket.case_id)?.ok_or(ServiceError::NotFound)?;
-            let (author, author_user_id) = match &ticket.uploader {
-                Uploader::Reporter => (Author::Reporter, None),
-                Uploader::Handler(user) => {
-                    wraps::find(tx, &case.id, &Recipient::User(user.clone()), KeyKind::Case)?
-                        .ok_or(ServiceError::NotFound)?;
-                    (Author::Handler, Some(user))
-                }
-            };
+            let (author, author_user_id) = still_allowed(tx, &case, &ticket.uploader)?;
             let limit = self.settings.max_case_attachment_bytes;
             let used = attachments::total_for_case(tx, &case.id)?;
             if used.saturating_add(file.stored_size) > limit {
@@ -389,20 +411,13 @@ impl Portal {
                 &content,
             )?;
             attachments::insert(tx, &ticket.attachment_id, &case.id, file.stored_size, today)?;
-            if let Uploader::Handler(user) = &ticket.uploader {
-                audit::append(
-                    tx,
-                    NewEntry {
-                        actor_user_id: Some(user.as_str().to_owned()),
-                        action: "attachment_added",
-                        organisation_id: Some(case.organisation_id.as_str().to_owned()),
-                        case_id: Some(case.id.as_str().to_owned()),
-                        subject_user_id: None,
-                        detail: ticket.attachment_id.as_str().to_owned(),
-                    },
-                    now,
-                )?;
-            }
+            audit_upload(
+                tx,
+                &ticket.uploader,
+                &case,
+                ticket.attachment_id.as_str().to_owned(),
+                now,
+            )?;
             Ok(())
         })?;
         Ok(AttachmentReceipt {
@@ -442,6 +457,76 @@ impl Portal {
             Ok(ticket)
         })
     }
+}
+
+/// The file's id is taken by a file already in the case (its blob is that file's: never removed
+/// on this answer).
+pub fn already_sent() -> ServiceError {
+    ServiceError::Conflict {
+        code: "already_sent",
+        message: "a file with that id is already in this case".to_owned(),
+    }
+}
+
+/// A browser chooses a new file's id (it binds the file's key and its description to it): 32
+/// lowercase hex, like the server's own ids, so it can never name another path in the store.
+fn check_browser_file_id(attachment_id: &str) -> Result<(), ServiceError> {
+    let id_ok = attachment_id.len() == 32
+        && attachment_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if id_ok {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "invalid_id",
+            "a file id is 32 lowercase hexadecimal characters",
+        ))
+    }
+}
+
+/// Checked again when a file is recorded, for either way of sealing it: a handler must still
+/// hold the case (a grant revoked mid-upload loses the file); the reporter's session was checked
+/// when the upload began. Answers the author the record is bound to.
+fn still_allowed<'a>(
+    tx: &mut Tx,
+    case: &Case,
+    uploader: &'a Uploader,
+) -> Result<(Author, Option<&'a UserId>), ServiceError> {
+    match uploader {
+        Uploader::Reporter => Ok((Author::Reporter, None)),
+        Uploader::Handler(user) => {
+            wraps::find(tx, &case.id, &Recipient::User(user.clone()), KeyKind::Case)?
+                .ok_or(ServiceError::NotFound)?;
+            Ok((Author::Handler, Some(user)))
+        }
+    }
+}
+
+/// A handler's upload is audited in the transaction that records it; a reporter's is not (what
+/// the reporter does is recorded by date only, and a file adds nothing the record does not).
+fn audit_upload(
+    tx: &mut Tx,
+    uploader: &Uploader,
+    case: &Case,
+    detail: String,
+    now: time::PrimitiveDateTime,
+) -> Result<(), ServiceError> {
+    if let Uploader::Handler(user) = uploader {
+        audit::append(
+            tx,
+            NewEntry {
+                actor_user_id: Some(user.as_str().to_owned()),
+                action: "attachment_added",
+                organisation_id: Some(case.organisation_id.as_str().to_owned()),
+                case_id: Some(case.id.as_str().to_owned()),
+                subject_user_id: None,
+                detail,
+            },
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 fn download_ticket(

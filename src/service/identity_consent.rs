@@ -192,22 +192,25 @@ fn open_reason(
     Ok(open_json::<MessageContent>(key, &record, RecordKind::IdentityRequest)?.body)
 }
 
-/// The requests waiting for this reporter, with the reasons opened under the case key.
-pub(super) fn pending_views(
-    tx: &mut Tx,
-    case: &Case,
-    key: &DataKey,
-) -> Result<Vec<IdentityRequestView>, ServiceError> {
-    let mut views = Vec::new();
+/// A request waiting for this reporter, with the person who would learn their identity.
+pub(super) struct PendingRequest {
+    pub request: IdentityRequest,
+    pub to_name: String,
+    pub to_role: String,
+}
+
+/// The requests waiting for this reporter, oldest first, each with the name and role the
+/// reporter is shown (a request for an account since removed is left out).
+pub(super) fn pending(tx: &mut Tx, case: &Case) -> Result<Vec<PendingRequest>, ServiceError> {
+    let mut waiting = Vec::new();
     for request in identity_requests::pending_for_case(tx, &case.id)? {
         let Some(person) =
             users::find(tx, &UserId::from_stored(request.recipient_user_id.clone()))?
         else {
             continue;
         };
-        views.push(IdentityRequestView {
-            reason: open_reason(key, case, &request)?,
-            id: request.id,
+        waiting.push(PendingRequest {
+            request,
             to_name: person.display_name.clone(),
             to_role: if person.job_title.is_empty() {
                 person.role.label().to_owned()
@@ -216,7 +219,26 @@ pub(super) fn pending_views(
             },
         });
     }
-    Ok(views)
+    Ok(waiting)
+}
+
+/// The requests waiting for this reporter, with the reasons opened under the case key.
+pub(super) fn pending_views(
+    tx: &mut Tx,
+    case: &Case,
+    key: &DataKey,
+) -> Result<Vec<IdentityRequestView>, ServiceError> {
+    pending(tx, case)?
+        .into_iter()
+        .map(|waiting| {
+            Ok(IdentityRequestView {
+                reason: open_reason(key, case, &waiting.request)?,
+                id: waiting.request.id,
+                to_name: waiting.to_name,
+                to_role: waiting.to_role,
+            })
+        })
+        .collect()
 }
 
 impl Portal {
@@ -230,8 +252,9 @@ impl Portal {
     ) -> Result<(), ServiceError> {
         let today = self.clock.today();
         self.store.write(|tx| {
-            let mailbox = self.mailbox_access(tx, token)?;
-            let case = mailbox.case;
+            // Any mailbox session, a proof session included: the answer needs no key (the wrap
+            // for the person was made when they asked).
+            let (case, _) = self.reporter_session(tx, token)?;
             cases::lock(tx, &case.id)?;
             let stored = match decision {
                 Decision::Approve => "approved",

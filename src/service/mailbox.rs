@@ -87,7 +87,9 @@ fn opened_in_browser() -> ServiceError {
     ServiceError::Unauthorized {
         code: "mailbox_opened_in_browser",
         message: "this mailbox session was opened in the browser with a mailbox proof, so the \
-                  server holds no key for it; use the sealed mailbox (/api/v1/mailbox/sealed)"
+                  server holds no key for it: the browser opens and seals, through the sealed \
+                  mailbox (GET /api/v1/mailbox/sealed; files: POST \
+                  /api/v1/mailbox/sealed/attachments)"
             .to_owned(),
     }
 }

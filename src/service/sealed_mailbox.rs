@@ -32,7 +32,7 @@ pub const MAX_SEALED_MESSAGE: usize = SEAL_OVERHEAD + 6 * super::mailbox::MAX_ME
 #[derive(Debug, Clone, Serialize)]
 pub struct SealedRecordView {
     pub id: String,
-    /// `message` or `event-text` (a letter).
+    /// `message` or `event-text` (a letter); `attachment` in the list of files.
     pub kind: String,
     pub position: i32,
     /// `reporter`, `handler` or `system`, as bound into the record.
@@ -45,6 +45,20 @@ pub struct SealedRecordView {
     pub aad_version: i32,
     /// Standard base64 of `nonce ‖ ciphertext ‖ tag`.
     pub sealed: String,
+}
+
+/// A request to share the reporter's identity with someone new, waiting for the reporter's
+/// answer: who (not secret: the reporter must see it to decide) and the reason, sealed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealedIdentityRequestView {
+    pub id: String,
+    pub to_name: String,
+    pub to_role: String,
+    /// `YYYY-MM-DD`.
+    pub requested_on: String,
+    /// Standard base64 of `nonce ‖ ciphertext ‖ tag` of `{"body": reason}` under the case data
+    /// key, associated data format 1: case id, `identity-request`, the request's id.
+    pub sealed_reason: String,
 }
 
 /// The mailbox without its content in the clear: what the stage and dates are (not secret), and
@@ -70,6 +84,14 @@ pub struct SealedMailboxView {
     /// unwraps it with the secret it derives from the case key.
     pub reporter_wrap: String,
     pub records: Vec<SealedRecordView>,
+    /// The case's files: each record (kind `attachment`) seals `{"name","size",
+    /// "removed_metadata"}`; the file itself is at `/api/v1/mailbox/sealed/attachments/{id}`,
+    /// sealed under the case data key bound to the case id and the record's id.
+    pub attachments: Vec<SealedRecordView>,
+    /// The most one file may be once cleaned (`max_attachment_mib`), for the browser to say so
+    /// before it seals anything.
+    pub max_attachment_bytes: u64,
+    pub identity_requests: Vec<SealedIdentityRequestView>,
     /// Letters for the reporter's own requests made from a browser session, which no sealed
     /// record carries; the server writes them from the step and its dates alone.
     pub request_letters: Vec<casefile::RequestLetter>,
@@ -159,7 +181,7 @@ impl Portal {
         let today = self.clock.today();
         self.store.read(|tx| {
             let case = self.session_case(tx, token)?;
-            sealed_view(tx, &case, today)
+            sealed_view(tx, &case, today, self.settings.max_attachment_bytes)
         })
     }
 
@@ -271,7 +293,12 @@ pub(super) fn store_sealed_message(
     Ok(seq)
 }
 
-fn sealed_view(tx: &mut Tx, case: &Case, today: Date) -> Result<SealedMailboxView, ServiceError> {
+fn sealed_view(
+    tx: &mut Tx,
+    case: &Case,
+    today: Date,
+    max_attachment_bytes: u64,
+) -> Result<SealedMailboxView, ServiceError> {
     let organisation = organisations::find(tx, &case.organisation_id)?
         .ok_or_else(|| ServiceError::Internal("case without organisation".into()))?;
     let calendar = casefile::calendar_for(tx, &organisation)?;
@@ -285,6 +312,8 @@ fn sealed_view(tx: &mut Tx, case: &Case, today: Date) -> Result<SealedMailboxVie
         &case.id,
         &[RecordKind::Message.as_str(), RecordKind::EventText.as_str()],
     )?;
+    let files = cases::records(tx, &case.id, &[RecordKind::Attachment.as_str()])?;
+    let identity_requests = super::identity_consent::pending(tx, case)?;
     let next_position = cases::next_record_seq(tx, &case.id)?.ok_or_else(session_ended)?;
     let service = parse_service(&case.service)
         .ok_or_else(|| ServiceError::Internal(format!("case service {:?}", case.service)))?;
@@ -326,21 +355,17 @@ fn sealed_view(tx: &mut Tx, case: &Case, today: Date) -> Result<SealedMailboxVie
         open: procedure.status() == procedure::Status::Open,
         signposting,
         reporter_wrap: base64(&wrap.wrapped),
-        records: records
-            .iter()
-            .map(|record| SealedRecordView {
-                id: record.id.as_str().to_owned(),
-                kind: record.kind.clone(),
-                position: record.seq,
-                author: record.author.as_str(),
-                author_user_id: record
-                    .author_user_id
-                    .as_ref()
-                    .map(|id| id.as_str().to_owned()),
-                event_id: record.event_id.clone(),
-                written_on: casefile::day_text(record.created_on),
-                aad_version: record.aad_version,
-                sealed: base64(&record.sealed),
+        records: records.iter().map(record_view).collect(),
+        attachments: files.iter().map(record_view).collect(),
+        max_attachment_bytes,
+        identity_requests: identity_requests
+            .into_iter()
+            .map(|waiting| SealedIdentityRequestView {
+                requested_on: casefile::day_text(waiting.request.requested_on),
+                sealed_reason: base64(&waiting.request.sealed_reason),
+                id: waiting.request.id,
+                to_name: waiting.to_name,
+                to_role: waiting.to_role,
             })
             .collect(),
         request_letters: casefile::request_letters_without_records(
@@ -349,6 +374,23 @@ fn sealed_view(tx: &mut Tx, case: &Case, today: Date) -> Result<SealedMailboxVie
         today: casefile::day_text(today),
         next_position,
     })
+}
+
+fn record_view(record: &cases::SealedRecord) -> SealedRecordView {
+    SealedRecordView {
+        id: record.id.as_str().to_owned(),
+        kind: record.kind.clone(),
+        position: record.seq,
+        author: record.author.as_str(),
+        author_user_id: record
+            .author_user_id
+            .as_ref()
+            .map(|id| id.as_str().to_owned()),
+        event_id: record.event_id.clone(),
+        written_on: casefile::day_text(record.created_on),
+        aad_version: record.aad_version,
+        sealed: data_encoding::BASE64.encode(&record.sealed),
+    }
 }
 
 #[cfg(test)]

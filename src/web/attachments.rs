@@ -16,7 +16,9 @@ use super::csrf::CsrfToken;
 use super::error::Problem;
 use crate::blobs::{BlobReader, BlobWriter};
 use crate::crypto::{AttachmentOpener, AttachmentSealer};
-use crate::service::attachments::{AttachmentReceipt, DownloadTicket, StoredFile, UploadTicket};
+use crate::service::attachments::{
+    AttachmentReceipt, BrowserUploadTicket, DownloadTicket, StoredFile, UploadTicket,
+};
 use crate::service::{Portal, ServiceError};
 use crate::strip::{StripError, StripReport, Stripper};
 
@@ -140,36 +142,66 @@ struct SealedFields {
 /// A sealed description is small: a name, a size and the stripping report.
 const MAX_RECORD_FIELD: usize = 24 * 1024;
 
-/// Reads a file a browser session cleaned and sealed (issue 14): the `csrf`, `id`, `position`,
-/// `written_on` and `record` (the sealed description, base64) fields, then `file`, the sealed
-/// stream, which goes to the store as it arrives. The server cannot open it; it checks the
-/// size (never more than the largest file sealed, nor than the case's room) and the stream's
-/// shape (header, chunk structure), then records it. Answers the description's position.
+/// Reads a file a handler's browser session (or an API client that keeps its key) cleaned and
+/// sealed (issue 14), with the console form's CSRF token or none; see [`receive_sealed_file`].
 pub async fn receive_sealed(
     portal: &Portal,
     handler: std::sync::Arc<crate::service::sessions::Handler>,
     reference: &str,
-    mut multipart: Multipart,
+    multipart: Multipart,
     csrf: Option<&CsrfToken>,
 ) -> Result<i32, ServiceError> {
     // The console's cookie session sends its CSRF token first; a bearer token needs none.
-    let mut csrf_ok = csrf.is_none();
+    let check = match csrf {
+        Some(csrf) => FormCheck::Csrf(csrf),
+        None => FormCheck::None,
+    };
+    let reference = reference.to_owned();
+    let stored = receive_sealed_file(portal, multipart, check, move |worker, id| {
+        worker.browser_upload_ticket(&handler, &reference, id)
+    })
+    .await?;
+    Ok(stored.position)
+}
+
+/// A file sealed in a browser, once recorded: its id (the browser's choice) and the position
+/// its description took.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SealedFileStored {
+    pub id: String,
+    pub position: i32,
+}
+
+/// Reads a file a browser cleaned and sealed (issue 14), for a handler's console or a
+/// reporter's mailbox: the `id`, `position`, `written_on` and `record` (the sealed description,
+/// base64) fields (and `csrf`, for the console's form), then `file`, the sealed stream, which
+/// goes to the store as it arrives. `ticket` says whether this uploader may add a file under
+/// that id. The server cannot open it; it checks the size (never more than the largest file
+/// sealed, nor than the case's room) and the stream's shape (header, chunk structure), then
+/// records it.
+pub async fn receive_sealed_file<F>(
+    portal: &Portal,
+    mut multipart: Multipart,
+    check: FormCheck<'_>,
+    ticket: F,
+) -> Result<SealedFileStored, ServiceError>
+where
+    F: FnOnce(&Portal, &str) -> Result<BrowserUploadTicket, ServiceError> + Send + 'static,
+{
+    let mut csrf_ok = matches!(check, FormCheck::None);
     let mut fields = SealedFields::default();
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(upload_failed)?;
         let name = field.name().unwrap_or("").to_owned();
-        match name.as_str() {
-            "csrf" => {
-                let sent = small_field(&mut field).await?;
-                if let Some(csrf) = csrf {
-                    csrf_ok = csrf.verify(&sent).is_ok();
-                }
+        match (name.as_str(), &check) {
+            ("csrf", FormCheck::Csrf(csrf)) => {
+                csrf_ok = csrf.verify(&small_field(&mut field).await?).is_ok();
             }
-            "id" => fields.id = small_field(&mut field).await?,
-            "position" => fields.position = small_field(&mut field).await?,
-            "written_on" => fields.written_on = small_field(&mut field).await?,
-            "record" => fields.record = bounded_field(&mut field, MAX_RECORD_FIELD).await?,
-            "file" => {
+            ("id", _) => fields.id = small_field(&mut field).await?,
+            ("position", _) => fields.position = small_field(&mut field).await?,
+            ("written_on", _) => fields.written_on = small_field(&mut field).await?,
+            ("record", _) => fields.record = bounded_field(&mut field, MAX_RECORD_FIELD).await?,
+            ("file", _) => {
                 if !csrf_ok {
                     return Err(csrf_failed());
                 }
@@ -185,11 +217,9 @@ pub async fn receive_sealed(
                         )
                     })?;
                 let worker = portal.clone();
-                let (id, reference) = (fields.id.trim().to_owned(), reference.to_owned());
-                let holder = std::sync::Arc::clone(&handler);
-                let ticket =
-                    super::blocking(move || worker.browser_upload_ticket(&holder, &reference, &id))
-                        .await?;
+                let id = fields.id.trim().to_owned();
+                let asked = id.clone();
+                let ticket = super::blocking(move || ticket(&worker, &asked)).await?;
                 let stored_size = store_sealed(portal, &ticket, &mut field).await?;
                 let blob_key = ticket.blob_key()?;
                 let worker = portal.clone();
@@ -206,11 +236,19 @@ pub async fn receive_sealed(
                     )
                 })
                 .await;
-                if recorded.is_err() {
+                match &recorded {
+                    // Another upload of this id got there first: the blob is now that file's.
+                    Err(ServiceError::Conflict {
+                        code: "already_sent",
+                        ..
+                    }) => {}
                     // The row was never written: the sealed blob must not linger.
-                    let _ = portal.blobs.delete(&blob_key).await;
+                    Err(_) => {
+                        let _ = portal.blobs.delete(&blob_key).await;
+                    }
+                    Ok(_) => {}
                 }
-                return recorded;
+                return recorded.map(|position| SealedFileStored { id, position });
             }
             _ => {
                 small_field(&mut field).await?;
@@ -224,15 +262,19 @@ pub async fn receive_sealed(
 /// becomes visible only once it is whole and plausible.
 async fn store_sealed(
     portal: &Portal,
-    ticket: &crate::service::attachments::BrowserUploadTicket,
+    ticket: &BrowserUploadTicket,
     field: &mut Field,
 ) -> Result<u64, ServiceError> {
     let most = crate::crypto::attachment_sealed_len(portal.settings.max_attachment_bytes);
-    let mut writer = portal
-        .blobs
-        .create(&ticket.blob_key()?)
-        .await
-        .map_err(store_failed)?;
+    let blob_key = ticket.blob_key()?;
+    // The id is the browser's choice: a blob already under it (a file whose row is missing, or
+    // an upload of the same id that finished first) is never written over.
+    match portal.blobs.open(&blob_key).await {
+        Ok(_) => return Err(crate::service::attachments::already_sent()),
+        Err(crate::blobs::BlobError::Missing) => {}
+        Err(other) => return Err(store_failed(other)),
+    }
+    let mut writer = portal.blobs.create(&blob_key).await.map_err(store_failed)?;
     let mut stored: u64 = 0;
     let mut head: Vec<u8> = Vec::with_capacity(crate::crypto::ATTACHMENT_HEADER_LEN);
     let outcome: Result<(), ServiceError> = async {

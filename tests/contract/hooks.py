@@ -197,6 +197,7 @@ SEEDED_PATHS = {
     "DELETE /cases/{reference}/grants/{email}": dict(_CASE, email=SEED["grantee"]),
     "GET /cases/{reference}/attachments/{id}": dict(_CASE, id=SEED["case_attachment"]),
     "GET /mailbox/attachments/{id}": {"id": SEED["mailbox_attachment"]},
+    "GET /mailbox/sealed/attachments/{id}": {"id": SEED["mailbox_attachment"]},
     "POST /mailbox/identity-requests/{id}": {"id": SEED["identity_request"]},
     "POST /cases/{reference}/conflict": {"reference": SEED["conflict_reference"]},
     "GET /cases/{reference}/sealed": _CASE,

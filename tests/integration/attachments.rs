@@ -61,7 +61,7 @@ pub fn evidence(canary: &str, len: usize) -> Vec<u8> {
     content
 }
 
-async fn download<S, B>(
+pub(crate) async fn download<S, B>(
     service: &S,
     request: TestRequest,
 ) -> (StatusCode, Vec<u8>, Vec<(String, String)>)
@@ -117,7 +117,7 @@ where
 
 /// Whether `needle` is in any stored blob or any file under the data directory (the SQLite
 /// database included).
-fn store_contains(app: &TestApp, needle: &[u8]) -> bool {
+pub(crate) fn store_contains(app: &TestApp, needle: &[u8]) -> bool {
     let mut files = app.stored_attachments();
     files.extend(files_under(app.data_dir()));
     files.iter().any(|path| {

@@ -20,7 +20,7 @@ use crate::support::TestApp;
 const REPLY: &str = "Thank you. Which nights did this happen on?";
 const ANSWER: &str = "Tuesday and Thursday last week, both after 2am.";
 
-fn proof_sign_in(case_key: &CaseKey) -> Value {
+pub(crate) fn proof_sign_in(case_key: &CaseKey) -> Value {
     json!({
         "lookup_id": HEXLOWER.encode(&case_key.lookup_id()),
         "proof": HEXLOWER.encode(case_key.mailbox_proof().unwrap().expose_bytes()),
@@ -29,7 +29,7 @@ fn proof_sign_in(case_key: &CaseKey) -> Value {
 
 /// Opens every record of a sealed mailbox as the browser does: unwrap the case data key with the
 /// reporter's secret from the case key, rebuild each record's associated data, open.
-fn open_mailbox(case_key: &CaseKey, sealed: &Value) -> (DataKey, Vec<(String, String)>) {
+pub(crate) fn open_mailbox(case_key: &CaseKey, sealed: &Value) -> (DataKey, Vec<(String, String)>) {
     let case_id = sealed["case_id"].as_str().unwrap();
     let reporter = case_key.reporter_key_pair().unwrap();
     let wrapped = BASE64
@@ -89,7 +89,7 @@ fn sealed_reply(key: &DataKey, case_id: &str, position: i64, day: &str, body: &s
            "sealed": BASE64.encode(&sealed)})
 }
 
-fn outbox_rows(app: &TestApp) -> i64 {
+pub(crate) fn outbox_rows(app: &TestApp) -> i64 {
     use diesel::prelude::*;
     use speakup::store::schema::outbox;
     app.portal()

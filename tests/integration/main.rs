@@ -15,6 +15,7 @@ mod support;
 
 mod attachments;
 mod browser_mailbox;
+mod browser_mailbox_files;
 mod browser_races;
 mod browser_recovery;
 mod calendar_cli;

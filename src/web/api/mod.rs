@@ -81,6 +81,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "POST",
+        path: "/mailbox/sealed/attachments",
+        route: || web::post().to(reporter::upload_sealed_attachment),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/mailbox/sealed/attachments/{id}",
+        route: || web::get().to(reporter::download_sealed_attachment),
+    },
+    Endpoint {
+        method: "POST",
         path: "/mailbox/requests",
         route: || web::post().to(reporter::make_request),
     },

@@ -527,3 +527,47 @@ pub async fn make_sealed_request(
     .await?;
     Ok(HttpResponse::Created().json(receipt))
 }
+
+/// `POST /mailbox/sealed/attachments` (multipart: `id`, `position`, `written_on`, `record`, then
+/// `file`): a file the reporter's browser cleaned and sealed under the case data key, with its
+/// description sealed for the case's next position, for any mailbox session (a proof session
+/// included). The same checks as the console's browser upload (one code path); 201 with the
+/// id and the description's position; 409 `position_taken` / `day_changed` when the browser
+/// must seal the description again.
+pub async fn upload_sealed_attachment(
+    portal: web::Data<Portal>,
+    limits: web::Data<RateLimits>,
+    client: ClientKey,
+    token: BearerToken,
+    request: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    limits.attachment_uploads.check(client)?;
+    attachments::check_declared_length(
+        &request,
+        crate::crypto::attachment_sealed_len(portal.settings.max_attachment_bytes),
+    )?;
+    let stored =
+        attachments::receive_sealed_file(&portal, form, FormCheck::None, move |worker, file_id| {
+            worker.reporter_browser_upload_ticket(token.0.expose_secret(), file_id)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(stored))
+}
+
+/// `GET /mailbox/sealed/attachments/{id}`: a file of the case as stored, sealed, for the
+/// browser to open with the case data key.
+pub async fn download_sealed_attachment(
+    portal: web::Data<Portal>,
+    token: BearerToken,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let worker = portal.clone().into_inner();
+    let blob_key = blocking(move || {
+        worker.reporter_browser_download(token.0.expose_secret(), &id.into_inner())
+    })
+    .await?;
+    attachments::download_sealed(&portal, blob_key)
+        .await
+        .map_err(ApiError)
+}
