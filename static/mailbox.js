@@ -13,6 +13,16 @@
 // here with the associated data it was sealed with, and a reply is sealed here for the position
 // the server will give it (if another message takes that position first the server answers 409
 // and the reply is sealed again).
+//
+// Files: the sealed mailbox lists each file's description sealed as a record; a file is cleaned
+// of hidden details (the server's own stripping code, in the module) and sealed here a slice at
+// a time under the case data key, its description sealed for the next position, and only
+// ciphertext goes to POST /api/v1/mailbox/sealed/attachments. A file is fetched sealed from
+// GET /api/v1/mailbox/sealed/attachments/{id}, opened here and offered as a download.
+//
+// Requests to share the reporter's name: listed with who would learn it (in the clear, so the
+// reporter can decide) and the reason sealed under the case data key, opened here; the answer
+// goes to POST /api/v1/mailbox/identity-requests/{id}, which needs no key.
 (function () {
   'use strict';
 
@@ -98,7 +108,7 @@
     const modeText = document.getElementById('mailbox-mode-text');
     const live = document.getElementById('mailbox-live');
     if (!input || !modeText || !live) return;
-    // The reporter chose the server this time (for files or a request to share their name).
+    // The reporter chose the server this time (`/mailbox?open=server`): the form posts the key.
     if (new URLSearchParams(window.location.search).get('open') === 'server') {
       modeText.textContent =
         'You chose to open your mailbox on our server this time: your case key is sent to the server, ' +
@@ -197,6 +207,19 @@
   // -------------------------------------------------------------------------------------------
   // The mailbox
 
+  // "812 bytes", "4.2 KB", "17.0 MB", as the server's pages write sizes.
+  function humanSize(bytes) {
+    if (bytes < 1000) return `${bytes} bytes`;
+    const units = ['KB', 'MB', 'GB'];
+    let value = bytes / 1000;
+    let unit = 0;
+    while (value >= 1000 && unit + 1 < units.length) {
+      value /= 1000;
+      unit += 1;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+  }
+
   function dueLines(due) {
     const lines = [];
     if (due.acknowledge_by) lines.push(`They will acknowledge your concern in writing by ${longDate(due.acknowledge_by)}.`);
@@ -214,22 +237,27 @@
   function openRecords(crypto, caseKey, mailbox) {
     const dataKey = crypto.unwrapWithCaseKey(caseKey, unbase64(mailbox.reporter_wrap), mailbox.case_id, 'case');
     const messages = mailbox.records.map((record) => {
-      const aad = { scope: mailbox.case_id, kind: record.kind, record: record.id };
-      if (record.aad_version === 2) {
-        aad.provenance = {
-          author: record.author,
-          authorUserId: record.author_user_id || '',
-          eventId: record.event_id || '',
-          position: record.position,
-          writtenOn: record.written_on,
-        };
-      }
-      const content = JSON.parse(crypto.openText(dataKey, aad, unbase64(record.sealed)));
+      const content = JSON.parse(crypto.openText(dataKey, recordAad(mailbox, record), unbase64(record.sealed)));
       return {
         fromHandler: record.author !== 'reporter',
         body: record.kind === 'message' ? content.body : content.letter,
         writtenOn: record.written_on,
       };
+    });
+    const files = (mailbox.attachments || []).map((record) => ({
+      record,
+      content: JSON.parse(crypto.openText(dataKey, recordAad(mailbox, record), unbase64(record.sealed))),
+    }));
+    const requests = (mailbox.identity_requests || []).map((request) => {
+      let reason = null;
+      try {
+        reason = JSON.parse(crypto.openText(dataKey,
+          { scope: mailbox.case_id, kind: 'identity-request', record: request.id },
+          unbase64(request.sealed_reason))).body;
+      } catch (_) {
+        reason = null; // shown as "could not be opened"; the request can still be answered
+      }
+      return { ...request, reason, opened: reason !== null };
     });
     // Letters for requests made from a browser session carry no secret and are written by the
     // server; each goes after what was written up to its day (ISO days compare as text).
@@ -238,7 +266,22 @@
       while (at > 0 && messages[at - 1].writtenOn > request.written_on) at -= 1;
       messages.splice(at, 0, { fromHandler: true, body: request.letter, writtenOn: request.written_on });
     }
-    return { dataKey, messages };
+    return { dataKey, messages, files, requests };
+  }
+
+  // The associated data of a record as it was sealed (format 2 binds who wrote it, where and when).
+  function recordAad(mailbox, record) {
+    const aad = { scope: mailbox.case_id, kind: record.kind, record: record.id };
+    if (record.aad_version === 2) {
+      aad.provenance = {
+        author: record.author,
+        authorUserId: record.author_user_id || '',
+        eventId: record.event_id || '',
+        position: record.position,
+        writtenOn: record.written_on,
+      };
+    }
+    return aad;
   }
 
   function sealReply(crypto, dataKey, mailbox, body) {
@@ -352,6 +395,8 @@
         }
       }
 
+      if (opened.requests.length) parts.push(...identityRequests());
+
       parts.push(element('h2', {}, 'Messages'));
       if (opened.messages.length === 0) {
         parts.push(element('p', {}, 'There are no messages yet.'));
@@ -380,18 +425,252 @@
           send(textarea);
         });
         parts.push(form);
-        parts.push(element('h2', {}, 'Files and sharing your name'));
-        const server = element('p', {},
-          'Adding or downloading files, and answering a request to share your name, are done by our server, ' +
-          'which opens your mailbox as it passes through. To do these, ');
-        server.append(element('a', { href: '/mailbox?open=server' }, 'open your mailbox on our server'),
-          ' and sign in there with your case key.');
-        parts.push(server);
       } else {
         parts.push(element('p', {}, 'This concern is closed, so you cannot send messages.'));
       }
       parts.push(...requestForms());
+      parts.push(...fileSection());
       root.replaceChildren(...parts);
+    }
+
+    // Requests to share the reporter's name, as on the server's page: who would learn it, why
+    // (opened here), and the two answers.
+    function identityRequests() {
+      const parts = [element('h2', { id: 'identity-requests' }, 'Requests to share your name'),
+        element('p', {}, 'Only the people you chose know who you are. Someone else is now handling your concern and ' +
+          'the people below would like to be told your name and contact details. Nothing is shared unless ' +
+          'you agree. If you say no, your concern is still handled.')];
+      opened.requests.forEach((request, index) => {
+        const headingId = `identity-request-${index + 1}`;
+        const section = element('section', { class: 'panel', 'aria-labelledby': headingId });
+        section.append(element('h3', { id: headingId }, `${request.to_name}, ${request.to_role}`));
+        if (!request.opened) {
+          section.append(element('p', { class: 'error-message' }, 'The reason for this request could not be opened in this browser.'));
+        } else if (request.reason) {
+          section.append(element('p', { class: 'message' }, request.reason));
+        }
+        const approve = element('button', { type: 'button', 'data-decision': 'approve' }, `Share my name with ${request.to_name}`);
+        const decline = element('button', { type: 'button', class: 'secondary', 'data-decision': 'decline' }, 'Do not share it');
+        for (const button of [approve, decline]) {
+          button.addEventListener('click', () => decide(request, button.dataset.decision, [approve, decline]));
+        }
+        const actions = element('div', { class: 'inline-form' });
+        actions.append(approve, ' ', decline);
+        section.append(actions);
+        parts.push(section);
+      });
+      return parts;
+    }
+
+    async function decide(request, decision, buttons) {
+      for (const button of buttons) button.disabled = true;
+      const reply = await api('POST', `/mailbox/identity-requests/${encodeURIComponent(request.id)}`, session.token, { decision });
+      if (reply.status === 401) {
+        signedOut('Your session ended before your answer was saved. Sign in again and answer again.');
+        return;
+      }
+      if (!(await fetchMailbox())) return;
+      render('');
+      if (reply.status === 200) {
+        say(decision === 'approve'
+          ? `Your answer has been saved: ${request.to_name} will be told your name and contact details.`
+          : 'Your answer has been saved: your name is not shared.', false);
+      } else if (reply.status === 404) {
+        say('That request had already been answered.', true);
+      } else {
+        say(sentence(errorMessage(reply.answer) || 'Your answer could not be saved. Try again.'), true);
+      }
+      title.focus();
+    }
+
+    // Files: the list (each opened here on request) and the form that seals a new one here.
+    function fileSection() {
+      const parts = [element('h2', { id: 'files', tabindex: '-1' }, 'Files')];
+      if (opened.files.length) {
+        const table = element('table');
+        table.append(element('caption', {}, 'Files you and the people handling your concern have added'));
+        const head = element('tr');
+        for (const title of ['File', 'Size', 'From', 'Added']) head.append(element('th', { scope: 'col' }, title));
+        const thead = element('thead');
+        thead.append(head);
+        const body = element('tbody');
+        for (const { record, content } of opened.files) {
+          const cell = element('td');
+          const button = element('button', { type: 'button', class: 'file-button', 'data-file': record.id }, content.name);
+          button.addEventListener('click', async () => {
+            button.disabled = true;
+            try {
+              await downloadFile(record, content);
+            } catch (error) {
+              say(`${content.name} could not be opened: ${error && error.message ? error.message : 'unexpected error'}.`, true);
+            } finally {
+              button.disabled = false;
+            }
+          });
+          cell.append(button);
+          if (content.removed_metadata && content.removed_metadata.length) {
+            cell.append(element('br'), element('span', { class: 'hint' }, `We removed: ${content.removed_metadata.join('; ')}.`));
+          }
+          const row = element('tr');
+          row.append(
+            cell,
+            element('td', {}, humanSize(content.size)),
+            element('td', {}, record.author === 'reporter' ? 'You' : 'The people handling your concern'),
+            element('td', {}, longDate(record.written_on)),
+          );
+          body.append(row);
+        }
+        table.append(thead, body);
+        // A data table may scroll sideways on a narrow phone; the page itself does not.
+        const scroll = element('div', { class: 'table-scroll', role: 'region', 'aria-label': 'Your files (scrolls sideways on a small screen)', tabindex: '0' });
+        scroll.append(table);
+        parts.push(scroll, element('p', {}, 'Files always download: they are opened in this browser, never on the page. Open them with care.'));
+      } else {
+        parts.push(element('p', {}, 'There are no files yet.'));
+      }
+      const most = Number(mailbox.max_attachment_bytes || 0);
+      parts.push(element('h3', {}, 'Add a file'),
+        element('p', {}, `You can add evidence such as a photo, a scanned letter or a PDF${most ? `, up to ${humanSize(most)} each` : ''}. ` +
+          'It is sealed in this browser with your case key before it is sent, and only the people handling your concern can open it.'),
+        element('p', {}, 'Before it is sealed, this browser removes the hidden details that photos carry: where and when a photo ' +
+          'was taken, and on what camera or phone. It cannot remove what a file shows: faces, name badges, screens or places ' +
+          'in a picture, or names and signatures in a document\'s text. It also clears the author and similar details from PDF ' +
+          'files, but not from Word or other office documents. The list of your files shows what was removed from each: if a ' +
+          'photo shows nothing removed, its hidden details are still in it. If that could identify you, take a screenshot or ' +
+          'copy the text into a message instead.'));
+      const form = element('form', { id: 'mailbox-file', novalidate: '' });
+      const field = element('div', { class: 'field' });
+      const input = element('input', { type: 'file', id: 'file', name: 'file', 'aria-describedby': 'file-hint' });
+      field.append(element('label', { for: 'file' }, 'File'),
+        element('p', { class: 'hint', id: 'file-hint' }, 'The file\'s name is sealed with it: our server does not see it.'),
+        input);
+      form.append(field, element('button', { type: 'submit' }, 'Add the file'));
+      form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        addFile(form, input, most);
+      });
+      parts.push(form);
+      return parts;
+    }
+
+    function fileError(input, message) {
+      let error = document.getElementById('file-error');
+      if (!error) {
+        error = element('p', { class: 'error-message', id: 'file-error' });
+        input.before(error);
+      }
+      error.textContent = message;
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', 'file-hint file-error');
+      say(message, true);
+      input.focus();
+    }
+
+    async function addFile(form, input, most) {
+      const file = input.files && input.files[0];
+      if (!file) {
+        fileError(input, 'Choose a file to add.');
+        return;
+      }
+      if (most && file.size > most) {
+        fileError(input, `That file is larger than ${humanSize(most)}, the most one file can be. Send a smaller file, or split it into parts.`);
+        return;
+      }
+      const button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      say('Removing hidden details and sealing your file in this browser…', false);
+      try {
+        const added = await sealAndSend(file);
+        if (added === 'signed-out') return;
+        if (await fetchMailbox()) {
+          render('');
+          say('Your file has been added. The list of your files shows any hidden details removed from it.', false);
+          document.getElementById('files').focus();
+        }
+      } catch (error) {
+        button.disabled = false;
+        fileError(input, `Your file was not added: ${sentence(error && error.message ? error.message : 'something went wrong')}`);
+      }
+    }
+
+    // Cleans and seals the file here, a slice at a time, then sends the sealed stream with its
+    // description sealed for the next position (sealed again if another record takes it).
+    async function sealAndSend(file) {
+      const SLICE = 1024 * 1024;
+      const id = hex(window.crypto.getRandomValues(new Uint8Array(16)));
+      const parts = [];
+      crypto.fileSealBegin(opened.dataKey, mailbox.case_id, id);
+      for (let at = 0; at < file.size; at += SLICE) {
+        const slice = new Uint8Array(await file.slice(at, at + SLICE).arrayBuffer());
+        parts.push(crypto.fileSealPush(slice));
+        slice.fill(0);
+      }
+      const end = crypto.fileSealFinish();
+      parts.push(end.sealed);
+      const sealedFile = new Blob(parts, { type: 'application/octet-stream' });
+      const description = JSON.stringify({ name: crypto.fileName(file.name), size: end.size, removed_metadata: end.removed });
+      for (let attempt = 0; attempt < 4; attempt += 1) {
+        const record = crypto.seal(opened.dataKey, {
+          scope: mailbox.case_id,
+          kind: 'attachment',
+          record: id,
+          provenance: { author: 'reporter', position: mailbox.next_position, writtenOn: mailbox.today },
+        }, description);
+        const body = new FormData();
+        body.append('id', id);
+        body.append('position', String(mailbox.next_position));
+        body.append('written_on', mailbox.today);
+        body.append('record', base64(record));
+        body.append('file', sealedFile, 'sealed');
+        const response = await fetch('/api/v1/mailbox/sealed/attachments', {
+          method: 'POST',
+          headers: { Accept: 'application/json', Authorization: `Bearer ${session.token}` },
+          body,
+          credentials: 'omit',
+          cache: 'no-store',
+        });
+        if (response.status === 201) return 'added';
+        const answer = await response.json().catch(() => null);
+        if (response.status === 401) {
+          signedOut('Your session ended before your file was sent. Sign in again and add it again.');
+          return 'signed-out';
+        }
+        const code = errorCode(answer);
+        if (response.status === 409 && (code === 'position_taken' || code === 'day_changed')) {
+          if (!(await fetchMailbox())) return 'signed-out';
+          continue;
+        }
+        throw new Error(errorMessage(answer) || `not stored (${response.status})`);
+      }
+      throw new Error('other messages kept arriving; try again');
+    }
+
+    async function downloadFile(record, content) {
+      const response = await fetch(`/api/v1/mailbox/sealed/attachments/${encodeURIComponent(record.id)}`, {
+        headers: { Authorization: `Bearer ${session.token}` },
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+      if (response.status === 401) {
+        signedOut('Your session ended, so you have been signed out. Sign in again with your case key.');
+        return;
+      }
+      if (!response.ok) throw new Error(`the file did not load (${response.status})`);
+      crypto.fileOpenBegin(opened.dataKey, mailbox.case_id, record.id);
+      const parts = [];
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(crypto.fileOpenPush(value));
+      }
+      parts.push(crypto.fileOpenFinish());
+      const url = URL.createObjectURL(new Blob(parts, { type: 'application/octet-stream' }));
+      const link = element('a', { href: url, download: content.name, hidden: '' });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
     }
 
     // Stage 2, withdrawal and detriment, as on the server's page; the words are sealed here.

@@ -55,6 +55,10 @@ pub enum Notice {
     ReporterRequest {
         reference: String,
     },
+    /// The reporter added a file (from either mailbox).
+    ReporterFile {
+        reference: String,
+    },
     Granted {
         reference: String,
     },
@@ -94,6 +98,7 @@ impl Notice {
             Self::NewConcern { .. } => "new_concern",
             Self::ReporterMessage { .. } => "reporter_message",
             Self::ReporterRequest { .. } => "reporter_request",
+            Self::ReporterFile { .. } => "reporter_file",
             Self::Granted { .. } => "granted",
             Self::Reminder { .. } => "reminder",
             Self::Overdue { .. } => "overdue",
@@ -114,6 +119,7 @@ impl Notice {
             Self::NewConcern { .. }
             | Self::ReporterMessage { .. }
             | Self::ReporterRequest { .. }
+            | Self::ReporterFile { .. }
             | Self::Granted { .. } => false,
             Self::Service(notice) => notice.urgent,
         }
@@ -136,6 +142,13 @@ impl Notice {
                 format!("New message on {reference}"),
                 format!(
                     "The reporter has written on case {reference}.\n\n{}\n\n{FOOTER}",
+                    case_link(reference)
+                ),
+            ),
+            Self::ReporterFile { reference } => (
+                format!("New file on {reference}"),
+                format!(
+                    "The reporter has added a file to case {reference}.\n\n{}\n\n{FOOTER}",
                     case_link(reference)
                 ),
             ),
@@ -260,6 +273,22 @@ mod tests {
             rendered
                 .body
                 .contains("https://speakup.test/console/cases/SU-ABCD")
+        );
+        assert!(!notice.is_urgent());
+    }
+
+    #[test]
+    fn a_reporters_file_is_told_without_its_name() {
+        let notice = Notice::ReporterFile {
+            reference: "SU-ABCD".to_owned(),
+        };
+        let rendered = notice.render(URL);
+        assert_eq!(rendered.kind, "reporter_file");
+        assert_eq!(rendered.subject, "New file on SU-ABCD");
+        assert!(
+            rendered
+                .body
+                .starts_with("The reporter has added a file to case SU-ABCD.\n\nhttps://speakup.test/console/cases/SU-ABCD")
         );
         assert!(!notice.is_urgent());
     }

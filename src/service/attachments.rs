@@ -308,11 +308,12 @@ impl Portal {
                 other => other,
             })?;
             attachments::insert(tx, &ticket.attachment_id, &case.id, file.stored_size, today)?;
-            audit_upload(
+            after_upload(
                 tx,
                 &ticket.uploader,
                 &case,
                 format!("{}; sealed in the browser", ticket.attachment_id),
+                &self.settings.public_url,
                 now,
             )?;
             Ok(seq)
@@ -411,11 +412,12 @@ impl Portal {
                 &content,
             )?;
             attachments::insert(tx, &ticket.attachment_id, &case.id, file.stored_size, today)?;
-            audit_upload(
+            after_upload(
                 tx,
                 &ticket.uploader,
                 &case,
                 ticket.attachment_id.as_str().to_owned(),
+                &self.settings.public_url,
                 now,
             )?;
             Ok(())
@@ -505,26 +507,44 @@ fn still_allowed<'a>(
 
 /// A handler's upload is audited in the transaction that records it; a reporter's is not (what
 /// the reporter does is recorded by date only, and a file adds nothing the record does not).
-fn audit_upload(
+/// What follows a new file in its transaction: a handler's is audited; a reporter's (never
+/// audited: the reporter's own actions are kept by date only) tells the people holding the case,
+/// as a reporter's message does, in a notice that names only the case.
+fn after_upload(
     tx: &mut Tx,
     uploader: &Uploader,
     case: &Case,
     detail: String,
+    public_url: &str,
     now: time::PrimitiveDateTime,
 ) -> Result<(), ServiceError> {
-    if let Uploader::Handler(user) = uploader {
-        audit::append(
-            tx,
-            NewEntry {
-                actor_user_id: Some(user.as_str().to_owned()),
-                action: "attachment_added",
-                organisation_id: Some(case.organisation_id.as_str().to_owned()),
-                case_id: Some(case.id.as_str().to_owned()),
-                subject_user_id: None,
-                detail,
-            },
-            now,
-        )?;
+    match uploader {
+        Uploader::Handler(user) => {
+            audit::append(
+                tx,
+                NewEntry {
+                    actor_user_id: Some(user.as_str().to_owned()),
+                    action: "attachment_added",
+                    organisation_id: Some(case.organisation_id.as_str().to_owned()),
+                    case_id: Some(case.id.as_str().to_owned()),
+                    subject_user_id: None,
+                    detail,
+                },
+                now,
+            )?;
+        }
+        Uploader::Reporter => {
+            super::notices::tell_holders(
+                tx,
+                &case.id,
+                &crate::notify::Notice::ReporterFile {
+                    reference: case.reference.clone(),
+                },
+                None,
+                public_url,
+                now,
+            )?;
+        }
     }
     Ok(())
 }

@@ -142,28 +142,6 @@ struct SealedFields {
 /// A sealed description is small: a name, a size and the stripping report.
 const MAX_RECORD_FIELD: usize = 24 * 1024;
 
-/// Reads a file a handler's browser session (or an API client that keeps its key) cleaned and
-/// sealed (issue 14), with the console form's CSRF token or none; see [`receive_sealed_file`].
-pub async fn receive_sealed(
-    portal: &Portal,
-    handler: std::sync::Arc<crate::service::sessions::Handler>,
-    reference: &str,
-    multipart: Multipart,
-    csrf: Option<&CsrfToken>,
-) -> Result<i32, ServiceError> {
-    // The console's cookie session sends its CSRF token first; a bearer token needs none.
-    let check = match csrf {
-        Some(csrf) => FormCheck::Csrf(csrf),
-        None => FormCheck::None,
-    };
-    let reference = reference.to_owned();
-    let stored = receive_sealed_file(portal, multipart, check, move |worker, id| {
-        worker.browser_upload_ticket(&handler, &reference, id)
-    })
-    .await?;
-    Ok(stored.position)
-}
-
 /// A file sealed in a browser, once recorded: its id (the browser's choice) and the position
 /// its description took.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -383,29 +383,28 @@ struct FileStored {
 }
 
 /// Receives a file the client cleaned and sealed, with its sealed description (multipart:
-/// `id`, `position`, `written_on`, `record`, then `file`; the console also sends `csrf`
-/// first, checked when `csrf` is given). 201 with the description's position.
+/// `id`, `position`, `written_on`, `record`, then `file`; the console's form also sends `csrf`
+/// first, checked as `check` says). 201 with the description's position.
 pub async fn upload(
     portal: web::Data<Portal>,
     handler: Handler,
     reference: String,
     request: actix_web::HttpRequest,
     form: actix_multipart::Multipart,
-    csrf: Option<&crate::web::csrf::CsrfToken>,
+    check: crate::web::attachments::FormCheck<'_>,
 ) -> Result<HttpResponse, ApiError> {
     crate::web::attachments::check_declared_length(
         &request,
         crate::crypto::attachment_sealed_len(portal.settings.max_attachment_bytes),
     )?;
-    let position = crate::web::attachments::receive_sealed(
-        &portal,
-        std::sync::Arc::new(handler),
-        &reference,
-        form,
-        csrf,
-    )
-    .await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(FileStored { position }))
+    let stored =
+        crate::web::attachments::receive_sealed_file(&portal, form, check, move |worker, id| {
+            worker.browser_upload_ticket(&handler, &reference, id)
+        })
+        .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(FileStored {
+        position: stored.position,
+    }))
 }
 
 /// The file as stored, sealed, for the client to open (audited as a download).

@@ -385,6 +385,42 @@ async function cryptoModule(browser, origin) {
   await context.close();
 }
 
+
+// Every response body a page saw goes into `wire` for the leak checks. Chromium sometimes never
+// reports the end of a response, and Playwright's body() then never settles: when the page
+// navigated away before the body was read (the response was cut short), and while Playwright
+// intercepts requests (page.route, used to read file uploads, whose bodies Chromium's network
+// events leave out). bodiesRead waits a bounded time; a body left unread for any other reason
+// fails the check (the unread ones are named in the log).
+function recordBodies(page, wire) {
+  const pending = [];
+  pending.intercepting = false;
+  page.on('response', (response) => {
+    const entry = { what: `${response.request().method()} ${response.url()}`, intercepted: pending.intercepting, cut: false, done: false };
+    entry.read = response.body().then((body) => { wire.push(body.toString('utf8')); }, () => {}).finally(() => { entry.done = true; });
+    pending.push(entry);
+  });
+  page.on('framenavigated', (frame) => {
+    if (frame !== page.mainFrame()) return;
+    for (const entry of pending) if (!entry.done) entry.cut = true;
+  });
+  return pending;
+}
+
+async function bodiesRead(pending, label) {
+  const unread = [];
+  await Promise.all(pending.map((entry) => {
+    let timer;
+    const late = new Promise((resolve) => {
+      timer = setTimeout(() => { unread.push(entry); resolve(); }, 5_000);
+    });
+    return Promise.race([entry.read.then(() => clearTimeout(timer)), late]);
+  }));
+  const named = unread.map(({ what, intercepted, cut }) => `${what}${intercepted ? ' (intercepted)' : ''}${cut ? ' (cut short by a navigation)' : ''}`).join(', ');
+  if (unread.length) console.log(`  ${label}: response bodies Chromium never finished: ${named}`);
+  check(unread.every(({ intercepted, cut }) => intercepted || cut), `${label}: every response body not cut short or intercepted was read for the leak checks (${pending.length - unread.length}/${pending.length} read; unread: ${named || 'none'})`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The reporter with JavaScript on: the concern is sealed in the browser, and nothing on the wire
 // (any request or response body, or URL) carries the concern, the identity or the case key
@@ -403,11 +439,8 @@ async function reporterWithJavaScript(browser, origin, leftOut) {
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const wire = [];
-  const pending = [];
   page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
-  page.on('response', (response) =>
-    pending.push(response.body().then((body) => wire.push(body.toString('utf8')), () => {})),
-  );
+  const pending = recordBodies(page, wire);
 
   await page.goto(`${origin}/concerns/new?organisation=nhs-browsershire`);
   await page.waitForSelector('#encryption-mode[data-mode="browser"]');
@@ -438,7 +471,7 @@ async function reporterWithJavaScript(browser, origin, leftOut) {
   check(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){6}$/.test(key), `the browser made a case key (${key})`);
   check(/^SU-/.test(reference), `the server answered a reference (${reference})`);
   await examine(page, 'reporter-js-02-key', { viewport: PHONE });
-  await Promise.all(pending);
+  await bodiesRead(pending, 'reporter with JavaScript');
   // A message from the reporter on this case, for the handler to read in their browser (the
   // mailbox itself still seals on the server: not part of this page's wire check).
   const mailbox = await context.newPage();
@@ -448,6 +481,9 @@ async function reporterWithJavaScript(browser, origin, leftOut) {
   await mailbox.waitForURL(/\/mailbox$/);
   await mailbox.fill('textarea[name="body"]', SEALED_REPORTER_MESSAGE);
   await mailbox.click('button:has-text("Send message")');
+  // Closed only once the page has loaded: closing a page mid-navigation can wedge Chromium.
+  await mailbox.waitForSelector('text=Your message has been sent');
+  await mailbox.waitForLoadState('load');
   await mailbox.close();
 
   const secrets = [SEALED_CONCERN, SEALED_NAME, SEALED_CONTACT, key, key.replace(/-/g, '')];
@@ -472,6 +508,7 @@ async function reporterWithJavaScript(browser, origin, leftOut) {
 const HANDLER_REPLY = 'Handler-reply 9c21: which Fridays was the fridge log rewritten?';
 const SEALED_REPLY = 'Reporter-reply 4e8b: the last three Fridays, always after the late shift.';
 const STAGE2_WHY = 'Stage2-why 5d0e: it is still happening and nobody has looked at the logs.';
+const REPORTER_EVIDENCE_NAME = 'Reporter-photo 7f3a fridge log.jpg';
 
 async function mailboxWithJavaScript(browser, origin, handler, sealed) {
   // The handler answers the concern sealed in the browser.
@@ -497,11 +534,8 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed) {
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const wire = [];
-  const pending = [];
   page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
-  page.on('response', (response) =>
-    pending.push(response.body().then((body) => wire.push(body.toString('utf8')), () => {})),
-  );
+  const pending = recordBodies(page, wire);
   const look = (name) => examine(page, `reporter-js-${name}`, { viewport: PHONE });
 
   await page.goto(`${origin}/mailbox`);
@@ -549,22 +583,68 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed) {
   check(afterRequest.includes(STAGE2_WHY), 'the reason for stage 2 shows in the mailbox');
   check(afterRequest.includes('You asked for your concern to be investigated'), 'the letter for the stage 2 request shows in the mailbox (written by the server from the step)');
   await look('06-mailbox-stage2');
-  await Promise.all(pending);
+
+  // A photo added from the browser: cleaned of its GPS and camera details and sealed here,
+  // posted sealed (the body is read where Playwright intercepts it: Chromium's network events
+  // leave out bodies made of files), listed from the sealed mailbox and opened here again.
+  const vectors = JSON.parse(readFileSync(join(root, 'tests', 'vectors', 'crypto.json'), 'utf8'));
+  const photo = Buffer.from(vectors.photo.original, 'hex');
+  const stripped = Buffer.from(vectors.photo.stripped, 'hex');
+  check(photo.includes(Buffer.from('GPS-CANARY')) && photo.includes(Buffer.from('SpeakupTestCam')), 'the test photo carries camera and GPS text');
+  const filePosts = [];
+  pending.intercepting = true;
+  await page.route(/\/api\/v1\/mailbox\/sealed\/attachments$/, async (route) => {
+    if (route.request().method() === 'POST') filePosts.push(route.request().postDataBuffer() || Buffer.alloc(0));
+    await route.continue();
+  });
+  await page.click('button:has-text("Add the file")');
+  await page.waitForSelector('#file-error');
+  check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'file'), 'adding no file is explained and focuses the file box');
+  await page.setInputFiles('#file', { name: REPORTER_EVIDENCE_NAME, mimeType: 'image/jpeg', buffer: photo });
+  await page.click('button:has-text("Add the file")');
+  await page.waitForSelector('#mailbox-live:has-text("Your file has been added")');
+  check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'files'), 'after adding a file the focus is on the list of files');
+  const fileRow = await page.textContent(`tr:has(button:has-text("${REPORTER_EVIDENCE_NAME}"))`);
+  check(/We removed: .*(ocation|camera)/.test(fileRow), `the file's row says what was removed (${fileRow.trim().slice(0, 160)})`);
+  await look('07-mailbox-file');
+  check(
+    filePosts.length === 1 &&
+      filePosts.every((body) =>
+        body.includes(Buffer.from('SPA1')) &&
+        !body.includes(Buffer.from('GPS-CANARY')) &&
+        !body.includes(Buffer.from('SpeakupTestCam')) &&
+        !body.includes(Buffer.from(REPORTER_EVIDENCE_NAME)) &&
+        !body.includes(Buffer.from('fridge log')) &&
+        !body.includes(stripped.subarray(0, 48)) &&
+        !body.includes(stripped.subarray(stripped.length - 48))),
+    `the reporter's file went sealed to /api/v1/mailbox/sealed/attachments: no name, no camera or GPS text, no plaintext (${filePosts.length} posts, ${filePosts.map((b) => b.length).join(',')} bytes)`,
+  );
+  // Interception ends before the download: Chromium and Playwright's request interception do
+  // not mix well with downloads.
+  await page.unroute(/\/api\/v1\/mailbox\/sealed\/attachments$/);
+  pending.intercepting = false;
+  const [reporterDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click(`button.file-button:has-text("${REPORTER_EVIDENCE_NAME}")`),
+  ]);
+  check(reporterDownload.suggestedFilename() === REPORTER_EVIDENCE_NAME, `the reporter's download keeps the name (${reporterDownload.suggestedFilename()})`);
+  check(readFileSync(await reporterDownload.path()).equals(stripped), 'the file opened in the reporter\'s browser is the photo without its GPS and camera details');
+  await bodiesRead(pending, 'reporter mailbox with JavaScript');
 
   const signIn = wire.find((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/session'));
   check(Boolean(signIn) && /"proof":"[0-9a-f]{64}"/.test(signIn) && !/case_key/.test(signIn), 'the browser signed in with a proof, not the key');
   check(wire.some((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/sealed/messages')), 'the reply went sealed to /api/v1/mailbox/sealed/messages');
   const forms = (secret) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), secret.toLowerCase()];
   check(wire.some((entry) => entry.startsWith('POST') && entry.includes('/api/v1/mailbox/sealed/requests')), 'the stage 2 request went to /api/v1/mailbox/sealed/requests');
-  for (const secret of [sealed.key, sealed.key.replace(/-/g, ''), HANDLER_REPLY, SEALED_REPLY, STAGE2_WHY]) {
+  for (const secret of [sealed.key, sealed.key.replace(/-/g, ''), HANDLER_REPLY, SEALED_REPLY, STAGE2_WHY, REPORTER_EVIDENCE_NAME]) {
     const leaked = wire.some((entry) => forms(secret).some((form) => entry.includes(form)));
     check(!leaked, `never on the mailbox wire in plaintext: ${secret.slice(0, 24)}…`);
   }
   check(!(await context.cookies()).some((c) => c.name === '__Host-speakup-mailbox'), 'the browser mode sets no server mailbox cookie');
 
-  // Files and identity requests stay server-side: the page offers that mode, and the sign-in
-  // page then says the key goes to the server.
-  check(await page.locator('a[href="/mailbox?open=server"]').count() === 1, 'the browser mailbox offers the server mode for files');
+  // Files are added and opened here: the page no longer sends the reporter to the server for
+  // them. The server mode can still be chosen on the sign-in page, which then says so.
+  check(await page.locator('a[href="/mailbox?open=server"]').count() === 0, 'the browser mailbox handles files itself');
   const serverMode = await context.newPage();
   await serverMode.goto(`${origin}/mailbox?open=server`);
   await serverMode.waitForSelector('#mailbox-mode-text a[href="/mailbox"]');
@@ -584,6 +664,14 @@ async function mailboxWithJavaScript(browser, origin, handler, sealed) {
   const conversation = await consolePage.evaluate(() => document.body.innerText);
   check(conversation.includes(SEALED_REPLY), 'the handler reads the reply sealed in the browser');
   check(conversation.includes(STAGE2_WHY), 'the handler reads the reason for stage 2 sealed in the browser');
+  // ... and, signed in with the password (the key on the server), downloads the reporter's file:
+  // opened on the server, byte for byte the photo the reporter's browser cleaned.
+  const [handlerDownload] = await Promise.all([
+    consolePage.waitForEvent('download'),
+    consolePage.click(`a:has-text("${REPORTER_EVIDENCE_NAME}")`),
+  ]);
+  check(handlerDownload.suggestedFilename() === REPORTER_EVIDENCE_NAME, `the handler's download keeps the reporter's file name (${handlerDownload.suggestedFilename()})`);
+  check(readFileSync(await handlerDownload.path()).equals(stripped), 'the handler (key on the server) opens the file the reporter\'s browser sealed, byte for byte');
   await consoleContext.close();
 }
 
@@ -743,7 +831,6 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const wire = [];
-  const pending = [];
   const stepStatuses = [];
   const recoveryStatuses = [];
   page.on('response', (response) => {
@@ -751,9 +838,7 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
     if (response.request().method() === 'POST' && /\/sealed\/events$/.test(new URL(response.url()).pathname)) stepStatuses.push(response.status());
   });
   page.on('request', (request) => wire.push(`${request.method()} ${request.url()}\n${request.postData() || ''}`));
-  page.on('response', (response) =>
-    pending.push(response.body().then((body) => wire.push(body.toString('utf8')), () => {})),
-  );
+  const pending = recordBodies(page, wire);
   await page.goto(`${origin}/console/sign-in`);
   await page.waitForSelector('#keys-in-browser');
   check(await page.isChecked('#keys-in-browser'), 'with JavaScript the box is ticked by default');
@@ -870,10 +955,20 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
   const vectors = JSON.parse(readFileSync(join(root, 'tests', 'vectors', 'crypto.json'), 'utf8'));
   const photo = Buffer.from(vectors.photo.original, 'hex');
   await page.goto(`${caseUrl}/conversation`);
-  await page.waitForSelector('#sealed-evidence:has-text("No files yet")');
+  // The reporter's file, sealed in the reporter's browser, opens in this one.
+  await page.waitForSelector(`#sealed-evidence button:has-text("${REPORTER_EVIDENCE_NAME}")`);
+  const [fromReporter] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click(`#sealed-evidence button:has-text("${REPORTER_EVIDENCE_NAME}")`),
+  ]);
+  check(
+    readFileSync(await fromReporter.path()).toString('hex') === vectors.photo.stripped && fromReporter.suggestedFilename() === REPORTER_EVIDENCE_NAME,
+    "the reporter's file, sealed in the reporter's browser, opens in the handler's browser",
+  );
   // Chromium's network events leave out bodies made of files and blobs, so the upload is read
   // where Playwright intercepts it.
   const filePosts = [];
+  pending.intercepting = true;
   await page.route(/\/sealed\/attachments$/, async (route) => {
     if (route.request().method() === 'POST') filePosts.push(route.request().postDataBuffer() || Buffer.alloc(0));
     await route.continue();
@@ -882,6 +977,8 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
   await page.click('button:has-text("Add the file")');
   await page.waitForURL(/done=attached/);
   await page.waitForSelector(`#sealed-evidence button:has-text("${EVIDENCE_NAME}")`);
+  await page.unroute(/\/sealed\/attachments$/);
+  pending.intercepting = false;
   const listed = await page.textContent('#sealed-evidence');
   check(listed.includes('Location') || listed.includes('location') || listed.includes('camera'), `the file's listing says what was removed (${listed.slice(0, 200)})`);
   await examine(page, 'console-keys-08-evidence', { viewport: DESKTOP });
@@ -903,8 +1000,7 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
   await examine(page, 'console-keys-05-inbox-after-case', { viewport: DESKTOP });
   await page.goto(`${origin}/console/account`);
   check((await page.textContent('main')).includes(person.email), 'the account page works for a session whose key is in the browser');
-  // Bodies of requests a navigation cut short never arrive: wait at most 5 s for the rest.
-  await Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  await bodiesRead(pending, 'console with the key in the browser');
 
   const proofPost = wire.find((entry) => entry.startsWith('POST') && entry.includes('/console/sign-in/proof'));
   check(Boolean(proofPost) && /proof=/.test(proofPost), 'the sign-in posted a login proof');
@@ -953,6 +1049,36 @@ async function consoleKeysInBrowser(browser, origin, person, sealed, investigato
   ]);
   const after = await page.evaluate(() => sessionStorage.getItem('speakup.console.handlerKey'));
   check(after === null, 'signing out forgets the key kept in the browser');
+  await context.close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reporter's mailbox in the browser answers a request to share their name (made above by
+// the handler whose key is in the browser, for the investigator).
+
+async function mailboxIdentityRequest(browser, origin, sealed, investigator) {
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const decisions = [];
+  page.on('request', (request) => {
+    if (/\/api\/v1\/mailbox\/identity-requests\//.test(request.url())) decisions.push(`${request.headers().authorization ? 'bearer' : 'none'} ${request.postData()}`);
+  });
+  await page.goto(`${origin}/mailbox`);
+  await page.waitForSelector('#mailbox-mode[data-mode="browser"]');
+  await page.fill('#case_key', sealed.key);
+  await page.click('main button[type="submit"]');
+  await page.waitForURL(/\/mailbox\/browser$/);
+  await page.waitForSelector('h2:has-text("Requests to share your name")');
+  const heading = await page.textContent('section[aria-labelledby^="identity-request-"] h3');
+  check(heading.includes(investigator.name) && heading.includes('Investigator'), `the request names who would learn the reporter's name (${heading})`);
+  await examine(page, 'reporter-js-08-identity-request', { viewport: PHONE });
+  await page.click(`button:has-text("Share my name with ${investigator.name}")`);
+  await page.waitForSelector('#mailbox-live:has-text("Your answer has been saved")');
+  check(await page.locator('h2:has-text("Requests to share your name")').count() === 0, 'once answered, the request is gone from the mailbox');
+  check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'mailbox-title'), 'after answering, the focus is on the page heading');
+  check(decisions.length === 1 && decisions[0].startsWith('bearer') && decisions[0].includes('"decision":"approve"'), `the answer went with the mailbox token (${decisions.join('; ')})`);
+  await examine(page, 'reporter-js-09-identity-answered', { viewport: PHONE });
   await context.close();
 }
 
@@ -1020,6 +1146,8 @@ async function main() {
       }
     };
     await consoleKeysInBrowser(browser, server.origin, handler, sealed, investigator, second, recover);
+    console.log('reporter mailbox with JavaScript: a request to share their name');
+    await mailboxIdentityRequest(browser, server.origin, sealed, investigator);
   } finally {
     if (browser) await browser.close();
     if (server) server.child.kill('SIGTERM');

@@ -25,6 +25,28 @@ use crate::support::{Attachments, TestApp};
 const UPLOAD: &str = "/api/v1/mailbox/sealed/attachments";
 const NAME: &str = "Ward 7 rota, photographed 3 Nov.jpg";
 
+/// Recipient and subject of each queued notice of one kind.
+fn notices_of(app: &TestApp, kind: &str) -> Vec<(String, String)> {
+    use diesel::prelude::*;
+    use speakup::store::schema::outbox;
+    app.portal()
+        .store
+        .read(|tx| {
+            outbox::table
+                .filter(outbox::kind.eq(kind))
+                .select((outbox::recipient, outbox::subject))
+                .load(tx)
+                .map_err(speakup::store::StoreError::from)
+        })
+        .unwrap()
+}
+
+fn recipients(notices: &[(String, String)]) -> Vec<String> {
+    let mut recipients: Vec<String> = notices.iter().map(|(to, _)| to.clone()).collect();
+    recipients.sort();
+    recipients
+}
+
 /// What static/mailbox.js sends for a file: the file cleaned and sealed a slice at a time, and
 /// its description sealed for the mailbox's next position and day, bound to the reporter.
 struct SealedFile {
@@ -249,14 +271,22 @@ async fn a_file_sealed_in_the_reporters_browser_opens_for_handlers_byte_for_byte
     );
     assert!(!store_contains(&app, &file.sealed[..64]));
 
-    // Sealed and described: stored as sent. A server-side reporter upload (key on the server)
-    // beside it queues the same notices (the same service records both).
+    // Sealed and described: stored as sent. The people holding the case hear that the reporter
+    // added a file (the people the concern was sent to), in a notice that names only the case; a
+    // server-side reporter upload (key on the server) beside it tells them the same way.
+    let holders = recipients(&notices_of(&app, "new_concern"));
+    assert!(!holders.is_empty());
     let before = outbox_rows(&app);
     let (status, stored) = call(&service, sealed_upload(&token, &file, &mailbox)).await;
     assert_eq!(status, StatusCode::CREATED, "{stored}");
     assert_eq!(stored["id"], file.id.as_str());
     assert_eq!(stored["position"], mailbox["next_position"]);
-    let browser_notices = outbox_rows(&app) - before;
+    let told = notices_of(&app, "reporter_file");
+    assert_eq!(recipients(&told), holders);
+    assert_eq!(outbox_rows(&app) - before, holders.len() as i64);
+    for (_, subject) in &told {
+        assert_eq!(subject, &format!("New file on {reference}"));
+    }
     assert!(!app.database_contains("Ward 7 rota"));
     assert!(!store_contains(&app, b"GPS-CANARY"));
     assert!(!store_contains(&app, b"SpeakupTestCam"));
@@ -266,7 +296,6 @@ async fn a_file_sealed_in_the_reporters_browser_opens_for_handlers_byte_for_byte
     )
     .await;
     let server_token = server_session["token"].as_str().unwrap().to_owned();
-    let before = outbox_rows(&app);
     let (status, receipt) = call(
         &service,
         bearer(
@@ -279,7 +308,9 @@ async fn a_file_sealed_in_the_reporters_browser_opens_for_handlers_byte_for_byte
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{receipt}");
-    assert_eq!(outbox_rows(&app) - before, browser_notices);
+    let told = notices_of(&app, "reporter_file");
+    assert_eq!(told.len(), 2 * holders.len());
+    assert!(told.iter().all(|(_, subject)| !subject.contains("notes")));
 
     // The same id again cannot overwrite it.
     let (status, again) = call(&service, sealed_upload(&token, &file, &mailbox)).await;

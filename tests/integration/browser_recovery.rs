@@ -119,6 +119,21 @@ async fn a_browser_session_wraps_a_case_raised_before_the_recovery_key_for_it() 
     assert_eq!(on_server.status, StatusCode::CONFLICT);
     assert_eq!(json_of(&on_server)["error"]["code"], "key_on_server");
     assert!(recovery_wraps_added(&app).is_empty());
+    // Someone who does not hold the case (the investigator, not given it yet; the admin, who
+    // reads no case) is answered as for a case that does not exist, and nothing is kept.
+    for outsider in [&staff.investigator, &staff.admin] {
+        let mut other = Browser::new(app.service().await);
+        browser_sign_in(&app, &mut other, outsider).await;
+        let refused = submit(&mut other, &uri, &[("wrap", &b64(&wrapped))]).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::NOT_FOUND,
+            "{}: {}",
+            outsider.email,
+            refused.body
+        );
+    }
+    assert!(recovery_wraps_added(&app).is_empty());
 
     // Stored once, audited once, as Cora's; a reload (or another tab) changes nothing.
     let stored = submit(&mut browser, &uri, &[("wrap", &b64(&wrapped))]).await;

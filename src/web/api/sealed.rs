@@ -245,7 +245,15 @@ pub async fn upload(
 ) -> Result<HttpResponse, ApiError> {
     limits.attachment_uploads.check(client)?;
     let handler = client_keyed(handler)?;
-    sealed_json::upload(portal, handler, reference.into_inner(), request, form, None).await
+    sealed_json::upload(
+        portal,
+        handler,
+        reference.into_inner(),
+        request,
+        form,
+        crate::web::attachments::FormCheck::None,
+    )
+    .await
 }
 
 /// `GET /cases/{reference}/sealed/attachments/{id}`

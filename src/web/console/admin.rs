@@ -665,6 +665,7 @@ fn notice_kind(kind: &str) -> &'static str {
         "new_concern" => "New concern",
         "reporter_message" => "Reporter's message",
         "reporter_request" => "Reporter's request",
+        "reporter_file" => "Reporter's file",
         "granted" => "Case given to them",
         "reminder" => "Deadline reminder",
         "overdue" => "Overdue deadline",

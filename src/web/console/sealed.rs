@@ -54,8 +54,7 @@ pub async fn append(
     reference: web::Path<String>,
     form: web::Form<SealedForm>,
 ) -> Result<HttpResponse, ApiError> {
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let handler = posted_by_browser(handler, &csrf, &form.csrf)?;
     let form = form.into_inner();
     let request = SealedRecordRequest {
         kind: form.kind,
@@ -85,8 +84,7 @@ pub async fn recovery_wrap(
     reference: web::Path<String>,
     form: web::Form<RecoveryWrapForm>,
 ) -> Result<HttpResponse, ApiError> {
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let handler = posted_by_browser(handler, &csrf, &form.csrf)?;
     let form = form.into_inner();
     sealed_json::recovery_wrap(portal, handler, reference.into_inner(), form.wrap).await
 }
@@ -186,8 +184,7 @@ pub async fn step_facts(
     posted: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     let form = StepForm::read(posted.into_inner())?;
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let handler = posted_by_browser(handler, &csrf, &form.csrf)?;
     let input = form.input()?;
     sealed_json::step_facts(portal, handler, reference.into_inner(), input).await
 }
@@ -203,8 +200,7 @@ pub async fn record_step(
     posted: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     let form = StepForm::read(posted.into_inner())?;
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let handler = posted_by_browser(handler, &csrf, &form.csrf)?;
     let input = form.input()?;
     let position = form
         .position
@@ -219,6 +215,17 @@ pub async fn record_step(
         sealed: form.sealed,
     };
     sealed_json::record_step(portal, handler, reference.into_inner(), input, letter).await
+}
+
+/// A form posted by `console.js`: the page's CSRF token, then a session whose key is in the
+/// browser.
+fn posted_by_browser(
+    handler: ConsoleHandler,
+    csrf: &CsrfToken,
+    posted: &str,
+) -> Result<crate::service::sessions::Handler, ApiError> {
+    csrf.verify(posted).map_err(|error| ApiError(error.0))?;
+    browser_only(handler)
 }
 
 /// The endpoints above are for sessions whose key is in the browser; a session with its key on
@@ -273,8 +280,7 @@ pub async fn grant_recipient(
     reference: web::Path<String>,
     form: web::Form<GrantForm>,
 ) -> Result<HttpResponse, ApiError> {
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let handler = posted_by_browser(handler, &csrf, &form.csrf)?;
     let form = form.into_inner();
     let with_identity = super::ticked(&form.identity);
     sealed_json::grant_recipient(
@@ -296,8 +302,7 @@ pub async fn grant(
     reference: web::Path<String>,
     form: web::Form<GrantForm>,
 ) -> Result<HttpResponse, ApiError> {
-    csrf.verify(&form.csrf).map_err(|error| ApiError(error.0))?;
-    let handler = browser_only(handler)?;
+    let handler = posted_by_browser(handler, &csrf, &form.csrf)?;
     let form = form.into_inner();
     let grant = SealedGrant {
         with_identity: super::ticked(&form.identity),
@@ -336,7 +341,7 @@ pub async fn upload(
         reference.into_inner(),
         request,
         form,
-        Some(&csrf),
+        crate::web::attachments::FormCheck::Csrf(&csrf),
     )
     .await
 }
