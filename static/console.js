@@ -840,7 +840,6 @@
     if (!response.ok) throw new Error(`the file did not load (${response.status})`);
     let secret = null;
     let caseKey = null;
-    const parts = [];
     try {
       secret = unbase64(kept.key);
       caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
@@ -849,19 +848,7 @@
       if (secret) secret.fill(0);
       if (caseKey) caseKey.fill(0);
     }
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(api.fileOpenPush(value));
-    }
-    parts.push(api.fileOpenFinish());
-    const url = URL.createObjectURL(new Blob(parts, { type: 'application/octet-stream' }));
-    const link = element('a', { href: url, download: content.name, hidden: '' });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    await api.fileOpenToDownload(response, content.name);
   }
 
   function fileForm(api, reference, userId) {

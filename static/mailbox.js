@@ -657,20 +657,7 @@
       }
       if (!response.ok) throw new Error(`the file did not load (${response.status})`);
       crypto.fileOpenBegin(opened.dataKey, mailbox.case_id, record.id);
-      const parts = [];
-      const reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parts.push(crypto.fileOpenPush(value));
-      }
-      parts.push(crypto.fileOpenFinish());
-      const url = URL.createObjectURL(new Blob(parts, { type: 'application/octet-stream' }));
-      const link = element('a', { href: url, download: content.name, hidden: '' });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      await crypto.fileOpenToDownload(response, content.name);
     }
 
     // Stage 2, withdrawal and detriment, as on the server's page; the words are sealed here.

@@ -194,6 +194,29 @@
       fileOpenFinish() {
         return call('su_file_open_finish', []);
       },
+      /** After `fileOpenBegin`: opens a sealed file as it arrives (a fetch Response, read as a
+       * stream) and offers the plaintext to the browser as a download named `name`. Pages
+       * only; throws as `fileOpenPush` and `fileOpenFinish` do. */
+      async fileOpenToDownload(response, name) {
+        const parts = [];
+        const reader = response.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          parts.push(this.fileOpenPush(value));
+        }
+        parts.push(this.fileOpenFinish());
+        const url = URL.createObjectURL(new Blob(parts, { type: 'application/octet-stream' }));
+        const link = document.createElement('a');
+        link.href = url;
+        link.download = name;
+        link.hidden = true;
+        document.body.append(link);
+        link.click();
+        link.remove();
+        // The download has its own copy by now; the object URL goes once it surely started.
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      },
       /** A file name as the server keeps it (no path or control characters, at most 120). */
       fileName(name) {
         return decoder.decode(call('su_file_name', [name]));
