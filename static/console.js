@@ -772,8 +772,6 @@
   // Evidence files: cleaned of metadata and sealed here (by the server's own code in the
   // module), uploaded sealed; downloaded sealed and opened here. The server never has the key.
 
-  const SLICE = 1024 * 1024;
-
   // "812 bytes", "4.2 KB", "17.0 MB", as the server's pages write sizes.
   function humanSize(bytes) {
     if (bytes < 1000) return `${bytes} bytes`;
@@ -896,24 +894,16 @@
     const id = randomId();
     let secret = null;
     let caseKey = null;
-    const parts = [];
-    let end = null;
     try {
       secret = unbase64(kept.key);
       caseKey = api.unwrap(secret, unbase64(data.case_key_wrap), data.case_id, 'case');
       api.fileSealBegin(caseKey, data.case_id, id);
-      for (let at = 0; at < file.size; at += SLICE) {
-        const slice = new Uint8Array(await file.slice(at, at + SLICE).arrayBuffer());
-        parts.push(api.fileSealPush(slice));
-        slice.fill(0);
-      }
-      end = api.fileSealFinish();
-      parts.push(end.sealed);
     } finally {
       if (secret) secret.fill(0);
       if (caseKey) caseKey.fill(0);
     }
-    const sealedFile = new Blob(parts, { type: 'application/octet-stream' });
+    const end = await api.fileSealToBlob(file);
+    const sealedFile = end.blob;
     const description = JSON.stringify({ name: api.fileName(file.name), size: end.size, removed_metadata: end.removed });
     for (let attempt = 0; attempt < 5; attempt += 1) {
       if (attempt > 0) data = await fetchCase(reference);

@@ -596,18 +596,10 @@
     // Cleans and seals the file here, a slice at a time, then sends the sealed stream with its
     // description sealed for the next position (sealed again if another record takes it).
     async function sealAndSend(file) {
-      const SLICE = 1024 * 1024;
       const id = hex(window.crypto.getRandomValues(new Uint8Array(16)));
-      const parts = [];
       crypto.fileSealBegin(opened.dataKey, mailbox.case_id, id);
-      for (let at = 0; at < file.size; at += SLICE) {
-        const slice = new Uint8Array(await file.slice(at, at + SLICE).arrayBuffer());
-        parts.push(crypto.fileSealPush(slice));
-        slice.fill(0);
-      }
-      const end = crypto.fileSealFinish();
-      parts.push(end.sealed);
-      const sealedFile = new Blob(parts, { type: 'application/octet-stream' });
+      const end = await crypto.fileSealToBlob(file);
+      const sealedFile = end.blob;
       const description = JSON.stringify({ name: crypto.fileName(file.name), size: end.size, removed_metadata: end.removed });
       for (let attempt = 0; attempt < 4; attempt += 1) {
         const record = crypto.seal(opened.dataKey, {

@@ -194,6 +194,26 @@
       fileOpenFinish() {
         return call('su_file_open_finish', []);
       },
+      /** After `fileSealBegin`: cleans and seals a File (or Blob) a megabyte at a time, so a
+       * large file is never held whole in plaintext; answers the sealed stream as a Blob, the
+       * cleaned size, and what was removed or could not be. Pages only. */
+      async fileSealToBlob(file) {
+        const slice = 1024 * 1024;
+        const parts = [];
+        for (let at = 0; at < file.size; at += slice) {
+          const bytes = new Uint8Array(await file.slice(at, at + slice).arrayBuffer());
+          parts.push(this.fileSealPush(bytes));
+          bytes.fill(0);
+        }
+        const end = this.fileSealFinish();
+        parts.push(end.sealed);
+        return {
+          blob: new Blob(parts, { type: 'application/octet-stream' }),
+          size: end.size,
+          removed: end.removed,
+          notRemoved: end.notRemoved,
+        };
+      },
       /** After `fileOpenBegin`: opens a sealed file as it arrives (a fetch Response, read as a
        * stream) and offers the plaintext to the browser as a download named `name`. Pages
        * only; throws as `fileOpenPush` and `fileOpenFinish` do. */

@@ -150,6 +150,19 @@ async fn a_concern_tells_only_the_chosen_contacts_and_no_message_carries_content
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
+    // A file from the reporter: the holders hear that there is one, never its name.
+    let (status, receipt) = call(
+        &service,
+        bearer(
+            crate::attachments::upload(
+                "/api/v1/mailbox/attachments",
+                crate::attachments::multipart(&[], &format!("{canary}.txt"), b"rota copy"),
+            ),
+            token,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
 
     // A grant tells the new holder.
     let cora = sign_in(&app, &service, &staff.contacts[0]).await;
@@ -169,11 +182,12 @@ async fn a_concern_tells_only_the_chosen_contacts_and_no_message_carries_content
     let round = deliver_due(&app.portal().store, &app.clock, &mailer(&app))
         .await
         .unwrap();
-    assert_eq!((round.sent, round.failed), (3, 0));
+    assert_eq!((round.sent, round.failed), (4, 0));
     let messages = sink.messages();
     assert_eq!(
         recipients(&messages),
         vec![
+            "cora@testshire.scot".to_owned(),
             "cora@testshire.scot".to_owned(),
             "cora@testshire.scot".to_owned(),
             "ivy@testshire.scot".to_owned(),
@@ -186,6 +200,7 @@ async fn a_concern_tells_only_the_chosen_contacts_and_no_message_carries_content
         .collect();
     assert!(subjects.contains(format!("New concern {reference}").as_str()));
     assert!(subjects.contains(format!("New message on {reference}").as_str()));
+    assert!(subjects.contains(format!("New file on {reference}").as_str()));
     assert!(subjects.contains(format!("You have been given case {reference}").as_str()));
     for message in &messages {
         for field in ["raw", "text", "subject"] {
